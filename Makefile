@@ -1,0 +1,64 @@
+# fair_seg_al — every target installs what it needs first (into .venv), so each works
+# on a fresh clone. On a machine without an NVIDIA GPU the CPU build of torch is
+# installed; with one, pip's default (CUDA) build. Override with TORCH_SPEC=... or
+# TORCH_INDEX_URL=... (e.g. a CPU wheel index elsewhere).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+TORCH_SPEC ?= $(if $(HAS_GPU),torch,torch==2.13.0)
+TORCH_INDEX_URL ?=
+PYTEST_ARGS ?=
+
+.PHONY: install test test-slow test-all demo generate figures lint format bench clean help
+
+help:
+	@echo "make install   create $(VENV) and install fair_seg_al with its dependencies"
+	@echo "make demo      install, then run the main job on the built-in default (CPU)"
+	@echo "make test      install, then run the fast test suite"
+	@echo "make test-slow install, then run the slow tests (longer end-to-end runs)"
+	@echo "make lint      ruff"
+	@echo "make bench     benchmarks (numbers go to docs/benchmarks.md)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-slow: install
+	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+test-all: test test-slow
+
+demo: install
+	$(PY) -m fair_seg_al.generate
+
+generate: install
+	$(PY) -m fair_seg_al.generate $(ARGS)
+
+figures: install
+	$(PY) -m fair_seg_al.generate bias=strong n_subjects=20 out_dir=data/cohorts/readme-strong figure=false
+	$(PY) -m fair_seg_al.viz data/cohorts/readme-strong --out docs/figures/cohort_strong.png
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) benchmarks/bench_generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,100 @@
+"""Figures of a cohort: orthogonal slices with the left-caudate outline.
+
+Command line::
+
+    python -m fair_seg_al.viz COHORT_DIR [--out cohort.png] [--subjects sub-0000 sub-0001]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import nibabel as nib  # noqa: E402
+import numpy as np  # noqa: E402
+
+from fair_seg_al.data.cohort_folder import CohortFolder  # noqa: E402
+from fair_seg_al.utils.io import atomic_path  # noqa: E402
+
+VIEWS = (("sagittal", 0), ("coronal", 1), ("axial", 2))
+
+
+def _slices(volume: np.ndarray, center: tuple[int, int, int]) -> list[np.ndarray]:
+    """Sagittal, coronal and axial slices through ``center``, oriented for display."""
+    return [np.rot90(np.take(volume, center[axis], axis=axis)) for _, axis in VIEWS]
+
+
+def plot_subjects(
+    cohort: CohortFolder, subject_ids: list[str], out: str | os.PathLike, title: str | None = None
+) -> Path:
+    """One row per subject: three orthogonal slices through its caudate, outline in red."""
+    fig, axes = plt.subplots(len(subject_ids), 3, figsize=(9, 3.2 * len(subject_ids)), squeeze=False)
+    for row, sid in zip(axes, subject_ids, strict=True):
+        rec = cohort.record(sid)
+        image = np.asarray(nib.load(rec.image).dataobj, dtype=np.float32)
+        label = np.asarray(nib.load(rec.label).dataobj)
+        center = (
+            tuple(int(round(c)) for c in np.argwhere(label > 0).mean(axis=0))
+            if label.any()
+            else tuple(s // 2 for s in label.shape)
+        )
+        vmax = np.percentile(image, 99.5)
+        for ax, img, lab, (view, _) in zip(row, _slices(image, center), _slices(label, center), VIEWS, strict=True):
+            ax.imshow(img, cmap="gray", vmin=0, vmax=vmax, interpolation="nearest")
+            if lab.any():
+                ax.contour(lab, levels=[0.5], colors="red", linewidths=1.0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{view}", fontsize=9)
+        extra = rec.extra
+        row[0].set_ylabel(
+            f"{sid}\ngroup {rec.group}\natrophy {extra.get('atrophy_mm', 0):.1f} mm\n"
+            f"vol {extra.get('caudate_volume_mm3', float('nan')):.0f} mm³",
+            fontsize=9,
+        )
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return out
+
+
+def plot_group_examples(cohort_dir: str | os.PathLike, out: str | os.PathLike, per_group: int = 1) -> Path:
+    """The first ``per_group`` subjects of each group, group rows next to each other."""
+    cohort = CohortFolder.load(cohort_dir)
+    ids = []
+    for group in cohort.groups:
+        # the subjects whose bias magnitude is closest to the group's median: typical ones
+        members = cohort.subject_ids(group=group)
+        mags = np.array([float(cohort.record(s).extra.get("bias_magnitude", 0.0)) for s in members])
+        order = np.argsort(np.abs(mags - np.median(mags)), kind="stable")
+        ids += [members[i] for i in order[:per_group]]
+    info = cohort.info or {}
+    bias = (info.get("config") or {}).get("bias", {}).get("name", "?")
+    return plot_subjects(cohort, ids, out, title=f"{Path(cohort_dir).name}  (bias: {bias})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cohort_dir")
+    parser.add_argument("--out", default="cohort.png")
+    parser.add_argument("--per-group", type=int, default=1)
+    parser.add_argument("--subjects", nargs="*", help="explicit subject ids instead of one per group")
+    args = parser.parse_args(argv)
+    if args.subjects:
+        path = plot_subjects(CohortFolder.load(args.cohort_dir), args.subjects, args.out)
+    else:
+        path = plot_group_examples(args.cohort_dir, args.out, args.per_group)
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
