@@ -81,7 +81,9 @@ class CohortFolder:
         return hashlib.sha256((self.root / "manifest.csv").read_bytes()).hexdigest()
 
     @classmethod
-    def load(cls, root: str | os.PathLike, groups: Sequence[str] | None = None, check_data: bool = True) -> CohortFolder:
+    def load(
+        cls, root: str | os.PathLike, groups: Sequence[str] | None = None, check_data: bool = True
+    ) -> CohortFolder:
         """Read and validate a cohort folder.
 
         Args:
@@ -114,7 +116,9 @@ class CohortFolder:
         if df.empty:
             raise CohortFormatError(f"{manifest_path} lists no subjects")
 
-        allowed = list(groups) if groups is not None else (list(info["groups"]) if info and info.get("groups") else None)
+        allowed = (
+            list(groups) if groups is not None else (list(info["groups"]) if info and info.get("groups") else None)
+        )
         problems: list[str] = []
         records: list[SubjectRecord] = []
         first_row: dict[str, int] = {}

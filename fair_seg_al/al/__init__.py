@@ -1,0 +1,1 @@
+"""The active-learning loop: inference helpers, the acquisition callback, state, driver."""

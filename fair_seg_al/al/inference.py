@@ -1,0 +1,49 @@
+"""Streaming inference over a loader: scores and Dice without keeping probabilities.
+
+Each batch's probabilities are reduced to one number per image before the next batch,
+so memory does not grow with the pool size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from fair_seg_al.metrics import dice_per_case
+from fair_seg_al.model import SegmentationModule
+from fair_seg_al.strategies import Strategy
+
+
+def iterate_probabilities(module: SegmentationModule, loader: DataLoader) -> Iterator[tuple[dict, torch.Tensor]]:
+    """Yield ``(batch, probs)`` with ``probs`` ``(B, C, X, Y, Z)`` on the module's device."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.inference_mode():
+            for batch in loader:
+                yield batch, module.probabilities(batch["image"].to(module.device, non_blocking=True))
+    finally:
+        module.train(was_training)
+
+
+def score_images(module: SegmentationModule, loader: DataLoader, strategy: Strategy) -> tuple[list[str], np.ndarray]:
+    """``(ids, scores)``: the strategy's score of every image in ``loader``."""
+    ids, scores = [], []
+    for batch, probs in iterate_probabilities(module, loader):
+        ids += list(batch["id"])
+        scores.append(strategy.score(probs).float().cpu())
+    return ids, torch.cat(scores).numpy() if scores else np.zeros(0)
+
+
+def dice_of_images(module: SegmentationModule, loader: DataLoader) -> tuple[list[str], list[str], np.ndarray]:
+    """``(ids, groups, dice)``: per-image Dice of the argmax prediction (class 1)."""
+    ids, groups, dice = [], [], []
+    for batch, probs in iterate_probabilities(module, loader):
+        ids += list(batch["id"])
+        groups += list(batch["group"])
+        target = batch["label"][:, 0].to(probs.device) == 1
+        dice.append(dice_per_case(probs.argmax(dim=1) == 1, target).cpu())
+    return ids, groups, torch.cat(dice).numpy() if dice else np.zeros(0)

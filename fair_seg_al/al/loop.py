@@ -1,0 +1,158 @@
+"""The AL driver: one fresh Trainer per round, the callback does the round's end.
+
+A fresh Trainer per round rebuilds the dataloaders from the current pool and a fresh
+optimiser (Lightning would not rebuild loaders mid-fit by itself). Every round is seeded
+from ``(seed, round)`` alone, and the selection generator's state is saved with the pool,
+so a run resumed after round ``r`` selects exactly what an uninterrupted run selects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+
+from fair_seg_al.al.callback import AcquisitionCallback
+from fair_seg_al.al.state import load_state, save_state
+from fair_seg_al.data.datamodule import ALDataModule
+from fair_seg_al.data.pool import draw_initial_set, quota_split
+from fair_seg_al.model import SegmentationModule
+from fair_seg_al.strategies import Strategy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ALSettings:
+    """``al`` config: sizes of the initial set and of each round's batch, and the schedule."""
+
+    initial_size: int = 10
+    budget: int = 10
+    rounds: int = 4
+    reset_weights: bool = False
+
+
+def round_seed(seed: int, round: int) -> int:
+    """The seed of round ``round`` (training order, weight init, holdout)."""
+    return int(np.random.SeedSequence(entropy=seed, spawn_key=(1000 + round,)).generate_state(1)[0])
+
+
+class ActiveLearningLoop:
+    """Runs rounds ``0..rounds``: round 0 trains on the initial set, each round ends by acquiring.
+
+    Args:
+        datamodule: pool-backed data (its pool must be entirely unlabeled on a fresh start).
+        strategy: acquisition strategy.
+        model_factory: builds a fresh :class:`SegmentationModule` (called after seeding).
+        trainer_factory: builds a Trainer given its callbacks.
+        settings: ``al`` config.
+        init_fractions: group fractions of the initial labeled set.
+        seed: the run's seed.
+        run_dir: outputs and ``al_state.pt``.
+        config_hash: identifies the experiment; a resume with another config is refused.
+        es_alpha: ES-Dice alpha.
+    """
+
+    def __init__(
+        self,
+        datamodule: ALDataModule,
+        strategy: Strategy,
+        model_factory: Callable[[], SegmentationModule],
+        trainer_factory: Callable[[list[pl.Callback]], pl.Trainer],
+        settings: ALSettings,
+        init_fractions: Mapping[str, float],
+        seed: int,
+        run_dir: str | Path,
+        config_hash: str,
+        es_alpha: float = 1.0,
+    ) -> None:
+        self.dm, self.strategy, self.settings, self.seed = datamodule, strategy, settings, seed
+        self.model_factory, self.trainer_factory = model_factory, trainer_factory
+        self.init_fractions, self.run_dir, self.config_hash = dict(init_fractions), Path(run_dir), config_hash
+        self.model: SegmentationModule | None = None
+        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(1,)))
+        self.callback = AcquisitionCallback(
+            datamodule, strategy, settings.budget, settings.rounds, rng, run_dir, es_alpha, save_state=self._save
+        )
+        self.extra_state: dict = {}
+
+    # ------------------------------------------------------------------ state
+    def _save(self, completed_round: int) -> None:
+        keep_model = not self.settings.reset_weights and self.model is not None
+        save_state(
+            self.run_dir,
+            {
+                "round": completed_round,
+                "complete": completed_round >= self.settings.rounds,
+                "config_hash": self.config_hash,
+                "data": self.dm.state_dict(),
+                "callback": self.callback.state_dict(),
+                "model": self.model.state_dict() if keep_model else None,
+                **self.extra_state,
+            },
+        )
+
+    def resume(self) -> int:
+        """Load ``al_state.pt`` if present; return the first round still to run.
+
+        Raises:
+            ValueError: the saved state belongs to a different experiment config.
+        """
+        state = load_state(self.run_dir)
+        if state is None:
+            return 0
+        if state["config_hash"] != self.config_hash:
+            raise ValueError(
+                f"{self.run_dir} holds the AL state of a different config (hash {state['config_hash']}, "
+                f"this run {self.config_hash}); start a new run instead of resuming"
+            )
+        self.dm.load_state_dict(state["data"])
+        self.callback.load_state_dict(state["callback"])
+        if state.get("model") is not None:
+            self.model = self.model_factory()
+            self.model.load_state_dict(state["model"])
+        log.info("Resuming %s after round %d", self.run_dir, state["round"])
+        return state["round"] + 1
+
+    # ------------------------------------------------------------------ rounds
+    def _holdout(self, rng: np.random.Generator) -> list[str]:
+        """Labeled ids kept out of training this round, per group (none unless asked for)."""
+        frac = self.strategy.performance_holdout
+        if frac <= 0:
+            return []
+        held: list[str] = []
+        labeled = self.dm.pool.labeled_ids
+        for group in self.dm.groups:
+            members = [s for s in labeled if self.dm.group_of(s) == group]
+            k = max(1, int(frac * len(members))) if len(members) >= 2 else 0
+            held += [members[i] for i in rng.permutation(len(members))[:k]]
+        return held
+
+    def run(self, resume: bool = False) -> list[dict]:
+        """Run (or continue) the experiment; return the per-round rows of ``rounds.csv``."""
+        start = self.resume() if resume else 0
+        if start == 0:
+            init_rng = np.random.default_rng(np.random.SeedSequence(entropy=self.seed, spawn_key=(2,)))
+            initial = draw_initial_set(self.dm.pool, self.settings.initial_size, self.init_fractions, init_rng)
+            self.dm.pool.label(initial, 0)
+            self.callback.record_initial(initial)
+        for r in range(start, self.settings.rounds + 1):
+            seed_r = round_seed(self.seed, r)
+            pl.seed_everything(seed_r % (2**32), workers=True, verbose=False)
+            if self.model is None or self.settings.reset_weights:
+                self.model = self.model_factory()
+            self.callback.round = r
+            trainer = self.trainer_factory([self.callback])
+            steps = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else 100
+            self.dm.start_round(seed_r, steps * self.dm.batch_size, self._holdout(np.random.default_rng(seed_r)))
+            trainer.fit(self.model, datamodule=self.dm)
+        return self.callback.round_rows
+
+
+def initial_quotas(size: int, fractions: Mapping[str, float]) -> dict[str, int]:
+    """Per-group counts of the initial set (exposed for validation messages)."""
+    return quota_split(size, fractions)

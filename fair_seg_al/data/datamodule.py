@@ -1,0 +1,188 @@
+"""LightningDataModule over a cohort folder, backed by a mutable :class:`ActivePool`.
+
+Images are normalised once (TorchIO ``ZNormalization``) and cached in memory as tensors:
+AL retrains and re-scores the same images every round. Training draws a fixed number of
+samples per round with replacement (``max_steps x batch_size``), from a generator seeded
+by ``(seed, round)``, so tiny labeled sets still give full rounds and every round is
+reproducible on its own (which is what makes resume exact).
+
+Lightning does not rebuild dataloaders when the pool changes during a fit; the AL loop
+builds a fresh Trainer per round, and every ``*_dataloader`` call reads the current pool.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import nibabel as nib
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torchio as tio
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+from tqdm.auto import tqdm
+
+from fair_seg_al.data.cohort_folder import CohortFolder
+from fair_seg_al.data.pool import ActivePool
+from fair_seg_al.data.splits import check_disjoint, make_split
+
+log = logging.getLogger(__name__)
+
+
+class CachedVolumes(Dataset):
+    """Items ``{"image": (1, X, Y, Z) float32, "label": (1, X, Y, Z) int64, "id", "group"}``."""
+
+    def __init__(
+        self,
+        store: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+        ids: Sequence[str],
+        groups: Mapping[str, str],
+        transform: tio.Transform | None = None,
+    ) -> None:
+        self.store, self.ids, self.groups, self.transform = store, list(ids), groups, transform
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict:
+        sid = self.ids[i]
+        image, label = self.store[sid]
+        if self.transform is not None:
+            subject = self.transform(tio.Subject(image=tio.ScalarImage(tensor=image), label=tio.LabelMap(tensor=label)))
+            image, label = subject["image"].data, subject["label"].data
+        return {"image": image, "label": label.long(), "id": sid, "group": self.groups[sid]}
+
+
+def build_augmentation(cfg: Mapping | None) -> tio.Transform | None:
+    """TorchIO training augmentation from ``data.augmentation`` (None when disabled).
+
+    No left-right flips: the task is the *left* caudate.
+    """
+    if not cfg or not cfg.get("enabled", False):
+        return None
+    return tio.Compose(
+        [
+            tio.RandomAffine(
+                scales=cfg.get("scales", 0.05),
+                degrees=cfg.get("degrees", 5),
+                translation=cfg.get("translation", 2),
+                p=cfg.get("p_affine", 0.5),
+            ),
+            tio.RandomGamma(log_gamma=cfg.get("log_gamma", 0.1), p=cfg.get("p_gamma", 0.3)),
+            tio.RandomNoise(std=(0, cfg.get("noise_std", 0.05)), p=cfg.get("p_noise", 0.3)),
+        ]
+    )
+
+
+class ALDataModule(pl.LightningDataModule):
+    """Test/validation sets fixed per ``split_seed``; the pool's labeled part trains.
+
+    Args:
+        cohort_dir: a folder in the dataset format (see :mod:`fair_seg_al.data.cohort_folder`).
+        groups: allowed group names (default: the cohort's).
+        test_per_group, val_per_group: sizes of the fixed, group-balanced sets.
+        split_seed: seed of the split (independent of the AL seed).
+        batch_size: training batch size.
+        eval_batch_size: batch size for scoring and evaluation.
+        num_workers: DataLoader workers (0 is fastest for cached tiny volumes).
+        augmentation: ``data.augmentation`` config (``enabled: false`` by default).
+    """
+
+    def __init__(
+        self,
+        cohort_dir: str,
+        groups: Sequence[str] | None = None,
+        test_per_group: int = 20,
+        val_per_group: int = 5,
+        split_seed: int = 0,
+        batch_size: int = 4,
+        eval_batch_size: int = 8,
+        num_workers: int = 0,
+        augmentation: Mapping | None = None,
+    ) -> None:
+        super().__init__()
+        self.cohort = CohortFolder.load(cohort_dir, groups=groups)
+        self.groups = self.cohort.groups
+        self.split = make_split(self.cohort, test_per_group, val_per_group, split_seed)
+        check_disjoint(self.split)
+        self.pool = ActivePool(self.split["pool"], [self.cohort.group_of(s) for s in self.split["pool"]])
+        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.augmentation = build_augmentation(augmentation)
+        self.holdout: list[str] = []  # labeled ids kept out of training (group-performance estimate)
+        self.round_seed = 0
+        self.train_samples = batch_size
+        self._store: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._group_map = {r.subject_id: r.group for r in self.cohort.records}
+
+    # ----------------------------------------------------------------- data in memory
+    def setup(self, stage: str | None = None) -> None:
+        if self._store:
+            return
+        norm = tio.ZNormalization()
+        for rec in tqdm(self.cohort.records, desc="Loading cohort", unit="img", leave=False):
+            image = torch.from_numpy(np.asarray(nib.load(rec.image).dataobj, dtype=np.float32))[None]
+            label = torch.from_numpy(np.asarray(nib.load(rec.label).dataobj, dtype=np.uint8))[None]
+            image = norm(tio.ScalarImage(tensor=image)).data
+            self._store[rec.subject_id] = (image.contiguous(), label.contiguous())
+
+    @property
+    def volume_shape(self) -> tuple[int, ...]:
+        self.setup()
+        return tuple(next(iter(self._store.values()))[0].shape[1:])
+
+    def group_of(self, subject_id: str) -> str:
+        return self._group_map[subject_id]
+
+    # ----------------------------------------------------------------- round control
+    def start_round(self, round_seed: int, train_samples: int, holdout: Sequence[str] = ()) -> None:
+        """Set what the next ``train_dataloader`` draws: its seed, sample count and exclusions."""
+        self.round_seed, self.train_samples, self.holdout = round_seed, train_samples, list(holdout)
+
+    @property
+    def train_ids(self) -> list[str]:
+        held = set(self.holdout)
+        return [s for s in self.pool.labeled_ids if s not in held]
+
+    # ----------------------------------------------------------------- loaders
+    def dataset(self, ids: Sequence[str], train: bool = False) -> CachedVolumes:
+        self.setup()
+        return CachedVolumes(self._store, ids, self._group_map, self.augmentation if train else None)
+
+    def loader(self, ids: Sequence[str], batch_size: int | None = None) -> DataLoader:
+        """Ordered, non-augmented loader over ``ids`` (scoring and evaluation)."""
+        return DataLoader(
+            self.dataset(ids),
+            batch_size=batch_size or self.eval_batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        ids = self.train_ids
+        if not ids:
+            raise RuntimeError("no labeled training images: the initial set is empty")
+        generator = torch.Generator().manual_seed(self.round_seed)
+        sampler = RandomSampler(range(len(ids)), replacement=True, num_samples=self.train_samples, generator=generator)
+        return DataLoader(
+            self.dataset(ids, train=True),
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            drop_last=False,
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader(self.split["val"])
+
+    def test_dataloader(self) -> DataLoader:
+        return self.loader(self.split["test"])
+
+    # ----------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        return {"pool": self.pool.state_dict(), "split": self.split, "cohort": self.cohort.fingerprint}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["split"] != self.split:
+            raise ValueError("saved AL state has a different test/val/pool split than this cohort and split_seed")
+        self.pool.load_state_dict(state["pool"])

@@ -1,0 +1,271 @@
+"""Validate an experiment config, then build and run it. Used by :mod:`fair_seg_al.main`.
+
+Everything that can be checked without training is checked first, so a bad config fails
+in seconds with the offending key named, before any cohort is generated or model trained.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings, initial_quotas
+from fair_seg_al.cohort import CohortSpec, generate_cohort
+from fair_seg_al.cohort.generator import assign_groups
+from fair_seg_al.config import ConfigError, require, to_dataclass
+from fair_seg_al.data.cohort_folder import CohortFolder
+from fair_seg_al.data.datamodule import ALDataModule
+from fair_seg_al.strategies import Strategy
+from fair_seg_al.utils.io import atomic_write_json, stable_hash
+
+log = logging.getLogger(__name__)
+
+#: Keys that do not change what an experiment computes (excluded from its hash).
+NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name")
+NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")
+
+
+@dataclass
+class Prepared:
+    """A validated experiment, ready to run."""
+
+    spec: CohortSpec | None  #: None when the user brings a cohort folder
+    cohort: CohortFolder | None
+    settings: ALSettings
+    fractions: dict[str, float]
+    strategy: Strategy
+    config_hash: str
+
+
+def experiment_hash(cfg: DictConfig) -> str:
+    """Hash of everything that changes results (not paths, logging, device or resume)."""
+    c = OmegaConf.to_container(cfg, resolve=False)
+    for key in NON_EXPERIMENT_KEYS:
+        c.pop(key, None)
+    for key in NON_EXPERIMENT_TRAINER_KEYS:
+        c.get("trainer", {}).pop(key, None)
+    return stable_hash(c)
+
+
+def build_strategy(cfg: DictConfig) -> Strategy:
+    """Instantiate ``cfg.strategy`` (its ``name`` key is metadata, not an argument)."""
+    params = {k: v for k, v in OmegaConf.to_container(cfg.strategy, resolve=True).items() if k != "name"}
+    try:
+        return hydra.utils.instantiate(params)
+    except Exception as err:  # instantiate wraps constructor errors
+        cause = err.__cause__ or err
+        raise ConfigError(
+            f"strategy: {cause} (set in conf/strategy/{cfg.strategy.get('name')}.yaml or a command-line override)"
+        ) from None
+
+
+def _group_sizes(cfg: DictConfig, spec: CohortSpec | None, cohort: CohortFolder | None) -> dict[str, int]:
+    if cohort is not None:
+        return {g: len(cohort.subject_ids(g)) for g in cohort.groups}
+    groups = assign_groups(spec)
+    return {g: groups.count(g) for g in spec.groups}
+
+
+def _volume_shape(spec: CohortSpec | None, cohort: CohortFolder | None) -> tuple[int, ...]:
+    if cohort is not None:
+        import nibabel as nib
+
+        return tuple(nib.load(cohort.records[0].image).shape)
+    return spec.shape
+
+
+def validate(cfg: DictConfig) -> Prepared:
+    """Check the whole config before any work.
+
+    Raises:
+        ConfigError: naming the key (and file) at fault.
+        CohortFormatError: the user's cohort folder is not valid.
+    """
+    cohort_dir = cfg.data.get("cohort_dir")
+    cohort = CohortFolder.load(cohort_dir) if cohort_dir else None
+    spec = None if cohort is not None else CohortSpec.from_config(cfg.cohort, cfg.bias)
+    settings = to_dataclass(ALSettings, cfg.al, "al")
+    require(settings.initial_size >= 1, "al.initial_size", f"must be >= 1, got {settings.initial_size}")
+    require(settings.budget >= 1, "al.budget", f"must be >= 1, got {settings.budget}")
+    require(settings.rounds >= 0, "al.rounds", f"must be >= 0, got {settings.rounds}")
+    require(isinstance(cfg.seed, int) and cfg.seed >= 0, "seed", f"must be an integer >= 0, got {cfg.seed}")
+    require(cfg.metrics.es_alpha >= 0, "metrics.es_alpha", f"must be >= 0, got {cfg.metrics.es_alpha}")
+    require(
+        int(cfg.trainer.max_steps) >= 1,
+        "trainer.max_steps",
+        f"must be >= 1, got {cfg.trainer.max_steps}",
+        group="trainer",
+    )
+    mode = OmegaConf.select(cfg, "logger.wandb.mode")
+    require(
+        mode in (None, "offline", "online", "disabled"),
+        "logger.wandb.mode",
+        f"must be offline, online or disabled, got {mode!r}",
+        group="logger",
+    )
+
+    # group shares of the initial set
+    sizes = _group_sizes(cfg, spec, cohort)
+    fractions = dict(OmegaConf.to_container(cfg.init.fractions, resolve=True))
+    require(
+        set(fractions) <= set(sizes),
+        "init.fractions",
+        f"names groups {sorted(set(fractions) - set(sizes))} that the cohort does not have ({sorted(sizes)})",
+        group="init",
+    )
+    require(
+        all(v >= 0 for v in fractions.values()) and math.isclose(sum(fractions.values()), 1.0, abs_tol=1e-6),
+        "init.fractions",
+        f"must be >= 0 and sum to 1, got {fractions}",
+        group="init",
+    )
+
+    # sizes: test/val per group, the pool, the budget
+    test, val = int(cfg.data.test_per_group), int(cfg.data.val_per_group)
+    require(
+        test >= 1 and val >= 0,
+        "data.test_per_group",
+        f"test_per_group must be >= 1 and val_per_group >= 0, got {test}, {val}",
+        group="data",
+    )
+    pool = {}
+    for g, n in sizes.items():
+        require(
+            n - test - val >= 1,
+            "data.test_per_group",
+            f"group {g!r} has {n} subjects; test {test} + validation {val} per group leave none for the pool",
+            group="data",
+        )
+        pool[g] = n - test - val
+    n_pool = sum(pool.values())
+    for g, q in initial_quotas(settings.initial_size, fractions).items():
+        require(
+            q <= pool.get(g, 0),
+            "al.initial_size",
+            f"the initial set needs {q} subjects of group {g!r} ({fractions[g]:.0%} of {settings.initial_size}) "
+            f"but the pool has {pool.get(g, 0)}",
+        )
+    final = settings.initial_size + settings.rounds * settings.budget
+    require(
+        final <= n_pool,
+        "al.budget",
+        f"initial_size + rounds x budget = {settings.initial_size} + {settings.rounds} x {settings.budget} = "
+        f"{final} exceeds the unlabeled pool of {n_pool} subjects ({sum(sizes.values())} subjects - "
+        f"{test + val} per group for test and validation); lower al.rounds or al.budget, or raise n_subjects",
+    )
+
+    # the network must fit the volume
+    strides = list(OmegaConf.select(cfg, "model.net.strides", default=[]) or [])
+    factor = int(np.prod(strides)) if strides else 1
+    shape = _volume_shape(spec, cohort)
+    require(
+        all(s % factor == 0 for s in shape),
+        "model.net.strides",
+        f"the volume {tuple(shape)} must be divisible by the product of the strides {strides} (= {factor}) "
+        "on every side; change model.net.strides or cohort.box_size_mm / cohort.spacing_mm",
+        group="model",
+    )
+    strategy = build_strategy(cfg)
+    return Prepared(spec, cohort, settings, fractions, strategy, experiment_hash(cfg))
+
+
+def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multirun: bool):
+    """Lightning's WandbLogger (offline by default), grouped and tagged for the dashboard."""
+    w = OmegaConf.select(cfg, "logger.wandb")
+    if not w or w.mode == "disabled":
+        return None
+    os.environ.setdefault("WANDB_SILENT", "true")
+    from pytorch_lightning.loggers import WandbLogger
+
+    group = w.group or (cfg.sweep_name if multirun else "runs")
+    tags = [
+        f"strategy={cfg.strategy.name}",
+        f"bias={cfg.bias.name}",
+        f"init={cfg.init.name}",
+        f"seed={cfg.seed}",
+        *list(w.tags or []),
+    ]
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config.pop("hydra", None)
+    logger = WandbLogger(
+        project=w.project,
+        entity=w.entity,
+        name=cfg.run_name,
+        group=str(group),
+        tags=tags,
+        job_type="active_learning",
+        save_dir=str(run_dir),
+        mode=w.mode,
+        id=run_id,
+        resume="allow" if run_id else None,
+        config=config,
+        log_model=False,
+    )
+    logger.experiment.define_metric("al/round")
+    logger.experiment.define_metric("al/*", step_metric="al/round")
+    return logger
+
+
+def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> list[dict]:
+    """Validate, generate (or reuse) the cohort, and run the AL experiment into ``run_dir``."""
+    prep = validate(cfg)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if prep.cohort is None:
+        cohort_dir = generate_cohort(prep.spec, cache_dir=cfg.paths.cohort_cache_dir, num_workers="auto")
+    else:
+        cohort_dir = prep.cohort.root
+    dm_cfg = OmegaConf.to_container(cfg.data, resolve=True)
+    dm_cfg["cohort_dir"] = str(cohort_dir)
+    datamodule: ALDataModule = hydra.utils.instantiate(dm_cfg, _convert_="all")
+    atomic_write_json(
+        run_dir / "split.json",
+        {"cohort_dir": str(cohort_dir), "cohort": datamodule.cohort.fingerprint, **datamodule.split},
+    )
+
+    from fair_seg_al.al.state import load_state
+
+    resume = cfg.resume not in (False, None, "false")
+    saved = load_state(run_dir) if resume else None
+    if not resume and (run_dir / "al_state.pt").exists():
+        raise ConfigError(f"resume: {run_dir} already holds an AL run; pass resume=true to continue it")
+    logger = build_wandb_logger(cfg, run_dir, saved.get("wandb_id") if saved else None, multirun)
+
+    def make_model():
+        return hydra.utils.instantiate(cfg.model)
+
+    def make_trainer(callbacks):
+        return hydra.utils.instantiate(
+            cfg.trainer, callbacks=callbacks, logger=logger if logger else False, default_root_dir=str(run_dir)
+        )
+
+    loop = ActiveLearningLoop(
+        datamodule,
+        prep.strategy,
+        make_model,
+        make_trainer,
+        prep.settings,
+        prep.fractions,
+        int(cfg.seed),
+        run_dir,
+        prep.config_hash,
+        float(cfg.metrics.es_alpha),
+    )
+    if logger is not None:
+        loop.extra_state["wandb_id"] = logger.experiment.id
+    try:
+        if saved is not None and saved.get("complete"):
+            log.info("%s is already complete (round %d); nothing to do", run_dir, saved["round"])
+            loop.resume()
+            return loop.callback.round_rows
+        return loop.run(resume=resume)
+    finally:
+        if logger is not None:
+            logger.experiment.finish()

@@ -1,0 +1,88 @@
+"""The fair active-learning experiment (Hydra entry point).
+
+    python -m fair_seg_al.main                                   # defaults: conf/main.yaml
+    python -m fair_seg_al.main -m strategy=weighted_entropy,entropy bias=strong,weak
+    python -m fair_seg_al.main resume=true                       # continue the latest run of this config
+
+Outputs in the run folder: ``rounds.csv``, ``selections.csv``, ``split.json``,
+``al_state.pt`` (resume), ``.hydra/`` (the resolved config) and ``wandb/`` (offline run).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+import warnings
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from fair_seg_al.al.state import STATE_FILE
+from fair_seg_al.config import ConfigError
+from fair_seg_al.data.cohort_folder import CohortFormatError
+from fair_seg_al.utils.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+def _run_dir(base: str, now: str, resume) -> str:
+    """``hydra.run.dir``: a new timestamped folder, or with ``resume`` the folder to continue.
+
+    ``resume=true`` picks the newest folder under ``base`` holding an AL state (a new one if
+    none); ``resume=PATH`` uses that folder.
+    """
+    if resume in (False, None, "false", "False"):
+        return f"{base}/{now}"
+    if resume in (True, "true", "True"):
+        runs = sorted(p for p in Path(base).glob("*") if (p / STATE_FILE).is_file())
+        return str(runs[-1]) if runs else f"{base}/{now}"
+    return str(resume)
+
+
+# Lightning's own deprecation notice about torch's pytree, printed every round: not ours to fix.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+if not OmegaConf.has_resolver("fsa_run_dir"):
+    OmegaConf.register_new_resolver("fsa_run_dir", _run_dir, use_cache=True)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="main")
+def main(cfg: DictConfig) -> float | None:
+    """Run one experiment; returns its final ES-Dice (for Hydra sweepers)."""
+    from fair_seg_al.experiment import run
+
+    hc = HydraConfig.get()
+    multirun = hc.mode == RunMode.MULTIRUN
+    run_dir = Path(hc.runtime.output_dir)
+    for name in (
+        "pytorch_lightning.utilities.rank_zero",
+        "lightning.pytorch.utilities.rank_zero",
+        "lightning_fabric.utilities.rank_zero",
+    ):
+        logging.getLogger(name).setLevel(logging.WARNING)  # per-round Trainer banners
+    try:
+        rows = run(cfg, run_dir, multirun=multirun)
+    except (ConfigError, CohortFormatError, FileExistsError) as err:
+        log.error("%s", err)
+        print(f"error: {err}", file=sys.stderr)
+        if multirun:  # one bad job must not stop the sweep: leave a visible marker
+            atomic_write_text(run_dir / "FAILED", f"{type(err).__name__}: {err}\n")
+            return None
+        raise SystemExit(2) from None
+    except Exception:
+        if not multirun:
+            raise
+        text = traceback.format_exc()
+        log.error("job failed:\n%s", text)
+        atomic_write_text(run_dir / "FAILED", text)
+        return None
+    print(f"{run_dir}")
+    return rows[-1]["es_dice"] if rows else None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""A small LightningModule: a segmentation network, a loss and an optimiser, injected.
+
+No paths, no I/O, no AL logic here: Hydra builds the parts (``conf/model/``), the AL
+callback does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from fair_seg_al.metrics import dice_per_case
+
+
+class SegmentationModule(pl.LightningModule):
+    """Binary 3D segmentation (class 1 = structure).
+
+    Args:
+        net: maps ``(B, 1, X, Y, Z)`` images to ``(B, C, X, Y, Z)`` logits (e.g. MONAI UNet).
+        loss: ``loss(logits, labels)`` with labels ``(B, 1, X, Y, Z)`` (e.g. MONAI DiceCELoss
+            with ``to_onehot_y=True, softmax=True``).
+        optimizer: partial ``torch.optim`` constructor taking the parameters.
+        scheduler: optional partial LR scheduler constructor taking the optimiser.
+    """
+
+    def __init__(self, net: nn.Module, loss: nn.Module, optimizer: Callable, scheduler: Callable | None = None) -> None:
+        super().__init__()
+        self.net, self.loss = net, loss
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Softmax probabilities ``(B, C, X, Y, Z)``."""
+        return torch.softmax(self(x), dim=1)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss = self.loss(self(batch["image"]), batch["label"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["image"].shape[0])
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        pred = self(batch["image"]).argmax(dim=1)
+        dice = dice_per_case(pred == 1, batch["label"][:, 0] == 1)
+        self.log("val/dice", dice.mean(), batch_size=dice.shape[0], prog_bar=True)
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer=optimizer), "interval": "step"},
+        }

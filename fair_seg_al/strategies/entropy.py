@@ -1,0 +1,134 @@
+"""Entropy strategies: standard, masked-and-scaled, and group-weighted (the paper's)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fair_seg_al.strategies.base import SelectionContext, Strategy, voxel_entropy
+
+EMPTY_ROI_RULES = ("max", "global", "zero")
+WEIGHT_FORMS = ("one_minus_dice", "softmax")
+ESTIMATE_ON = ("train", "holdout")
+
+
+class EntropyStrategy(Strategy):
+    """Voxel entropy averaged over the whole volume."""
+
+    name = "entropy"
+
+    def score(self, probs: torch.Tensor) -> torch.Tensor:
+        return voxel_entropy(probs).flatten(1).mean(dim=1)
+
+
+class MaskedEntropyStrategy(Strategy):
+    """Voxel entropy averaged inside the predicted region of interest (Danaee et al. 2026).
+
+    The ROI is the predicted foreground (argmax), dilated by ``margin`` voxels (a cube).
+    Taking the mean, not the sum, keeps a larger structure from scoring higher by itself.
+
+    Args:
+        margin: dilation of the predicted foreground, in voxels.
+        foreground: the class index of the structure.
+        empty_roi: score of an image whose prediction has no foreground: ``"max"``, the
+            largest possible entropy ``log C`` (the model missed the structure entirely:
+            label it first); ``"global"``, the whole-volume mean; ``"zero"``, never pick it.
+    """
+
+    name = "masked_entropy"
+
+    def __init__(self, margin: int = 2, foreground: int = 1, empty_roi: str = "max") -> None:
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin}")
+        if empty_roi not in EMPTY_ROI_RULES:
+            raise ValueError(f"empty_roi must be one of {EMPTY_ROI_RULES}, got {empty_roi!r}")
+        self.margin, self.foreground, self.empty_roi = margin, foreground, empty_roi
+
+    def roi(self, probs: torch.Tensor) -> torch.Tensor:
+        """Boolean ROI ``(B, X, Y, Z)``: argmax foreground dilated by ``margin`` voxels."""
+        fg = (probs.argmax(dim=1) == self.foreground).float()[:, None]
+        if self.margin > 0:
+            fg = F.max_pool3d(fg, kernel_size=2 * self.margin + 1, stride=1, padding=self.margin)
+        return fg[:, 0] > 0
+
+    def score(self, probs: torch.Tensor) -> torch.Tensor:
+        entropy = voxel_entropy(probs).flatten(1)
+        roi = self.roi(probs).flatten(1).float()
+        size = roi.sum(dim=1)
+        masked = (entropy * roi).sum(dim=1) / size.clamp_min(1)
+        if self.empty_roi == "max":
+            fallback = torch.full_like(masked, math.log(probs.shape[1]))
+        elif self.empty_roi == "global":
+            fallback = entropy.mean(dim=1)
+        else:
+            fallback = torch.zeros_like(masked)
+        return torch.where(size > 0, masked, fallback)
+
+
+class WeightedEntropyStrategy(MaskedEntropyStrategy):
+    """Masked entropy times a weight for the image's group (the paper's Weighted Entropy).
+
+    The weights come from the current model's per-group Dice ``d_g`` on labeled images:
+    the worse a group is segmented, the larger its weight. Forms (mean weight 1 over groups):
+
+    - ``one_minus_dice``: ``w_g = (1 - d_g) / mean_h (1 - d_h)``
+    - ``softmax``: ``w_g = G * softmax_g(-d_g / temperature)``
+
+    Args:
+        weight_form: one of ``one_minus_dice``, ``softmax``.
+        temperature: softmax temperature (smaller: sharper preference for the worst group).
+        estimate_on: ``train`` (the labeled training images, as in the paper) or ``holdout``
+            (a held-out part of the labeled set that is not trained on).
+        holdout_fraction: share of the labeled set held out when ``estimate_on=holdout``.
+    """
+
+    name = "weighted_entropy"
+    needs_group_performance = True
+
+    def __init__(
+        self,
+        margin: int = 2,
+        foreground: int = 1,
+        empty_roi: str = "max",
+        weight_form: str = "one_minus_dice",
+        temperature: float = 0.1,
+        estimate_on: str = "train",
+        holdout_fraction: float = 0.2,
+    ) -> None:
+        super().__init__(margin, foreground, empty_roi)
+        if weight_form not in WEIGHT_FORMS:
+            raise ValueError(f"weight_form must be one of {WEIGHT_FORMS}, got {weight_form!r}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if estimate_on not in ESTIMATE_ON:
+            raise ValueError(f"estimate_on must be one of {ESTIMATE_ON}, got {estimate_on!r}")
+        if not 0 < holdout_fraction < 1:
+            raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+        self.weight_form, self.temperature = weight_form, temperature
+        self.estimate_on, self.holdout_fraction = estimate_on, holdout_fraction
+        self.performance_holdout = holdout_fraction if estimate_on == "holdout" else 0.0
+
+    def group_weights(self, ctx: SelectionContext) -> dict[str, float] | None:
+        perf = ctx.group_performance
+        if not perf:
+            return None
+        names = list(perf)
+        dice = np.array([perf[g] for g in names], dtype=float)
+        if self.weight_form == "one_minus_dice":
+            err = np.clip(1.0 - dice, 0.0, None)
+            w = err / err.mean() if err.mean() > 0 else np.ones_like(err)
+        else:
+            z = -dice / self.temperature
+            w = np.exp(z - z.max())
+            w = len(w) * w / w.sum()
+        return {g: float(v) for g, v in zip(names, w, strict=True)}
+
+    def image_weights(self, groups: Sequence[str], ctx: SelectionContext) -> np.ndarray:
+        weights = self.group_weights(ctx)
+        if weights is None:
+            raise ValueError("weighted_entropy needs the current model's per-group Dice on labeled images")
+        return np.array([weights.get(g, 1.0) for g in groups])
