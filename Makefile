@@ -12,11 +12,12 @@ TORCH_SPEC ?= $(if $(HAS_GPU),torch,torch==2.13.0)
 TORCH_INDEX_URL ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test test-slow test-all demo generate figures lint format bench clean help
+.PHONY: install test test-slow test-all demo example-sweep calibrate generate figures lint format bench clean help
 
 help:
 	@echo "make install   create $(VENV) and install fair_seg_al with its dependencies"
 	@echo "make demo      install, then run the main job on the built-in default (CPU)"
+	@echo "make example-sweep  the four-job comparison (weighted_entropy/entropy x strong/weak)"
 	@echo "make test      install, then run the fast test suite"
 	@echo "make test-slow install, then run the slow tests (longer end-to-end runs)"
 	@echo "make lint      ruff"
@@ -40,13 +41,19 @@ test-slow: install
 test-all: test test-slow
 
 demo: install
-	$(PY) -m fair_seg_al.generate
+	$(PY) -m fair_seg_al.main
+
+example-sweep: install
+	$(PY) -m fair_seg_al.main -m strategy=weighted_entropy,entropy bias=strong,weak
+
+calibrate: install
+	$(PY) sweeps/calibrate_bias.py
 
 generate: install
 	$(PY) -m fair_seg_al.generate $(ARGS)
 
 figures: install
-	$(PY) -m fair_seg_al.generate bias=strong n_subjects=20 out_dir=data/cohorts/readme-strong figure=false
+	$(PY) -m fair_seg_al.generate bias=strong n_subjects=20 out_dir=data/cohorts/readme-strong figure=false overwrite=true
 	$(PY) -m fair_seg_al.viz data/cohorts/readme-strong --out docs/figures/cohort_strong.png
 
 lint: install
@@ -59,6 +66,7 @@ format: install
 
 bench: install
 	$(PY) benchmarks/bench_generate.py
+	$(PY) benchmarks/bench_al.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -7,7 +7,9 @@
    callback runs (softmax, masked entropy, reduction to one number per image), on the same
    batches. Repeated, interleaved, best of N.
 2. Memory: each pool size runs in a fresh subprocess whose images are made on the fly (so
-   the data cache does not count); the peak RSS growth during scoring is reported.
+   the data cache does not count); after a warm-up on one batch, the process's peak RSS
+   before and after scoring the whole pool is reported: equal peaks mean scoring a pool
+   of any size needs no more memory than scoring one batch.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def memory(sizes=(100, 400, 1600)) -> list[tuple[int, float, float]]:
             [sys.executable, __file__, "--memory-child", str(n)], capture_output=True, text=True, check=True
         ).stdout.split()
         _, before, after = map(int, out[-3:])
-        rows.append((n, before / 1024, (after - before) / 1024))
+        rows.append((n, before / 1024, after / 1024))
     return rows
 
 
@@ -134,10 +136,10 @@ def main() -> None:
         "",
         "Peak memory while scoring pools of growing size (images made on the fly, fresh process each):",
         "",
-        "| pool size | RSS before scoring (MiB) | peak growth during scoring (MiB) |",
-        "|---|---|---|",
+        "| pool size | peak RSS before scoring (MiB) | peak RSS after scoring (MiB) | growth (MiB) |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {n} | {b:.0f} | {g:.1f} |" for n, b, g in m]
+    lines += [f"| {n} | {b:.1f} | {a:.1f} | {a - b:.1f} |" for n, b, a in m]
     text = "\n".join(lines) + "\n"
     print(text)
     from fair_seg_al.utils.io import atomic_write_text

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def make_spec(bias: str = "strong", **overrides) -> CohortSpec:
     """A small cohort spec; ``bias`` picks magnitudes like conf/bias/<bias>.yaml."""
-    magnitude = {"none": (0.0, 0.0), "weak": (0.75, 0.3), "strong": (1.5, 0.4)}[bias]
+    magnitude = {"none": (0.0, 0.0), "weak": (1.0, 0.3), "strong": (2.0, 0.5)}[bias]
     enabled = bias != "none"
     spec = CohortSpec(
         n_subjects=overrides.pop("n_subjects", 8),

@@ -117,7 +117,7 @@ def test_intensity_effect_scales_caudate_by_preset_change():
     ctx = SimulationContext.build(spec)
     a, b = simulate_subject(ctx, 1, "A"), simulate_subject(ctx, 1, "B")
     c = b.intensity_change
-    assert c == pytest.approx(1.5 * -0.06)
+    assert c == pytest.approx(spec.bias.magnitude.mean * spec.bias.intensity.change_per_unit)
     assert np.array_equal(a.label, b.label)  # no shape change
     ratio = b.image[b.label > 0].mean() / a.image[a.label > 0].mean()
     # image * (1 + c * soft_mask) with the soft mask in [0.5, 1] inside the label

@@ -134,3 +134,19 @@ def test_stratified_random_splits_evenly_and_redistributes():
     groups = ["A"] * 10 + ["B"] * 1
     picked = StratifiedRandomStrategy().select(np.zeros(11), groups, 6, np.random.default_rng(0))
     assert len(set(picked.tolist())) == 6 and sum(groups[i] == "B" for i in picked) == 1
+
+
+def test_fast_foreground_and_dilation_match_torch_reference():
+    from torch.nn import functional as F
+
+    from fair_seg_al.metrics import argmax_is
+    from fair_seg_al.strategies.entropy import dilate_cube
+
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randint(0, 3, (3, 4, 6, 7, 5), generator=g).float()  # many ties
+    for index in range(4):
+        assert torch.equal(argmax_is(scores, index), scores.argmax(dim=1) == index)
+    mask = torch.rand(2, 9, 8, 7, generator=g) > 0.9
+    for margin in (0, 1, 2, 3):
+        ref = F.max_pool3d(mask.float()[:, None], 2 * margin + 1, stride=1, padding=margin)[:, 0] > 0
+        assert torch.equal(dilate_cube(mask, margin), ref)

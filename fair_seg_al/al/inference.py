@@ -11,19 +11,28 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
-from fair_seg_al.metrics import dice_per_case
+from fair_seg_al.metrics import argmax_is, dice_per_case
 from fair_seg_al.model import SegmentationModule
 from fair_seg_al.strategies import Strategy
 
 
-def iterate_probabilities(module: SegmentationModule, loader: DataLoader) -> Iterator[tuple[dict, torch.Tensor]]:
-    """Yield ``(batch, probs)`` with ``probs`` ``(B, C, X, Y, Z)`` on the module's device."""
+def iterate_probabilities(
+    module: SegmentationModule, loader: DataLoader, desc: str | None = None
+) -> Iterator[tuple[dict, torch.Tensor]]:
+    """Yield ``(batch, probs)`` with ``probs`` ``(B, C, X, Y, Z)`` on the module's device.
+
+    With ``desc``, a progress bar (per batch) shows on a terminal.
+    """
     was_training = module.training
     module.eval()
+    batches = tqdm(
+        loader, desc=desc, unit="batch", leave=False, disable=True if desc is None else None
+    )  # None: only on a terminal
     try:
         with torch.inference_mode():
-            for batch in loader:
+            for batch in batches:
                 yield batch, module.probabilities(batch["image"].to(module.device, non_blocking=True))
     finally:
         module.train(was_training)
@@ -32,7 +41,7 @@ def iterate_probabilities(module: SegmentationModule, loader: DataLoader) -> Ite
 def score_images(module: SegmentationModule, loader: DataLoader, strategy: Strategy) -> tuple[list[str], np.ndarray]:
     """``(ids, scores)``: the strategy's score of every image in ``loader``."""
     ids, scores = [], []
-    for batch, probs in iterate_probabilities(module, loader):
+    for batch, probs in iterate_probabilities(module, loader, desc=f"Scoring pool ({strategy.name})"):
         ids += list(batch["id"])
         scores.append(strategy.score(probs).float().cpu())
     return ids, torch.cat(scores).numpy() if scores else np.zeros(0)
@@ -45,5 +54,5 @@ def dice_of_images(module: SegmentationModule, loader: DataLoader) -> tuple[list
         ids += list(batch["id"])
         groups += list(batch["group"])
         target = batch["label"][:, 0].to(probs.device) == 1
-        dice.append(dice_per_case(probs.argmax(dim=1) == 1, target).cpu())
+        dice.append(dice_per_case(argmax_is(probs, 1), target).cpu())
     return ids, groups, torch.cat(dice).numpy() if dice else np.zeros(0)

@@ -12,7 +12,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from fair_seg_al.metrics import dice_per_case
+from fair_seg_al.metrics import argmax_is, dice_per_case
 
 
 class SegmentationModule(pl.LightningModule):
@@ -44,8 +44,7 @@ class SegmentationModule(pl.LightningModule):
         return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        pred = self(batch["image"]).argmax(dim=1)
-        dice = dice_per_case(pred == 1, batch["label"][:, 0] == 1)
+        dice = dice_per_case(argmax_is(self(batch["image"]), 1), batch["label"][:, 0] == 1)
         self.log("val/dice", dice.mean(), batch_size=dice.shape[0], prog_bar=True)
 
     def configure_optimizers(self):

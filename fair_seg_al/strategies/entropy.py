@@ -7,13 +7,29 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from fair_seg_al.metrics import argmax_is
 from fair_seg_al.strategies.base import SelectionContext, Strategy, voxel_entropy
 
 EMPTY_ROI_RULES = ("max", "global", "zero")
 WEIGHT_FORMS = ("one_minus_dice", "softmax")
 ESTIMATE_ON = ("train", "holdout")
+
+
+def dilate_cube(mask: torch.Tensor, margin: int) -> torch.Tensor:
+    """Binary dilation of ``(B, X, Y, Z)`` masks by a cube of half-width ``margin`` voxels.
+
+    A cube is separable: per axis, OR the mask with its shifts by 1..margin both ways.
+    (Several times faster on CPU than ``max_pool3d``, which matters inside pool scoring.)
+    """
+    out = mask.clone()
+    for axis in (1, 2, 3):
+        src = out.clone()
+        n = src.shape[axis]
+        for shift in range(1, min(margin, n - 1) + 1):
+            out.narrow(axis, shift, n - shift).logical_or_(src.narrow(axis, 0, n - shift))
+            out.narrow(axis, 0, n - shift).logical_or_(src.narrow(axis, shift, n - shift))
+    return out
 
 
 class EntropyStrategy(Strategy):
@@ -50,10 +66,7 @@ class MaskedEntropyStrategy(Strategy):
 
     def roi(self, probs: torch.Tensor) -> torch.Tensor:
         """Boolean ROI ``(B, X, Y, Z)``: argmax foreground dilated by ``margin`` voxels."""
-        fg = (probs.argmax(dim=1) == self.foreground).float()[:, None]
-        if self.margin > 0:
-            fg = F.max_pool3d(fg, kernel_size=2 * self.margin + 1, stride=1, padding=self.margin)
-        return fg[:, 0] > 0
+        return dilate_cube(argmax_is(probs, self.foreground), self.margin)
 
     def score(self, probs: torch.Tensor) -> torch.Tensor:
         entropy = voxel_entropy(probs).flatten(1)
