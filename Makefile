@@ -12,7 +12,7 @@ TORCH_SPEC ?= $(if $(HAS_GPU),torch,torch==2.13.0)
 TORCH_INDEX_URL ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test test-slow test-all demo example-sweep calibrate generate figures lint format bench clean help
+.PHONY: install test test-slow test-all demo example-sweep calibrate sweep-cpu slurm-local sync generate figures lint format bench clean help
 
 help:
 	@echo "make install   create $(VENV) and install fair_seg_al with its dependencies"
@@ -20,6 +20,8 @@ help:
 	@echo "make example-sweep  the four-job comparison (weighted_entropy/entropy x strong/weak)"
 	@echo "make test      install, then run the fast test suite"
 	@echo "make test-slow install, then run the slow tests (longer end-to-end runs)"
+	@echo "make sweep-cpu the paper's grid at CPU scale (about 45 min here), then its report"
+	@echo "make sync      upload offline W&B runs"
 	@echo "make lint      ruff"
 	@echo "make bench     benchmarks (numbers go to docs/benchmarks.md)"
 
@@ -49,6 +51,16 @@ example-sweep: install
 calibrate: install
 	$(PY) sweeps/calibrate_bias.py
 
+sweep-cpu: install
+	$(PY) -m fair_seg_al.main -m experiment=sweep_cpu
+	$(PY) -m fair_seg_al.report logs/al/multiruns/sweep_cpu
+
+slurm-local: ## start a one-node SLURM cluster on this machine (root; Debian/Ubuntu)
+	bash sweeps/slurm/start_local_cluster.sh
+
+sync: install ## upload offline W&B runs (needs `wandb login` or WANDB_API_KEY)
+	$(VENV)/bin/wandb sync $$(find logs -type d -name 'offline-run-*' | sort)
+
 generate: install
 	$(PY) -m fair_seg_al.generate $(ARGS)
 
@@ -67,6 +79,8 @@ format: install
 bench: install
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_al.py
+	$(PY) benchmarks/bench_rounds.py
+	$(PY) benchmarks/collect.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -28,7 +28,7 @@ from fair_seg_al.utils.io import atomic_write_json, stable_hash
 log = logging.getLogger(__name__)
 
 #: Keys that do not change what an experiment computes (excluded from its hash).
-NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name")
+NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name", "num_threads")
 NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")
 
 
@@ -216,6 +216,10 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multi
 def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> list[dict]:
     """Validate, generate (or reuse) the cohort, and run the AL experiment into ``run_dir``."""
     prep = validate(cfg)
+    if cfg.get("num_threads"):
+        import torch
+
+        torch.set_num_threads(int(cfg.num_threads))
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if prep.cohort is None:

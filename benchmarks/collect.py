@@ -1,0 +1,34 @@
+"""Assemble docs/benchmarks.md from the fragments each benchmark script writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fair_seg_al.utils.io import atomic_write_text
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PARTS = [
+    ("Cohort generation speed", "benchmarks_generate.md", "benchmarks/bench_generate.py"),
+    ("Pool scoring: throughput and memory", "benchmarks_al.md", "benchmarks/bench_al.py"),
+    ("Where a round's time goes", "benchmarks_rounds.md", "benchmarks/bench_rounds.py"),
+]
+
+
+def main() -> None:
+    out = [
+        "# Benchmarks",
+        "",
+        "Regenerate with `make bench` (each script also runs alone). Timings are from the "
+        "machine named in each section; speed is measured here, never asserted in tests.",
+        "",
+    ]
+    for title, name, script in PARTS:
+        path = DOCS / name
+        body = path.read_text().strip() if path.is_file() else f"(not run yet: `python {script}`)"
+        out += [f"## {title}", "", body, ""]
+    atomic_write_text(DOCS / "benchmarks.md", "\n".join(out))
+    print(DOCS / "benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()

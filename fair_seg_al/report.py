@@ -1,0 +1,352 @@
+"""Collect runs into the paper's table and figures.
+
+    python -m fair_seg_al.report RUN_OR_SWEEP_DIR... [--out DIR]
+
+Reads every run folder below the given paths (a run folder holds ``.hydra/config.yaml``
+and, once a round is done, ``rounds.csv``) and writes into ``--out`` (default: the first
+path's ``report/``):
+
+- ``summary.csv``: one row per run x round: strategy, bias, init, seed and ``rounds.csv``;
+- ``report.md``: per bias x init, at the final budget, mean +- SD over seeds of the group
+  Dice, overall Dice, disparity and ES-Dice, each strategy's disparity reduction relative
+  to ``entropy``, and the areas under the budget curves; failed or incomplete runs listed;
+- ``dice_groups.png``, ``disparity.png``, ``es_dice.png``, ``acquired_share.png``: curves
+  against the labeled budget, one panel per bias x init, one line per strategy, a band
+  over seeds.
+
+Runs compared in one panel must share their test set (same cohort and test ids); folders
+with no run, or mixed test sets, are refused with a message saying which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
+
+STRATEGY_ORDER = ["random", "stratified_random", "entropy", "masked_entropy", "weighted_entropy"]
+REFERENCE = "entropy"
+KEYS = ["strategy", "bias", "init", "seed"]
+
+
+class ReportError(ValueError):
+    """The given folders cannot be reported on (no runs, or runs that do not compare)."""
+
+
+@dataclass
+class Run:
+    path: Path
+    strategy: str
+    bias: str
+    init: str
+    seed: int
+    rounds_planned: int
+    rounds: pd.DataFrame | None
+    selections: pd.DataFrame | None
+    test_key: str | None
+    failure: str | None
+
+
+def _read_run(path: Path) -> Run:
+    cfg = OmegaConf.load(path / ".hydra" / "config.yaml")
+    rounds = pd.read_csv(path / "rounds.csv") if (path / "rounds.csv").is_file() else None
+    selections = pd.read_csv(path / "selections.csv") if (path / "selections.csv").is_file() else None
+    test_key = None
+    if (path / "split.json").is_file():
+        split = json.loads((path / "split.json").read_text())
+        test_key = f"{split.get('cohort')}:{','.join(sorted(split['test']))}"
+    planned = int(OmegaConf.select(cfg, "al.rounds", default=0))
+    failure = None
+    if (path / "FAILED").is_file():
+        failure = (path / "FAILED").read_text().strip().splitlines()[-1][:300]
+    elif rounds is None:
+        failure = "no rounds.csv (did not finish round 0)"
+    elif rounds["round"].max() < planned:
+        failure = f"incomplete: {rounds['round'].max()} of {planned} rounds"
+    return Run(
+        path,
+        str(cfg.strategy.name),
+        str(cfg.bias.name),
+        str(cfg.init.name),
+        int(cfg.seed),
+        planned,
+        rounds,
+        selections,
+        test_key,
+        failure,
+    )
+
+
+def find_runs(paths: Sequence[str | os.PathLike]) -> list[Run]:
+    """Every run folder at or below ``paths`` (a folder with ``.hydra/config.yaml`` of an AL run)."""
+    found: dict[Path, Run] = {}
+    for root in map(Path, paths):
+        if not root.exists():
+            raise ReportError(f"{root} does not exist")
+        for cfg in [root / ".hydra" / "config.yaml", *root.rglob(".hydra/config.yaml")]:
+            run_dir = cfg.parent.parent.resolve()
+            if cfg.is_file() and run_dir not in found and "strategy" in OmegaConf.load(cfg):
+                found[run_dir] = _read_run(run_dir)
+    if not found:
+        raise ReportError(f"no AL runs under {', '.join(map(str, paths))} (no .hydra/config.yaml of fair_seg_al.main)")
+    return sorted(found.values(), key=lambda r: (r.bias, r.init, _order(r.strategy), r.seed, str(r.path)))
+
+
+def _order(strategy: str) -> int:
+    return STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else len(STRATEGY_ORDER)
+
+
+def check_comparable(runs: Sequence[Run]) -> None:
+    """Runs of one bias x init panel must share one test set."""
+    by_panel: dict[tuple[str, str], dict[str, list[Path]]] = {}
+    for r in runs:
+        if r.test_key is not None:
+            by_panel.setdefault((r.bias, r.init), {}).setdefault(r.test_key, []).append(r.path)
+    for (bias, init), keys in by_panel.items():
+        if len(keys) > 1:
+            groups = "; ".join(f"{len(p)} run(s) e.g. {p[0]}" for p in keys.values())
+            raise ReportError(
+                f"runs of bias={bias} init={init} use {len(keys)} different test sets "
+                f"(different cohorts or data.split_seed): {groups}. Report them separately."
+            )
+
+
+def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
+    frames = []
+    for r in runs:
+        if r.rounds is None:
+            continue
+        df = r.rounds.copy()
+        for k in KEYS:
+            df.insert(KEYS.index(k), k, getattr(r, k))
+        df.insert(4, "run_dir", str(r.path))
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*KEYS, "run_dir"])
+
+
+def _groups(df: pd.DataFrame) -> list[str]:
+    return [c[len("dice_") :] for c in df.columns if c.startswith("dice_")]
+
+
+def area_under_budget(curve: pd.DataFrame, metric: str) -> float:
+    """Mean height of ``metric`` against ``n_labeled`` (trapezoid area / budget range)."""
+    x, y = curve["n_labeled"].to_numpy(float), curve[metric].to_numpy(float)
+    if len(x) < 2:
+        return float(y[0])
+    return float(np.trapezoid(y, x) / (x[-1] - x[0]))
+
+
+def final_table(summary: pd.DataFrame, complete: set[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Per bias x init x strategy: mean and SD over seeds at the final budget, plus AUCs."""
+    df = summary[summary["run_dir"].isin(complete)]
+    groups = _groups(df)
+    rows = []
+    for (bias, init, strategy), d in df.groupby(["bias", "init", "strategy"], sort=False):
+        final = d[d["round"] == d.groupby("run_dir")["round"].transform("max")]
+        row = {
+            "bias": bias,
+            "init": init,
+            "strategy": strategy,
+            "seeds": d["seed"].nunique(),
+            "n_labeled": int(final["n_labeled"].max()),
+        }
+        for m in [f"dice_{g}" for g in groups] + ["dice", "disparity", "es_dice"]:
+            row[m], row[f"{m}_sd"] = final[m].mean(), final[m].std(ddof=1) if len(final) > 1 else 0.0
+        for m in ("dice", "disparity", "es_dice"):
+            aucs = [area_under_budget(c.sort_values("n_labeled"), m) for _, c in d.groupby("run_dir")]
+            row[f"auc_{m}"], row[f"auc_{m}_sd"] = np.mean(aucs), np.std(aucs, ddof=1) if len(aucs) > 1 else 0.0
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table, groups
+    ref = table[table["strategy"] == REFERENCE].set_index(["bias", "init"])["disparity"]
+    table["disparity_reduction_pct"] = [
+        100 * (ref[(b, i)] - v) / ref[(b, i)] if (b, i) in ref.index and ref[(b, i)] > 0 else np.nan
+        for b, i, v in zip(table["bias"], table["init"], table["disparity"], strict=True)
+    ]
+    table["_o"] = table["strategy"].map(_order)
+    table = table.sort_values(["bias", "init", "_o"]).drop(columns="_o").reset_index(drop=True)
+    return table, groups
+
+
+def _pm(row: pd.Series, m: str) -> str:
+    return f"{row[m]:.3f} ± {row[m + '_sd']:.3f}"
+
+
+def markdown(table: pd.DataFrame, groups: list[str], runs: Sequence[Run], sources: Sequence[str]) -> str:
+    lines = [
+        "# fair_seg_al report",
+        "",
+        f"Runs: {len(runs)} from {', '.join(map(str, sources))}.",
+        "Final budget: mean ± SD over seeds on the fixed, group-balanced test set. Disparity = max - min "
+        f"group Dice; reduction is relative to `{REFERENCE}` (positive = smaller disparity). AUC = mean "
+        "height of the curve over the labeled budget.",
+        "",
+    ]
+    for (bias, init), t in table.groupby(["bias", "init"], sort=False):
+        lines += [f"## bias={bias}, init={init} (n_labeled = {int(t['n_labeled'].max())})", ""]
+        head = (
+            ["strategy", "seeds"]
+            + [f"Dice {g}" for g in groups]
+            + ["Dice", "disparity", "ES-Dice", f"disparity vs {REFERENCE}", "AUC Dice", "AUC disparity", "AUC ES-Dice"]
+        )
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        best = t["es_dice"].max()
+        for _, r in t.iterrows():
+            es = _pm(r, "es_dice")
+            red = "" if np.isnan(r["disparity_reduction_pct"]) else f"{r['disparity_reduction_pct']:+.0f} %"
+            cells = (
+                [r["strategy"], str(r["seeds"])]
+                + [_pm(r, f"dice_{g}") for g in groups]
+                + [
+                    _pm(r, "dice"),
+                    _pm(r, "disparity"),
+                    f"**{es}**" if r["es_dice"] == best else es,
+                    red,
+                    _pm(r, "auc_dice"),
+                    _pm(r, "auc_disparity"),
+                    _pm(r, "auc_es_dice"),
+                ]
+            )
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    failed = [r for r in runs if r.failure]
+    lines += ["## Failed or incomplete runs", ""]
+    lines += [f"- `{r.path}` ({r.strategy}, {r.bias}, {r.init}, seed {r.seed}): {r.failure}" for r in failed] or [
+        "none"
+    ]
+    lines += ["", "Figures: `dice_groups.png`, `disparity.png`, `es_dice.png`, `acquired_share.png`.", ""]
+    return "\n".join(lines)
+
+
+def _panels(summary: pd.DataFrame):
+    panels = sorted({(b, i) for b, i in zip(summary["bias"], summary["init"], strict=True)})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False, sharey=True)
+    return panels, fig, axes[0]
+
+
+def _band(ax, d: pd.DataFrame, metric: str, color, label, style="-"):
+    stats = d.groupby("n_labeled")[metric].agg(["mean", "std"]).fillna(0.0)
+    ax.plot(stats.index, stats["mean"], style, color=color, label=label, lw=1.6)
+    ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=color, alpha=0.15)
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]:
+    strategies = sorted(summary["strategy"].unique(), key=_order)
+    colors = {s: plt.cm.tab10(i) for i, s in enumerate(strategies)}
+    groups = _groups(summary)
+    written = []
+    for name, metrics, ylabel in (
+        ("dice_groups", [f"dice_{g}" for g in groups], "Dice (solid: A, dashed: B)"),
+        ("disparity", ["disparity"], "disparity (max - min group Dice)"),
+        ("es_dice", ["es_dice"], "ES-Dice"),
+    ):
+        panels, fig, axes = _panels(summary)
+        for ax, (bias, init) in zip(axes, panels, strict=True):
+            for s in strategies:
+                d = summary[(summary["bias"] == bias) & (summary["init"] == init) & (summary["strategy"] == s)]
+                for k, m in enumerate(metrics):
+                    _band(ax, d, m, colors[s], s if k == 0 else None, "-" if k == 0 else "--")
+            ax.set_title(f"bias={bias}, init={init}", fontsize=10)
+            ax.set_xlabel("labeled images")
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel(ylabel)
+        axes[-1].legend(fontsize=8)
+        _save(fig, out / f"{name}.png")
+        written.append(out / f"{name}.png")
+    # share of the last group (the biased one by default) among the images acquired each round
+    target = groups[-1] if groups else None
+    rows = []
+    for r in runs:
+        if r.selections is None or target is None:
+            continue
+        acq = r.selections[r.selections["round"] > 0]
+        for rnd, d in acq.groupby("round"):
+            rows.append(
+                {
+                    "bias": r.bias,
+                    "init": r.init,
+                    "strategy": r.strategy,
+                    "seed": r.seed,
+                    "n_labeled": rnd,
+                    "share": float((d["group"] == target).mean()),
+                }
+            )
+    if rows:
+        share = pd.DataFrame(rows)
+        panels, fig, axes = _panels(share)
+        for ax, (bias, init) in zip(axes, panels, strict=True):
+            for s in strategies:
+                d = share[(share["bias"] == bias) & (share["init"] == init) & (share["strategy"] == s)]
+                _band(ax, d, "share", colors[s], s)
+            ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+            ax.set_title(f"bias={bias}, init={init}", fontsize=10)
+            ax.set_xlabel("acquisition round")
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel(f"share of group {target} among acquired")
+        axes[-1].legend(fontsize=8)
+        _save(fig, out / "acquired_share.png")
+        written.append(out / "acquired_share.png")
+    return written
+
+
+def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike | None = None) -> Path:
+    """Write summary.csv, report.md and the figures; return the output folder.
+
+    Raises:
+        ReportError: no runs, or runs of one panel with different test sets.
+    """
+    runs = find_runs(paths)
+    check_comparable(runs)
+    out = Path(out) if out is not None else Path(paths[0]) / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summary_table(runs)
+    if summary.empty:
+        raise ReportError(f"none of the {len(runs)} runs under {', '.join(map(str, paths))} finished a round")
+    with atomic_path(out / "summary.csv") as tmp:
+        summary.to_csv(tmp, index=False)
+    complete = {str(r.path) for r in runs if r.failure is None}
+    table, groups = final_table(summary, complete)
+    atomic_write_text(out / "report.md", markdown(table, groups, runs, paths))
+    with atomic_path(out / "final_table.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    figures(summary, runs, out)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", help="run folders or sweep folders (searched recursively)")
+    parser.add_argument("--out", help="output folder (default: <first path>/report)")
+    args = parser.parse_args(argv)
+    try:
+        out = build_report(args.paths, args.out)
+    except ReportError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

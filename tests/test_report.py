@@ -1,0 +1,125 @@
+"""The report: hand-made run folders in, hand-computed table out; bad folders refused."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from fair_seg_al.report import ReportError, area_under_budget, build_report, main
+
+
+def make_run(
+    root,
+    name,
+    strategy,
+    seed,
+    dice_a,
+    dice_b,
+    bias="strong",
+    init="imbalanced",
+    test=("t1", "t2"),
+    cohort="c1",
+    rounds_planned=1,
+    failed=None,
+):
+    run = root / name
+    (run / ".hydra").mkdir(parents=True)
+    cfg = {
+        "strategy": {"name": strategy},
+        "bias": {"name": bias},
+        "init": {"name": init},
+        "seed": seed,
+        "al": {"rounds": rounds_planned},
+    }
+    OmegaConf.save(OmegaConf.create(cfg), run / ".hydra" / "config.yaml")
+    (run / "split.json").write_text(json.dumps({"cohort": cohort, "test": list(test), "val": [], "pool": []}))
+    rows = []
+    for r, (a, b) in enumerate(zip(dice_a, dice_b, strict=True)):
+        dice = (a + b) / 2
+        dsum = abs(a - dice) + abs(b - dice)
+        rows.append(
+            {
+                "round": r,
+                "n_labeled": 10 + 10 * r,
+                "n_labeled_A": 5,
+                "n_labeled_B": 5 + 10 * r,
+                "dice": dice,
+                "dice_A": a,
+                "dice_B": b,
+                "disparity": abs(a - b),
+                "es_dice": dice / (1 + dsum),
+            }
+        )
+    pd.DataFrame(rows).to_csv(run / "rounds.csv", index=False)
+    sel = [{"round": 0, "subject_id": "s0", "group": "A"}] + [
+        {"round": 1, "subject_id": f"s{i}", "group": "B" if i < 3 else "A"} for i in range(1, 5)
+    ]
+    pd.DataFrame(sel).to_csv(run / "selections.csv", index=False)
+    if failed:
+        (run / "FAILED").write_text(failed)
+    return run
+
+
+def test_table_values_by_hand(tmp_path):
+    sweep = tmp_path / "sweep"
+    # entropy: final disparities 0.2 and 0.4 -> mean 0.3; weighted: 0.1 and 0.05 -> mean 0.075
+    make_run(sweep, "0", "entropy", 0, [0.6, 0.8], [0.5, 0.6])
+    make_run(sweep, "1", "entropy", 1, [0.6, 0.9], [0.5, 0.5])
+    make_run(sweep, "2", "weighted_entropy", 0, [0.6, 0.7], [0.5, 0.8])
+    make_run(sweep, "3", "weighted_entropy", 1, [0.6, 0.75], [0.5, 0.7])
+    out = build_report([sweep])
+    table = pd.read_csv(out / "final_table.csv").set_index("strategy")
+    assert table.loc["entropy", "disparity"] == pytest.approx(0.3)
+    assert table.loc["entropy", "disparity_sd"] == pytest.approx(0.1414213, rel=1e-5)  # SD of 0.2, 0.4
+    assert table.loc["weighted_entropy", "disparity"] == pytest.approx(0.075)
+    assert table.loc["weighted_entropy", "disparity_reduction_pct"] == pytest.approx(75.0)
+    assert table.loc["entropy", "disparity_reduction_pct"] == pytest.approx(0.0)
+    assert table.loc["weighted_entropy", "dice_B"] == pytest.approx(0.75)
+    # AUC of Dice for entropy seed 0: trapezoid of (0.55, 0.70) over 10..20 = mean 0.625; seed 1: (0.55, 0.70)
+    assert table.loc["entropy", "auc_dice"] == pytest.approx(0.625)
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 8 and set(summary.columns) >= {"strategy", "bias", "init", "seed", "round", "dice_B"}
+    text = (out / "report.md").read_text()
+    assert "## bias=strong, init=imbalanced (n_labeled = 20)" in text and "+75 %" in text
+    for png in ("dice_groups", "disparity", "es_dice", "acquired_share"):
+        assert (out / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_area_under_budget_by_hand():
+    curve = pd.DataFrame({"n_labeled": [10, 20, 40], "m": [0.0, 1.0, 1.0]})
+    # area = 0.5*10 + 1*20 = 25 over a range of 30
+    assert area_under_budget(curve, "m") == pytest.approx(25 / 30)
+
+
+def test_failed_and_incomplete_runs_are_listed_not_averaged(tmp_path):
+    sweep = tmp_path / "sweep"
+    make_run(sweep, "0", "entropy", 0, [0.6, 0.8], [0.5, 0.6])
+    make_run(sweep, "1", "entropy", 1, [0.6], [0.1])  # stopped after round 0 of 1
+    make_run(sweep, "2", "random", 0, [0.6, 0.8], [0.5, 0.6], failed="RuntimeError: out of memory")
+    out = build_report([sweep])
+    text = (out / "report.md").read_text()
+    assert "incomplete: 0 of 1 rounds" in text and "RuntimeError: out of memory" in text
+    table = pd.read_csv(out / "final_table.csv").set_index("strategy")
+    assert list(table.index) == ["entropy"] and table.loc["entropy", "seeds"] == 1
+
+
+def test_refuses_folders_without_runs(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReportError, match="no AL runs"):
+        build_report([tmp_path / "empty"])
+    with pytest.raises(SystemExit) as err:
+        main([str(tmp_path / "empty")])
+    assert err.value.code == 2 and "no AL runs" in capsys.readouterr().err
+
+
+def test_refuses_runs_with_different_test_sets(tmp_path):
+    make_run(tmp_path / "a", "0", "entropy", 0, [0.6, 0.8], [0.5, 0.6], test=("t1", "t2"))
+    make_run(tmp_path / "b", "0", "random", 0, [0.6, 0.8], [0.5, 0.6], test=("t1", "t3"))
+    with pytest.raises(ReportError, match="different test sets"):
+        build_report([tmp_path / "a", tmp_path / "b"])
+    # different biases may have different cohorts: they are separate panels
+    make_run(tmp_path / "c", "0", "random", 0, [0.6, 0.8], [0.5, 0.6], bias="weak", cohort="c2")
+    assert build_report([tmp_path / "a", tmp_path / "c"], tmp_path / "out").is_dir()

@@ -1,0 +1,61 @@
+"""A real one-node SLURM cluster runs a tiny sweep through hydra/launcher=slurm (slow).
+
+.ci/run starts the cluster with sweeps/slurm/start_local_cluster.sh before the slow tests;
+run that script yourself (as root) to try it locally. The script is idempotent, so the
+test calls it too and fails, with the script's output, if no cluster comes up.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+def test_tiny_sweep_on_a_real_slurm_cluster(tmp_path):
+    start = subprocess.run(
+        ["bash", str(REPO / "sweeps/slurm/start_local_cluster.sh")], capture_output=True, text=True, timeout=900
+    )
+    assert start.returncode == 0, start.stdout[-2000:] + start.stderr[-2000:]
+    assert "idle" in subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout
+
+    env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path), "WANDB_SILENT": "true"}
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fair_seg_al.main",
+            "-m",
+            "experiment=sweep_tiny",
+            "hydra/launcher=slurm",
+            "hydra.launcher.gpus_per_node=null",
+            "hydra.launcher.cpus_per_task=1",
+            "hydra.launcher.mem_gb=4",
+            "hydra.launcher.timeout_min=20",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+
+    sweep = tmp_path / "logs" / "al" / "multiruns" / "sweep_tiny"
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name[0].isdigit())
+    assert len(jobs) == 4  # random, weighted_entropy x seeds 0, 1
+    for job in jobs:
+        assert not (job / "FAILED").exists(), (job / "FAILED").read_text()
+        rounds = pd.read_csv(job / "rounds.csv")
+        assert rounds["round"].tolist() == [0, 1, 2]
+        assert len(pd.read_csv(job / "selections.csv")) == 14
+        assert list((job / "wandb").glob("offline-run-*"))
+    # submitit ran them as SLURM jobs: one log folder per array task
+    logs = list((sweep / ".submitit").rglob("*_log.out"))
+    assert len(logs) >= 4, logs
