@@ -179,30 +179,30 @@ def validate(cfg: DictConfig) -> Prepared:
 def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multirun: bool):
     """Lightning's WandbLogger (offline by default), grouped and tagged for the dashboard."""
     w = OmegaConf.select(cfg, "logger.wandb")
-    if not w or w.mode == "disabled":
+    if not w or w.get("mode", "offline") == "disabled":
         return None
     os.environ.setdefault("WANDB_SILENT", "true")
     from pytorch_lightning.loggers import WandbLogger
 
-    group = w.group or (cfg.sweep_name if multirun else "runs")
+    group = w.get("group") or (cfg.sweep_name if multirun else "runs")
     tags = [
         f"strategy={cfg.strategy.name}",
         f"bias={cfg.bias.name}",
         f"init={cfg.init.name}",
         f"seed={cfg.seed}",
-        *list(w.tags or []),
+        *list(w.get("tags") or []),
     ]
     config = OmegaConf.to_container(cfg, resolve=True)
     config.pop("hydra", None)
     logger = WandbLogger(
-        project=w.project,
-        entity=w.entity,
+        project=w.get("project") or "fair_seg_al",
+        entity=w.get("entity"),
         name=cfg.run_name,
         group=str(group),
         tags=tags,
         job_type="active_learning",
         save_dir=str(run_dir),
-        mode=w.mode,
+        mode=w.get("mode", "offline"),
         id=run_id,
         resume="allow" if run_id else None,
         config=config,

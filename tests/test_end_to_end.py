@@ -122,3 +122,16 @@ def test_default_command_runs_end_to_end(tmp_path):
     rounds = pd.read_csv(run_dir / "rounds.csv")
     assert rounds["n_labeled"].tolist() == [10, 20, 30, 40, 50]
     assert rounds["dice"].iloc[-1] > 0.6
+
+
+def test_a_failing_job_does_not_stop_the_sweep_and_shows_in_the_report(tmp_path):
+    res = _main("-m", *SMOKE, "logger=none", "al.budget=4,100", "sweep_name=withfailure", cwd=tmp_path)
+    sweep = tmp_path / "logs" / "al" / "multiruns" / "withfailure"
+    ok, bad = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name[0].isdigit())
+    assert pd.read_csv(ok / "rounds.csv")["round"].tolist() == [0, 1, 2]
+    assert "exceeds the unlabeled pool" in (bad / "FAILED").read_text()
+    assert "al.budget" in res.stderr
+    from fair_seg_al.report import build_report
+
+    text = (build_report([sweep]) / "report.md").read_text()
+    assert str(bad) in text and "exceeds the unlabeled pool" in text

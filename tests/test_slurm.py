@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -59,3 +60,66 @@ def test_tiny_sweep_on_a_real_slurm_cluster(tmp_path):
     # submitit ran them as SLURM jobs: one log folder per array task
     logs = list((sweep / ".submitit").rglob("*_log.out"))
     assert len(logs) >= 4, logs
+
+
+@pytest.mark.slow
+def test_preempted_job_is_requeued_and_resumes(tmp_path):
+    """`scontrol requeue` (what pre-emption does) mid-run: the job restarts and continues."""
+    subprocess.run(
+        ["bash", str(REPO / "sweeps/slurm/start_local_cluster.sh")], check=True, capture_output=True, timeout=900
+    )
+    env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path), "WANDB_SILENT": "true"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fair_seg_al.main",
+            "-m",
+            "experiment=sweep_tiny",
+            "strategy=weighted_entropy",
+            "seed=0",
+            "al.rounds=3",
+            "trainer.max_steps=600",
+            "logger=none",
+            "hydra/launcher=slurm",
+            "hydra.launcher.gpus_per_node=null",
+            "hydra.launcher.cpus_per_task=2",
+            "hydra.launcher.mem_gb=4",
+            "hydra.launcher.timeout_min=20",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    sweep = tmp_path / "logs" / "al" / "multiruns" / "sweep_tiny"
+    deadline = time.time() + 600
+    state = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list(sweep.glob("*/al_state.pt"))
+        if found:
+            state = found[0]
+            break
+        time.sleep(0.2)
+    assert state is not None, "the job never finished round 0"
+    jobs = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()
+    assert len(jobs) == 1, jobs
+    subprocess.run(["scontrol", "requeue", jobs[0]], check=True)
+    # SLURM holds a requeued job for about 2 minutes (BeginTime); let it start at once
+    for _ in range(50):
+        time.sleep(0.2)
+        if (
+            subprocess.run(["scontrol", "update", f"jobid={jobs[0]}", "starttime=now"], capture_output=True).returncode
+            == 0
+        ):
+            break
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-3000:]
+    job_dir = state.parent
+    log = (job_dir / "main.log").read_text()
+    assert "Resuming" in log, log[-2000:]
+    rounds = pd.read_csv(job_dir / "rounds.csv")
+    assert rounds["round"].tolist() == [0, 1, 2, 3]
+    assert rounds["n_labeled"].tolist() == [6, 10, 14, 18]
+    assert pd.read_csv(job_dir / "selections.csv")["subject_id"].is_unique
