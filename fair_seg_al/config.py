@@ -32,10 +32,11 @@ def config_source(group: str | None) -> str:
     except (ImportError, ValueError):
         return "the config"
     choice = hc.runtime.choices.get(group) if group else None
-    primary = f"conf/{hc.job.config_name}.yaml"
-    if choice:
-        return f"conf/{group}/{choice}.yaml or a command-line override"
-    return f"{primary} or a command-line override"
+    where = f"conf/{group}/{choice}.yaml" if choice else f"conf/{hc.job.config_name}.yaml"
+    experiment = hc.runtime.choices.get("experiment")
+    if experiment and experiment != "null":
+        where += f", conf/experiment/{experiment}.yaml"
+    return f"{where} or a command-line override"
 
 
 def require(condition: bool, key: str, message: str, group: str | None = None) -> None:

@@ -32,6 +32,10 @@ NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "h
 NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")
 
 
+class RunExistsError(ConfigError):
+    """The run folder already holds an AL run and resume was not asked for."""
+
+
 @dataclass
 class Prepared:
     """A validated experiment, ready to run."""
@@ -158,7 +162,7 @@ def validate(cfg: DictConfig) -> Prepared:
         "al.budget",
         f"initial_size + rounds x budget = {settings.initial_size} + {settings.rounds} x {settings.budget} = "
         f"{final} exceeds the unlabeled pool of {n_pool} subjects ({sum(sizes.values())} subjects - "
-        f"{test + val} per group for test and validation); lower al.rounds or al.budget, or raise n_subjects",
+        f"{test + val} per group for test and validation); lower al.rounds or al.budget, or use a larger cohort (cohort.n_subjects)",
     )
 
     # the network must fit the volume
@@ -229,17 +233,23 @@ def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> 
     dm_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     dm_cfg["cohort_dir"] = str(cohort_dir)
     datamodule: ALDataModule = hydra.utils.instantiate(dm_cfg, _convert_="all")
-    atomic_write_json(
-        run_dir / "split.json",
-        {"cohort_dir": str(cohort_dir), "cohort": datamodule.cohort.fingerprint, **datamodule.split},
-    )
-
     from fair_seg_al.al.state import load_state
 
     resume = cfg.resume not in (False, None, "false")
     saved = load_state(run_dir) if resume else None
     if not resume and (run_dir / "al_state.pt").exists():
-        raise ConfigError(f"resume: {run_dir} already holds an AL run; pass resume=true to continue it")
+        raise RunExistsError(f"resume: {run_dir} already holds an AL run; pass resume=true to continue it")
+    if saved is not None and saved["config_hash"] != prep.config_hash:
+        raise ConfigError(
+            f"resume: {run_dir} holds the AL state of a different config (hash {saved['config_hash']}, "
+            f"this run {prep.config_hash}); start a new run instead of resuming"
+        )
+    # only now, when the folder is ours to write: the report reads the test set from it
+    atomic_write_json(
+        run_dir / "split.json",
+        {"cohort_dir": str(cohort_dir), "cohort": datamodule.cohort.fingerprint, **datamodule.split},
+    )
+
     logger = build_wandb_logger(cfg, run_dir, saved.get("wandb_id") if saved else None, multirun)
 
     def make_model():

@@ -53,7 +53,7 @@ if not OmegaConf.has_resolver("fsa_run_dir"):
 @hydra.main(version_base="1.3", config_path="../conf", config_name="main")
 def main(cfg: DictConfig) -> float | None:
     """Run one experiment; returns its final ES-Dice (for Hydra sweepers)."""
-    from fair_seg_al.experiment import run
+    from fair_seg_al.experiment import RunExistsError, run
 
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
@@ -69,6 +69,8 @@ def main(cfg: DictConfig) -> float | None:
     except (ConfigError, CohortFormatError, FileExistsError) as err:
         log.error("%s", err)
         print(f"error: {err}", file=sys.stderr)
+        if multirun and isinstance(err, RunExistsError):
+            return None  # a finished job of a re-launched sweep: not a failure, nothing to mark
         if multirun:  # one bad job must not stop the sweep: leave a visible marker
             atomic_write_text(run_dir / "FAILED", f"{type(err).__name__}: {err}\n")
             return None
@@ -80,6 +82,7 @@ def main(cfg: DictConfig) -> float | None:
         log.error("job failed:\n%s", text)
         atomic_write_text(run_dir / "FAILED", text)
         return None
+    (run_dir / "FAILED").unlink(missing_ok=True)  # an earlier attempt failed; this one did not
     print(f"{run_dir}")
     return rows[-1]["es_dice"] if rows else None
 

@@ -126,3 +126,11 @@ def test_duplicate_ids_and_all_problems_listed(cohort_copy):
 def test_unreadable_nifti(cohort_copy):
     (cohort_copy / "images" / "sub-0000.nii.gz").write_bytes(b"not a nifti")
     _expect(cohort_copy, "subject sub-0000", "cannot read NIfTI")
+
+
+def test_mixed_shapes_are_rejected(cohort_copy):
+    for kind in ("images", "labels"):
+        path = cohort_copy / kind / "sub-0005.nii.gz"
+        img = nib.load(path)
+        nib.save(nib.Nifti1Image(np.asarray(img.dataobj)[:, :, :-2], img.affine), path)
+    _expect(cohort_copy, "subject sub-0005", "differs from", "one shape")

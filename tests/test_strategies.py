@@ -150,3 +150,30 @@ def test_fast_foreground_and_dilation_match_torch_reference():
     for margin in (0, 1, 2, 3):
         ref = F.max_pool3d(mask.float()[:, None], 2 * margin + 1, stride=1, padding=margin)[:, 0] > 0
         assert torch.equal(dilate_cube(mask, margin), ref)
+
+
+def test_holdout_fallback_for_groups_without_held_out_images(monkeypatch):
+    """With a 9/1 start, group B has no held-out image: it is measured on its training image."""
+    from types import SimpleNamespace
+
+    from fair_seg_al.al.callback import AcquisitionCallback
+
+    groups = {f"a{i}": "A" for i in range(9)} | {"b0": "B"}
+    dm = SimpleNamespace(
+        holdout=["a0", "a1"],
+        train_ids=[s for s in groups if s not in ("a0", "a1")],
+        group_of=groups.__getitem__,
+        groups=["A", "B"],
+        loader=lambda ids: ids,
+    )
+    seen = {}
+
+    def fake_dice(module, ids):
+        seen["ids"] = list(ids)
+        return ids, [groups[s] for s in ids], np.array([0.9 if groups[s] == "A" else 0.5 for s in ids])
+
+    monkeypatch.setattr("fair_seg_al.al.callback.dice_of_images", fake_dice)
+    strategy = WeightedEntropyStrategy(estimate_on="holdout")
+    perf = AcquisitionCallback(dm, strategy, 1, 1, np.random.default_rng(0), ".").group_performance(None)
+    assert seen["ids"] == ["a0", "a1", "b0"]  # A's held-out images, B's only (training) image
+    assert perf == pytest.approx({"A": 0.9, "B": 0.5})

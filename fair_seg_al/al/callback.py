@@ -1,6 +1,6 @@
 """The Lightning callback that runs acquisition between AL rounds.
 
-At the end of each round's fit it: evaluates per-group test (and validation) metrics,
+At the end of each round's training it: evaluates per-group test (and validation) metrics,
 measures per-group performance on labeled images if the strategy asks for it, scores the
 unlabeled pool, asks the strategy for the next batch, labels it, writes ``rounds.csv`` and
 ``selections.csv``, logs to the Lightning loggers (W&B on an ``al/round`` axis), and saves
@@ -62,7 +62,9 @@ class AcquisitionCallback(pl.Callback):
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._fit_start = time.perf_counter()
 
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # on_train_end, not on_fit_end: Lightning's teardown moves the module back to the
+        # CPU before on_fit_end, and the round's inference belongs on the training device.
         train_s = time.perf_counter() - self._fit_start
         row = self.evaluate(pl_module)
         row["seconds_train"] = round(train_s, 3)
@@ -102,9 +104,11 @@ class AcquisitionCallback(pl.Callback):
     def group_performance(self, module: pl.LightningModule) -> dict[str, float]:
         """Current model's mean Dice per group on labeled images (held-out ones if any).
 
-        A group with no labeled image counts as Dice 0: the model was never shown it.
+        A group with no held-out image is measured on its training images instead; a group
+        with no labeled image at all counts as Dice 0: the model was never shown it.
         """
-        ids = self.dm.holdout or self.dm.train_ids
+        held_groups = {self.dm.group_of(s) for s in self.dm.holdout}
+        ids = list(self.dm.holdout) + [s for s in self.dm.train_ids if self.dm.group_of(s) not in held_groups]
         _, groups, dice = dice_of_images(module, self.dm.loader(ids))
         perf = group_means(dice, groups, self.dm.groups)
         return {g: (0.0 if np.isnan(v) else v) for g, v in perf.items()}

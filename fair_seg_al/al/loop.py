@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 
 from fair_seg_al.al.callback import AcquisitionCallback
 from fair_seg_al.al.state import load_state, save_state
+from fair_seg_al.config import ConfigError
 from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.data.pool import draw_initial_set, quota_split
 from fair_seg_al.model import SegmentationModule
@@ -100,14 +101,14 @@ class ActiveLearningLoop:
         """Load ``al_state.pt`` if present; return the first round still to run.
 
         Raises:
-            ValueError: the saved state belongs to a different experiment config.
+            ConfigError: the saved state belongs to a different experiment config.
         """
         state = load_state(self.run_dir)
         if state is None:
             return 0
         if state["config_hash"] != self.config_hash:
-            raise ValueError(
-                f"{self.run_dir} holds the AL state of a different config (hash {state['config_hash']}, "
+            raise ConfigError(
+                f"resume: {self.run_dir} holds the AL state of a different config (hash {state['config_hash']}, "
                 f"this run {self.config_hash}); start a new run instead of resuming"
             )
         self.dm.load_state_dict(state["data"])
