@@ -45,6 +45,8 @@ def _run_dir(base: str, now: str, resume) -> str:
 
 # Lightning's own deprecation notice about torch's pytree, printed every round: not ours to fix.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+# With trainer.deterministic=warn, torch repeats this for every step of every round: say it once.
+warnings.filterwarnings("once", message=r".*does not have a deterministic implementation.*")
 
 if not OmegaConf.has_resolver("fsa_run_dir"):
     OmegaConf.register_new_resolver("fsa_run_dir", _run_dir, use_cache=True)

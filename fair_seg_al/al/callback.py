@@ -99,6 +99,7 @@ class AcquisitionCallback(pl.Callback):
             val = fairness_summary(val_dice, val_groups, groups, self.es_alpha)
             row.update({"val_dice": val["dice"], "val_es_dice": val["es_dice"]})
         row["seconds_evaluate"] = round(time.perf_counter() - start, 3)
+        row["device"] = str(module.device)  # where the round's inference ran
         return row
 
     def group_performance(self, module: pl.LightningModule) -> dict[str, float]:
