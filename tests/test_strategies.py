@@ -152,8 +152,8 @@ def test_fast_foreground_and_dilation_match_torch_reference():
         assert torch.equal(dilate_cube(mask, margin), ref)
 
 
-def test_holdout_fallback_for_groups_without_held_out_images(monkeypatch):
-    """With a 9/1 start, group B has no held-out image: it is measured on its training image."""
+def test_group_without_held_out_images_counts_as_worst(monkeypatch):
+    """With a 9/1 start, group B has no held-out image: it counts as Dice 0, not its training fit."""
     from types import SimpleNamespace
 
     from fair_seg_al.al.callback import AcquisitionCallback
@@ -170,10 +170,17 @@ def test_holdout_fallback_for_groups_without_held_out_images(monkeypatch):
 
     def fake_dice(module, ids):
         seen["ids"] = list(ids)
-        return ids, [groups[s] for s in ids], np.array([0.9 if groups[s] == "A" else 0.5 for s in ids])
+        return ids, [groups[s] for s in ids], np.array([0.9 if groups[s] == "A" else 1.0 for s in ids])
 
     monkeypatch.setattr("fair_seg_al.al.callback.dice_of_images", fake_dice)
     strategy = WeightedEntropyStrategy(estimate_on="holdout")
-    perf = AcquisitionCallback(dm, strategy, 1, 1, np.random.default_rng(0), ".").group_performance(None)
-    assert seen["ids"] == ["a0", "a1", "b0"]  # A's held-out images, B's only (training) image
-    assert perf == pytest.approx({"A": 0.9, "B": 0.5})
+    callback = AcquisitionCallback(dm, strategy, 1, 1, np.random.default_rng(0), ".")
+    perf = callback.group_performance(None)
+    assert seen["ids"] == ["a0", "a1"]  # only held-out images are measured
+    assert perf == pytest.approx({"A": 0.9, "B": 0.0})
+    w = strategy.group_weights(SelectionContext(round=0, group_performance=perf))
+    assert w == pytest.approx({"A": 0.1 / 0.55, "B": 1.0 / 0.55})
+    # without a hold-out, the labeled training images are measured
+    dm.holdout = []
+    callback.group_performance(None)
+    assert seen["ids"] == dm.train_ids
