@@ -18,28 +18,38 @@ import pytest
 from tests.conftest import REPO
 
 
-@pytest.mark.slow
-def test_tiny_sweep_on_a_real_slurm_cluster(tmp_path):
+def start_cluster() -> None:
+    """Start (or find running) the one-node cluster; fail with the script's output if it does not come up."""
     start = subprocess.run(
         ["bash", str(REPO / "sweeps/slurm/start_local_cluster.sh")], capture_output=True, text=True, timeout=900
     )
     assert start.returncode == 0, start.stdout[-2000:] + start.stderr[-2000:]
     assert "idle" in subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout
 
+
+def slurm_sweep(*overrides: str, cpus: int) -> list[str]:
+    """The command of a sweep_tiny multirun through hydra/launcher=slurm on the local node."""
+    return [
+        sys.executable,
+        "-m",
+        "fair_seg_al.main",
+        "-m",
+        "experiment=sweep_tiny",
+        *overrides,
+        "hydra/launcher=slurm",
+        "hydra.launcher.gpus_per_node=null",
+        f"hydra.launcher.cpus_per_task={cpus}",
+        "hydra.launcher.mem_gb=4",
+        "hydra.launcher.timeout_min=20",
+    ]
+
+
+@pytest.mark.slow
+def test_tiny_sweep_on_a_real_slurm_cluster(tmp_path):
+    start_cluster()
     env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path), "WANDB_SILENT": "true"}
     res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fair_seg_al.main",
-            "-m",
-            "experiment=sweep_tiny",
-            "hydra/launcher=slurm",
-            "hydra.launcher.gpus_per_node=null",
-            "hydra.launcher.cpus_per_task=1",
-            "hydra.launcher.mem_gb=4",
-            "hydra.launcher.timeout_min=20",
-        ],
+        slurm_sweep(cpus=1),
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -65,28 +75,12 @@ def test_tiny_sweep_on_a_real_slurm_cluster(tmp_path):
 @pytest.mark.slow
 def test_preempted_job_is_requeued_and_resumes(tmp_path):
     """`scontrol requeue` (what pre-emption does) mid-run: the job restarts and continues."""
-    subprocess.run(
-        ["bash", str(REPO / "sweeps/slurm/start_local_cluster.sh")], check=True, capture_output=True, timeout=900
-    )
+    start_cluster()
     env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path), "WANDB_SILENT": "true"}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fair_seg_al.main",
-            "-m",
-            "experiment=sweep_tiny",
-            "strategy=weighted_entropy",
-            "seed=0",
-            "al.rounds=3",
-            "trainer.max_steps=600",
-            "logger=none",
-            "hydra/launcher=slurm",
-            "hydra.launcher.gpus_per_node=null",
-            "hydra.launcher.cpus_per_task=2",
-            "hydra.launcher.mem_gb=4",
-            "hydra.launcher.timeout_min=20",
-        ],
+        slurm_sweep(
+            "strategy=weighted_entropy", "seed=0", "al.rounds=3", "trainer.max_steps=600", "logger=none", cpus=2
+        ),
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
