@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Weighted Entropy variants on the cpu grid's strong-bias cells (2 inits x 3 seeds each):
+# Weighted Entropy variants on the cpu grid (both biases, 2 inits x 3 seeds each):
 # the weight form (1 - Dice vs a temperature softmax of -Dice) and where group performance is
 # estimated (labeled training images vs a held-out fifth of the labeled set). Each variant
 # is its own sweep, named in strategy.name so the report keeps them apart:
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-common=(-m experiment=sweep_cpu strategy=weighted_entropy bias=strong init=balanced,imbalanced seed=0,1,2)
+common=(-m experiment=sweep_cpu strategy=weighted_entropy bias=strong,weak init=balanced,imbalanced seed=0,1,2)
 "$PY" -m fair_seg_al.main "${common[@]}" strategy.name=we_softmax strategy.weight_form=softmax sweep_name=we_softmax
 "$PY" -m fair_seg_al.main "${common[@]}" strategy.name=we_holdout strategy.estimate_on=holdout sweep_name=we_holdout
 "$PY" -m fair_seg_al.main "${common[@]}" strategy.name=we_softmax_holdout strategy.weight_form=softmax \
