@@ -16,7 +16,8 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings, initial_quotas
+from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings
+from fair_seg_al.al.state import check_same_config, load_state
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import assign_groups
 from fair_seg_al.config import ConfigError, require, to_dataclass
@@ -24,6 +25,7 @@ from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.strategies import Strategy
 from fair_seg_al.utils.io import atomic_write_json, stable_hash
+from fair_seg_al.utils.quota import quota_split
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +151,7 @@ def validate(cfg: DictConfig) -> Prepared:
         )
         pool[g] = n - test - val
     n_pool = sum(pool.values())
-    for g, q in initial_quotas(settings.initial_size, fractions).items():
+    for g, q in quota_split(settings.initial_size, fractions).items():
         require(
             q <= pool.get(g, 0),
             "al.initial_size",
@@ -230,20 +232,18 @@ def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> 
         cohort_dir = generate_cohort(prep.spec, cache_dir=cfg.paths.cohort_cache_dir, num_workers="auto")
     else:
         cohort_dir = prep.cohort.root
+    # a user's folder was validated above: hand it over instead of reading it all again
     dm_cfg = OmegaConf.to_container(cfg.data, resolve=True)
-    dm_cfg["cohort_dir"] = str(cohort_dir)
-    datamodule: ALDataModule = hydra.utils.instantiate(dm_cfg, _convert_="all")
-    from fair_seg_al.al.state import load_state
+    datamodule_cls = hydra.utils.get_class(dm_cfg.pop("_target_"))
+    dm_cfg["cohort_dir"] = prep.cohort if prep.cohort is not None else str(cohort_dir)
+    datamodule: ALDataModule = datamodule_cls(**dm_cfg)
 
     resume = cfg.resume not in (False, None, "false")
     saved = load_state(run_dir) if resume else None
     if not resume and (run_dir / "al_state.pt").exists():
         raise RunExistsError(f"resume: {run_dir} already holds an AL run; pass resume=true to continue it")
-    if saved is not None and saved["config_hash"] != prep.config_hash:
-        raise ConfigError(
-            f"resume: {run_dir} holds the AL state of a different config (hash {saved['config_hash']}, "
-            f"this run {prep.config_hash}); start a new run instead of resuming"
-        )
+    if saved is not None:
+        check_same_config(saved, prep.config_hash, run_dir)
     # only now, when the folder is ours to write: the report reads the test set from it
     atomic_write_json(
         run_dir / "split.json",
@@ -277,9 +277,9 @@ def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> 
     try:
         if saved is not None and saved.get("complete"):
             log.info("%s is already complete (round %d); nothing to do", run_dir, saved["round"])
-            loop.resume()
+            loop.resume(saved)
             return loop.callback.round_rows
-        return loop.run(resume=resume)
+        return loop.run(resume=resume, state=saved)
     finally:
         if logger is not None:
             logger.experiment.finish()

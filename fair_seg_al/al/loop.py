@@ -17,10 +17,9 @@ import numpy as np
 import pytorch_lightning as pl
 
 from fair_seg_al.al.callback import AcquisitionCallback
-from fair_seg_al.al.state import load_state, save_state
-from fair_seg_al.config import ConfigError
+from fair_seg_al.al.state import check_same_config, load_state, save_state
 from fair_seg_al.data.datamodule import ALDataModule
-from fair_seg_al.data.pool import draw_initial_set, quota_split
+from fair_seg_al.data.pool import draw_initial_set
 from fair_seg_al.model import SegmentationModule
 from fair_seg_al.strategies import Strategy
 
@@ -97,20 +96,17 @@ class ActiveLearningLoop:
             },
         )
 
-    def resume(self) -> int:
-        """Load ``al_state.pt`` if present; return the first round still to run.
+    def resume(self, state: dict | None = None) -> int:
+        """Restore ``state`` (default: read ``al_state.pt``); return the first round still to run.
 
         Raises:
             ConfigError: the saved state belongs to a different experiment config.
         """
-        state = load_state(self.run_dir)
+        if state is None:
+            state = load_state(self.run_dir)
         if state is None:
             return 0
-        if state["config_hash"] != self.config_hash:
-            raise ConfigError(
-                f"resume: {self.run_dir} holds the AL state of a different config (hash {state['config_hash']}, "
-                f"this run {self.config_hash}); start a new run instead of resuming"
-            )
+        check_same_config(state, self.config_hash, self.run_dir)
         self.dm.load_state_dict(state["data"])
         self.callback.load_state_dict(state["callback"])
         if state.get("model") is not None:
@@ -133,9 +129,9 @@ class ActiveLearningLoop:
             held += [members[i] for i in rng.permutation(len(members))[:k]]
         return held
 
-    def run(self, resume: bool = False) -> list[dict]:
-        """Run (or continue) the experiment; return the per-round rows of ``rounds.csv``."""
-        start = self.resume() if resume else 0
+    def run(self, resume: bool = False, state: dict | None = None) -> list[dict]:
+        """Run (or continue, from ``state`` or ``al_state.pt``); return the rows of ``rounds.csv``."""
+        start = self.resume(state) if resume else 0
         if start == 0:
             init_rng = np.random.default_rng(np.random.SeedSequence(entropy=self.seed, spawn_key=(2,)))
             initial = draw_initial_set(self.dm.pool, self.settings.initial_size, self.init_fractions, init_rng)
@@ -152,8 +148,3 @@ class ActiveLearningLoop:
             self.dm.start_round(seed_r, steps * self.dm.batch_size, self._holdout(np.random.default_rng(seed_r)))
             trainer.fit(self.model, datamodule=self.dm)
         return self.callback.round_rows
-
-
-def initial_quotas(size: int, fractions: Mapping[str, float]) -> dict[str, int]:
-    """Per-group counts of the initial set (exposed for validation messages)."""
-    return quota_split(size, fractions)

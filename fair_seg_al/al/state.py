@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from fair_seg_al.config import ConfigError
 from fair_seg_al.utils.io import atomic_path, atomic_write_text
 
 STATE_FILE = "al_state.pt"
@@ -27,6 +28,19 @@ def load_state(run_dir: str | os.PathLike) -> dict | None:
     if not path.is_file():
         return None
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def check_same_config(state: dict, config_hash: str, run_dir: str | os.PathLike) -> None:
+    """Refuse to resume a state saved by a different experiment config.
+
+    Raises:
+        ConfigError: the hashes differ.
+    """
+    if state["config_hash"] != config_hash:
+        raise ConfigError(
+            f"resume: {run_dir} holds the AL state of a different config (hash {state['config_hash']}, "
+            f"this run {config_hash}); start a new run instead of resuming"
+        )
 
 
 def write_table(path: str | os.PathLike, rows: list[dict], columns: list[str] | None = None) -> None:

@@ -24,6 +24,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from fair_seg_al.cohort.deformation import exponentiate, random_affine, random_v
 from fair_seg_al.cohort.spec import GENERATOR_VERSION, CohortSpec
 from fair_seg_al.cohort.template import TemplateAnatomy, default_box_center, load_template_crop
 from fair_seg_al.utils.io import atomic_write_json, stable_hash
+from fair_seg_al.utils.quota import quota_split
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +105,9 @@ class SimulationContext:
         affine[:3, 3] = center - (shape - 1) / 2 * spec.spacing_mm
         return cls(spec=spec, template=template, atrophy_direction=direction, center_mm=center, affine=affine)
 
+    @cached_property
     def world_grid(self) -> np.ndarray:
-        """World coordinates ``(3, X, Y, Z)`` of the output voxels."""
+        """World coordinates ``(3, X, Y, Z)`` of the output voxels (computed once per cohort)."""
         idx = np.indices(self.spec.shape, dtype=np.float64)
         return np.tensordot(self.affine[:3, :3], idx, axes=1) + self.affine[:3, 3].reshape(3, 1, 1, 1)
 
@@ -115,11 +118,8 @@ def subject_id(index: int) -> str:
 
 def assign_groups(spec: CohortSpec) -> list[str]:
     """Exact group counts from the proportions (largest remainder), in a seeded order."""
-    quotas = np.asarray(spec.group_proportions) * spec.n_subjects
-    counts = np.floor(quotas).astype(int)
-    for i in np.argsort(-(quotas - counts), kind="stable")[: spec.n_subjects - counts.sum()]:
-        counts[i] += 1
-    groups = np.repeat(np.asarray(spec.groups, dtype=object), counts)
+    counts = quota_split(spec.n_subjects, dict(zip(spec.groups, spec.group_proportions, strict=True)))
+    groups = np.repeat(np.asarray(spec.groups, dtype=object), [counts[g] for g in spec.groups])
     rng = np.random.default_rng(np.random.SeedSequence(entropy=spec.seed, spawn_key=(2**31,)))
     return [str(g) for g in rng.permutation(groups)]
 
@@ -131,7 +131,7 @@ def simulate_subject(ctx: SimulationContext, index: int, group: str) -> Simulate
     anatomy_rng, bias_rng = np.random.default_rng(anatomy_ss), np.random.default_rng(bias_ss)
 
     # Subject warp: smooth diffeomorphism (on the output grid) then a small affine.
-    world = ctx.world_grid()
+    world = ctx.world_grid
     velocity = random_velocity_field(anatomy_rng, spec.shape, spec.spacing_mm, sv.smoothness_mm, sv.displacement_mm)
     displacement = exponentiate(velocity / spec.spacing_mm, sv.integration_steps) * spec.spacing_mm
     affine = random_affine(anatomy_rng, sv.rotation_deg, sv.scaling, sv.translation_mm, ctx.center_mm)

@@ -79,7 +79,8 @@ class ALDataModule(pl.LightningDataModule):
     """Test/validation sets fixed per ``split_seed``; the pool's labeled part trains.
 
     Args:
-        cohort_dir: a folder in the dataset format (see :mod:`fair_seg_al.data.cohort_folder`).
+        cohort_dir: a folder in the dataset format (see :mod:`fair_seg_al.data.cohort_folder`), or an
+            already validated :class:`CohortFolder`.
         groups: allowed group names (default: the cohort's).
         test_per_group, val_per_group: sizes of the fixed, group-balanced sets.
         split_seed: seed of the split (independent of the AL seed).
@@ -91,7 +92,7 @@ class ALDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        cohort_dir: str,
+        cohort_dir: str | CohortFolder,
         groups: Sequence[str] | None = None,
         test_per_group: int = 20,
         val_per_group: int = 5,
@@ -102,7 +103,9 @@ class ALDataModule(pl.LightningDataModule):
         augmentation: Mapping | None = None,
     ) -> None:
         super().__init__()
-        self.cohort = CohortFolder.load(cohort_dir, groups=groups)
+        self.cohort = (
+            cohort_dir if isinstance(cohort_dir, CohortFolder) else CohortFolder.load(cohort_dir, groups=groups)
+        )
         self.groups = self.cohort.groups
         self.split = make_split(self.cohort, test_per_group, val_per_group, split_seed)
         check_disjoint(self.split)

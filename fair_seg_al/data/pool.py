@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from fair_seg_al.utils.quota import quota_split
+
 UNLABELED = -1
 
 
@@ -82,16 +84,6 @@ class ActivePool:
         if list(state["ids"]) != self.ids:
             raise ValueError("saved pool state is for a different pool (subject ids differ)")
         self.labeled_round = np.asarray(state["labeled_round"], dtype=int)
-
-
-def quota_split(total: int, fractions: Mapping[str, float]) -> dict[str, int]:
-    """Split ``total`` into integer counts by ``fractions`` (largest remainder, ties by order)."""
-    names = list(fractions)
-    raw = np.array([fractions[g] for g in names], dtype=float) * total
-    counts = np.floor(raw).astype(int)
-    for i in np.argsort(-(raw - counts), kind="stable")[: total - counts.sum()]:
-        counts[i] += 1
-    return {g: int(c) for g, c in zip(names, counts, strict=True)}
 
 
 def draw_initial_set(
