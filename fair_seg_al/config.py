@@ -7,6 +7,7 @@ in a second with a message that names the key and the file it most likely came f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
@@ -69,3 +70,22 @@ def to_dataclass(schema: type[T], cfg: Any, key: str, group: str | None = None) 
     except ConfigError as err:  # raised by a schema's __post_init__
         raise ConfigError(f"{key}.{err} (set in {config_source(group)})") from None
     return obj  # type: ignore[return-value]
+
+
+def strategy_label(strategy: Mapping) -> str:
+    """A strategy config's short label: its name, plus its estimator and composition where
+    they differ from the paper's (``train``, ``topk``), e.g. ``weighted_entropy.holdout.quota``.
+
+    Used in run names and in the report, so variants that share a name stay apart.
+    """
+    parts = [str(strategy["name"])]
+    est, comp = strategy.get("estimator"), strategy.get("composition")
+    if est is not None and est.get("name") != "train":
+        parts.append(str(est.get("name")))
+    if comp is not None and comp.get("name") != "topk":
+        parts.append(str(comp.get("name")))
+    return ".".join(parts)
+
+
+if not OmegaConf.has_resolver("fsa_strategy_label"):
+    OmegaConf.register_new_resolver("fsa_strategy_label", strategy_label)

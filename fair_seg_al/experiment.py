@@ -16,13 +16,15 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from fair_seg_al.al.callback import holdout_owner
 from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings
 from fair_seg_al.al.state import check_same_config, load_state
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import assign_groups
-from fair_seg_al.config import ConfigError, require, to_dataclass
+from fair_seg_al.config import ConfigError, require, strategy_label, to_dataclass
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.datamodule import ALDataModule
+from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.strategies import Strategy
 from fair_seg_al.utils.io import atomic_write_json, stable_hash
 from fair_seg_al.utils.quota import quota_split
@@ -48,6 +50,7 @@ class Prepared:
     fractions: dict[str, float]
     strategy: Strategy
     config_hash: str
+    probes: dict[str, GroupPerformanceEstimator]
 
 
 def experiment_hash(cfg: DictConfig) -> str:
@@ -60,16 +63,38 @@ def experiment_hash(cfg: DictConfig) -> str:
     return stable_hash(c)
 
 
-def build_strategy(cfg: DictConfig) -> Strategy:
-    """Instantiate ``cfg.strategy`` (its ``name`` key is metadata, not an argument)."""
-    params = {k: v for k, v in OmegaConf.to_container(cfg.strategy, resolve=True).items() if k != "name"}
+def _without_names(node):
+    """A config container without its ``name`` keys (metadata, not constructor arguments)."""
+    if isinstance(node, dict):
+        return {k: _without_names(v) for k, v in node.items() if k != "name"}
+    return node
+
+
+def _instantiate(node: DictConfig, key: str, where: str):
     try:
-        return hydra.utils.instantiate(params)
+        return hydra.utils.instantiate(_without_names(OmegaConf.to_container(node, resolve=True)))
     except Exception as err:  # instantiate wraps constructor errors
         cause = err.__cause__ or err
-        raise ConfigError(
-            f"strategy: {cause} (set in conf/strategy/{cfg.strategy.get('name')}.yaml or a command-line override)"
-        ) from None
+        raise ConfigError(f"{key}: {cause} (set in {where} or a command-line override)") from None
+
+
+def build_strategy(cfg: DictConfig) -> Strategy:
+    """Instantiate ``cfg.strategy`` with its estimator and composition, if it has them."""
+    name = cfg.strategy.get("name")
+    files = [f"conf/strategy/{name}.yaml"]
+    for sub in ("estimator", "composition"):
+        if cfg.strategy.get(sub) is not None:
+            files.append(f"conf/strategy/{sub}/{cfg.strategy[sub].get('name')}.yaml")
+    return _instantiate(cfg.strategy, "strategy", ", ".join(files))
+
+
+def build_probes(cfg: DictConfig) -> dict[str, GroupPerformanceEstimator]:
+    """The analysis-only estimators of ``estimation.probes``, by name."""
+    probes = OmegaConf.select(cfg, "estimation.probes") or {}
+    return {
+        str(k): _instantiate(v, f"estimation.probes.{k}", f"conf/strategy/estimator/{v.get('name')}.yaml")
+        for k, v in probes.items()
+    }
 
 
 def _group_sizes(cfg: DictConfig, spec: CohortSpec | None, cohort: CohortFolder | None) -> dict[str, int]:
@@ -179,7 +204,14 @@ def validate(cfg: DictConfig) -> Prepared:
         group="model",
     )
     strategy = build_strategy(cfg)
-    return Prepared(spec, cohort, settings, fractions, strategy, experiment_hash(cfg))
+    probes = build_probes(cfg)
+    estimators = {"strategy.estimator": strategy.estimator} if strategy.estimator is not None else {}
+    estimators.update({f"estimation.probes.{k}": v for k, v in probes.items()})
+    try:
+        holdout_owner(estimators)
+    except ValueError as err:
+        raise ConfigError(f"strategy.estimator / estimation.probes: {err}; keep one holdout estimator") from None
+    return Prepared(spec, cohort, settings, fractions, strategy, experiment_hash(cfg), probes)
 
 
 def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multirun: bool):
@@ -192,12 +224,14 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multi
 
     group = w.get("group") or (cfg.sweep_name if multirun else "runs")
     tags = [
-        f"strategy={cfg.strategy.name}",
+        f"strategy={strategy_label(cfg.strategy)}",
         f"bias={cfg.bias.name}",
         f"init={cfg.init.name}",
         f"seed={cfg.seed}",
         *list(w.get("tags") or []),
     ]
+    if OmegaConf.select(cfg, "strategy.estimator.name") == "oracle":
+        tags.append("control=oracle")  # reads the test set: never a result of the study
     config = OmegaConf.to_container(cfg, resolve=True)
     config.pop("hydra", None)
     logger = WandbLogger(
@@ -271,6 +305,7 @@ def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> 
         run_dir,
         prep.config_hash,
         float(cfg.metrics.es_alpha),
+        probes=prep.probes,
     )
     if logger is not None:
         loop.extra_state["wandb_id"] = logger.experiment.id

@@ -64,8 +64,13 @@ def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
     assert len(list((tmp_path / "data" / "cohorts").glob("default-*"))) == 2
 
 
-def test_resume_after_interruption_selects_like_an_uninterrupted_run(tmp_path):
-    common = [*SMOKE, "al.rounds=3", "strategy=weighted_entropy", "logger=none", "al.reset_weights=false"]
+@pytest.mark.parametrize(
+    "variant",
+    [[], ["strategy/estimator=prequential", "strategy/composition=power"]],
+    ids=["paper_form", "prequential_power"],
+)
+def test_resume_after_interruption_selects_like_an_uninterrupted_run(tmp_path, variant):
+    common = [*SMOKE, "al.rounds=3", "strategy=weighted_entropy", *variant, "logger=none", "al.reset_weights=false"]
     full = tmp_path / "full"
     _main(*common, f"hydra.run.dir={full}", cwd=tmp_path)
 
@@ -94,8 +99,12 @@ def test_resume_after_interruption_selects_like_an_uninterrupted_run(tmp_path):
     assert a["subject_id"].tolist() == b["subject_id"].tolist()
     assert a["round"].tolist() == b["round"].tolist() == [0] * 6 + [1] * 4 + [2] * 4 + [3] * 4
     pd.testing.assert_frame_equal(
-        pd.read_csv(full / "rounds.csv").filter(regex="^(round|n_labeled|dice)"),
-        pd.read_csv(part / "rounds.csv").filter(regex="^(round|n_labeled|dice)"),
+        pd.read_csv(full / "rounds.csv").filter(regex="^(round|n_labeled|dice|est_|weight_)"),
+        pd.read_csv(part / "rounds.csv").filter(regex="^(round|n_labeled|dice|est_|weight_)"),
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_csv(full / "estimates.csv").drop(columns="seconds"),
+        pd.read_csv(part / "estimates.csv").drop(columns="seconds"),
     )
 
 
@@ -135,3 +144,93 @@ def test_a_failing_job_does_not_stop_the_sweep_and_shows_in_the_report(tmp_path)
 
     text = (build_report([sweep]) / "report.md").read_text()
     assert str(bad) in text and "exceeds the unlabeled pool" in text
+
+
+def test_every_estimator_and_composition_runs_from_the_command_line(tmp_path):
+    estimators, compositions = ["train", "holdout", "prequential", "kfold", "oracle"], ["topk", "quota", "power"]
+    for est in estimators:
+        extra = ["strategy.estimator.steps=2"] if est == "kfold" else []
+        _main(
+            "-m",
+            *SMOKE,
+            "al.rounds=1",
+            "logger=none",
+            "strategy=weighted_entropy",
+            f"strategy/estimator={est}",
+            f"strategy/composition={','.join(compositions)}",
+            *extra,
+            f"sweep_name=grid-{est}",
+            cwd=tmp_path,
+        )
+        jobs = sorted((tmp_path / "logs" / "al" / "multiruns" / f"grid-{est}").glob("[0-9]*"))
+        assert len(jobs) == len(compositions)
+        for job in jobs:
+            assert not (job / "FAILED").exists(), (job / "FAILED").read_text()
+            est_rows = pd.read_csv(job / "estimates.csv")
+            assert set(est_rows["estimator"]) == {est} and set(est_rows["round"]) == {0}
+            assert pd.read_csv(job / "selections.csv").groupby("round").size().tolist() == [6, 4]
+            rounds = pd.read_csv(job / "rounds.csv")
+            assert rounds["oracle_control"].tolist() == [est == "oracle"] * 2
+            assert rounds["seconds_estimate"].notna().iloc[0]
+
+
+def _spy_run(tmp_path, overrides, name):
+    """Run main in a subprocess that records every id set a training loader draws from."""
+    log = tmp_path / f"{name}-train-ids.txt"
+    code = (
+        "import sys, runpy\n"
+        "from fair_seg_al.data.datamodule import ALDataModule\n"
+        "orig = ALDataModule.sampling_loader\n"
+        "def spy(self, ids, samples, seed):\n"
+        f"    open({str(log)!r}, 'a').write(' '.join(ids) + '\\n')\n"
+        "    return orig(self, ids, samples, seed)\n"
+        "ALDataModule.sampling_loader = spy\n"
+        f"sys.argv = ['main', *{overrides!r}, 'hydra.run.dir={tmp_path / name}']\n"
+        "runpy.run_module('fair_seg_al.main', run_name='__main__')\n"
+    )
+    env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp_path / name, [set(line.split()) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("reset", ["false", "true"])
+def test_held_out_images_never_reach_a_training_batch(tmp_path, reset):
+    run, drawn = _spy_run(
+        tmp_path,
+        [
+            *SMOKE,
+            "logger=none",
+            "al.rounds=3",
+            "strategy/estimator=holdout",
+            f"al.reset_weights={reset}",
+            "+estimation.probes.kfold={_target_: fair_seg_al.estimation.KFoldEstimator, name: kfold, steps: 2}",
+        ],
+        "holdout",
+    )
+    sel = pd.read_csv(run / "selections.csv")
+    held = set(sel.loc[sel["held_out"], "subject_id"])
+    assert held, "the hold-out rule held nothing out"
+    # 4 rounds of training plus 3 k-fold fine-tunes in each of the 4 rounds: none drew a held-out image
+    assert len(drawn) >= 4 and not any(ids & held for ids in drawn)
+    # the held-out flag of an image never changes: it is written once, at labeling
+    assert sel["subject_id"].is_unique
+    # the hold-out estimate at round r rests on exactly the images held out in rounds <= r
+    est = pd.read_csv(run / "estimates.csv")
+    for _, r in est[est["estimator"] == "holdout"].iterrows():
+        n = ((sel["round"] <= r["round"]) & sel["held_out"] & (sel["group"] == r["group"])).sum()
+        assert r["n_images"] == n
+
+
+def test_oracle_estimates_equal_the_test_dice_and_are_marked(tmp_path):
+    run, _ = _spy_run(tmp_path, [*SMOKE, "logger=none", "strategy/estimator=oracle"], "oracle")
+    rounds = pd.read_csv(run / "rounds.csv").set_index("round")
+    est = pd.read_csv(run / "estimates.csv")
+    assert est["oracle_control"].all() and rounds["oracle_control"].all()
+    for _, r in est.iterrows():
+        assert r["estimate"] == pytest.approx(rounds.loc[r["round"], f"dice_{r['group']}"], abs=1e-12)
+        assert r["estimate"] == pytest.approx(r["test_dice"], abs=1e-12)
+    # and the per-image test Dice file agrees with the group means
+    per_image = pd.read_csv(run / "test_dice.csv").groupby(["round", "group"])["dice"].mean()
+    for (rnd, g), v in per_image.items():
+        assert v == pytest.approx(rounds.loc[rnd, f"dice_{g}"], abs=1e-9)

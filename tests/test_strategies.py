@@ -73,14 +73,17 @@ def test_empty_roi_rules():
 
 
 def test_weights_one_minus_dice_hand_values():
-    s = WeightedEntropyStrategy(weight_form="one_minus_dice")
+    s = WeightedEntropyStrategy(weight_form="one_minus_dice", weight_floor=0.0)
     w = s.group_weights(SelectionContext(round=0, group_performance={"A": 0.9, "B": 0.6}))
     # errors 0.1, 0.4; mean 0.25 -> 0.4, 1.6
     assert w == pytest.approx({"A": 0.4, "B": 1.6})
+    # the default floor 0.1: 0.1 + 0.9 w -> 0.46, 1.54 (mean still 1)
+    w = WeightedEntropyStrategy().group_weights(SelectionContext(round=0, group_performance={"A": 0.9, "B": 0.6}))
+    assert w == pytest.approx({"A": 0.46, "B": 1.54})
 
 
 def test_weights_softmax_hand_values():
-    s = WeightedEntropyStrategy(weight_form="softmax", temperature=0.1)
+    s = WeightedEntropyStrategy(weight_form="softmax", temperature=0.1, weight_floor=0.0)
     w = s.group_weights(SelectionContext(round=0, group_performance={"A": 0.9, "B": 0.6}))
     e = math.exp(-9.0), math.exp(-6.0)
     assert w == pytest.approx({"A": 2 * e[0] / sum(e), "B": 2 * e[1] / sum(e)})
@@ -101,7 +104,7 @@ def test_weighted_entropy_prefers_the_worse_group():
 
 
 def test_weighted_entropy_needs_group_performance():
-    with pytest.raises(ValueError, match="per-group Dice"):
+    with pytest.raises(ValueError, match="per-group performance"):
         WeightedEntropyStrategy().image_weights(["A"], SelectionContext(round=0))
 
 
@@ -150,37 +153,3 @@ def test_fast_foreground_and_dilation_match_torch_reference():
     for margin in (0, 1, 2, 3):
         ref = F.max_pool3d(mask.float()[:, None], 2 * margin + 1, stride=1, padding=margin)[:, 0] > 0
         assert torch.equal(dilate_cube(mask, margin), ref)
-
-
-def test_group_without_held_out_images_counts_as_worst(monkeypatch):
-    """With a 9/1 start, group B has no held-out image: it counts as Dice 0, not its training fit."""
-    from types import SimpleNamespace
-
-    from fair_seg_al.al.callback import AcquisitionCallback
-
-    groups = {f"a{i}": "A" for i in range(9)} | {"b0": "B"}
-    dm = SimpleNamespace(
-        holdout=["a0", "a1"],
-        train_ids=[s for s in groups if s not in ("a0", "a1")],
-        group_of=groups.__getitem__,
-        groups=["A", "B"],
-        loader=lambda ids: ids,
-    )
-    seen = {}
-
-    def fake_dice(module, ids):
-        seen["ids"] = list(ids)
-        return ids, [groups[s] for s in ids], np.array([0.9 if groups[s] == "A" else 1.0 for s in ids])
-
-    monkeypatch.setattr("fair_seg_al.al.callback.dice_of_images", fake_dice)
-    strategy = WeightedEntropyStrategy(estimate_on="holdout")
-    callback = AcquisitionCallback(dm, strategy, 1, 1, np.random.default_rng(0), ".")
-    perf = callback.group_performance(None)
-    assert seen["ids"] == ["a0", "a1"]  # only held-out images are measured
-    assert perf == pytest.approx({"A": 0.9, "B": 0.0})
-    w = strategy.group_weights(SelectionContext(round=0, group_performance=perf))
-    assert w == pytest.approx({"A": 0.1 / 0.55, "B": 1.0 / 0.55})
-    # without a hold-out, the labeled training images are measured
-    dm.holdout = []
-    callback.group_performance(None)
-    assert seen["ids"] == dm.train_ids

@@ -1,43 +1,71 @@
-"""The Lightning callback that runs acquisition between AL rounds.
+"""The Lightning callback that ends each AL round.
 
-At the end of each round's training it: evaluates per-group test (and validation) metrics,
-measures per-group performance on labeled images if the strategy asks for it, scores the
-unlabeled pool, asks the strategy for the next batch, labels it, writes ``rounds.csv`` and
-``selections.csv``, logs to the Lightning loggers (W&B on an ``al/round`` axis), and saves
-the AL state atomically.
+At the end of a round's training it runs, in order, units that each stand alone (and are
+tested without a Trainer):
+
+1. evaluation (:mod:`fair_seg_al.al.evaluation`): per-group test and validation metrics;
+2. estimation (:mod:`fair_seg_al.estimation`): the strategy's group-performance estimator,
+   and any analysis-only probes (``estimation.probes``);
+3. scoring (:mod:`fair_seg_al.al.inference`): the strategy's score of every unlabeled image;
+4. composition (:mod:`fair_seg_al.strategies.composition`): which images form the batch;
+5. labeling (:meth:`AcquisitionCallback.label_batch`): reveal the batch, fixing each
+   image's ``held_out`` flag once, and let prequential estimators see the batch's Dice;
+6. recording (:mod:`fair_seg_al.al.recording`): the run's tables, the loggers, the state.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
 
+from fair_seg_al.al.evaluation import Evaluation, evaluate_groups
+from fair_seg_al.al.finetune import finetune_dice
 from fair_seg_al.al.inference import dice_of_images, score_images
-from fair_seg_al.al.state import write_table
+from fair_seg_al.al.recording import RunRecorder
 from fair_seg_al.data.datamodule import ALDataModule
-from fair_seg_al.metrics import fairness_summary, group_means
+from fair_seg_al.estimation import EstimationInputs, GroupEstimate, GroupPerformanceEstimator
+from fair_seg_al.metrics import group_means
 from fair_seg_al.strategies import SelectionContext, Strategy
 
 log = logging.getLogger(__name__)
 
+SELECT = "select"  #: role of the estimator whose estimates set the weights
+PROBE = "probe"  #: role of an analysis-only estimator (never read by the selection)
+
+
+def holdout_owner(estimators: Mapping[str, GroupPerformanceEstimator]) -> GroupPerformanceEstimator | None:
+    """The one estimator that holds images out (None if none does).
+
+    Raises:
+        ValueError: two estimators both want to hold images out.
+    """
+    owners = [k for k, e in estimators.items() if e.holds_out]
+    if len(owners) > 1:
+        raise ValueError(f"only one estimator may hold labeled images out, got {owners}")
+    return estimators[owners[0]] if owners else None
+
 
 class AcquisitionCallback(pl.Callback):
-    """Ends an AL round: evaluate, select, label, record, checkpoint.
+    """Ends an AL round: evaluate, estimate, select, label, record, checkpoint.
 
     Args:
         datamodule: the pool-backed data.
-        strategy: the acquisition strategy.
+        strategy: the acquisition strategy (its ``estimator``, if any, sets group weights).
         budget: images acquired per round.
         rounds: number of acquisition rounds (the last trained round acquires nothing).
         rng: the selection generator (its state is part of the AL state).
-        run_dir: where ``rounds.csv`` and ``selections.csv`` go.
+        run_dir: where the run's tables go.
         es_alpha: alpha of the equity-scaled Dice.
         save_state: called with the round just completed, after its outputs are written.
+        probes: analysis-only estimators, by name, measured every round and recorded in
+            ``estimates.csv``; they never influence the selection.
+        model_factory: builds a fresh network (k-fold estimators fine-tune copies).
+        seed: the run's seed (estimators draw their folds from it and the round).
     """
 
     def __init__(
@@ -50,13 +78,31 @@ class AcquisitionCallback(pl.Callback):
         run_dir: str | Path,
         es_alpha: float = 1.0,
         save_state: Callable[[int], None] | None = None,
+        probes: Mapping[str, GroupPerformanceEstimator] | None = None,
+        model_factory: Callable[[], pl.LightningModule] | None = None,
+        seed: int = 0,
     ) -> None:
         self.dm, self.strategy, self.budget, self.rounds = datamodule, strategy, budget, rounds
-        self.rng, self.run_dir, self.es_alpha, self.save_state = rng, Path(run_dir), es_alpha, save_state
+        self.rng, self.es_alpha, self.save_state = rng, es_alpha, save_state
+        self.model_factory, self.seed = model_factory, seed
+        self.estimators: dict[str, tuple[GroupPerformanceEstimator, str]] = {}
+        if strategy.estimator is not None:
+            self.estimators[strategy.estimator.name] = (strategy.estimator, SELECT)
+        for key, est in (probes or {}).items():
+            self.estimators[f"probe:{key}" if key in self.estimators else key] = (est, PROBE)
+        self.holdout = holdout_owner({k: e for k, (e, _) in self.estimators.items()})
+        self.recorder = RunRecorder(run_dir, self.dm.groups)
         self.round = 0
-        self.round_rows: list[dict] = []
-        self.selection_rows: list[dict] = []
         self._fit_start = 0.0
+
+    @property
+    def round_rows(self) -> list[dict]:
+        return self.recorder.round_rows
+
+    @property
+    def oracle_control(self) -> bool:
+        """Whether the selection reads the test set (an oracle control run)."""
+        return any(e.is_oracle and role == SELECT for e, role in self.estimators.values())
 
     # -------------------------------------------------------------------- Lightning hooks
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -66,15 +112,27 @@ class AcquisitionCallback(pl.Callback):
         # on_train_end, not on_fit_end: Lightning's teardown moves the module back to the
         # CPU before on_fit_end, and the round's inference belongs on the training device.
         train_s = time.perf_counter() - self._fit_start
-        row = self.evaluate(pl_module)
-        row["seconds_train"] = round(train_s, 3)
-        if self.round < self.rounds:
-            row.update(self.acquire(pl_module))
-        self.round_rows.append(row)
-        self.write_outputs()
-        self.log_round(trainer, row)
+        self.end_round(pl_module, train_s)
+        self.recorder.log(trainer, self.recorder.round_rows[-1])
         if self.save_state is not None:
             self.save_state(self.round)
+
+    # -------------------------------------------------------------------- the round's work
+    def end_round(self, module: pl.LightningModule, train_seconds: float = 0.0) -> dict:
+        """Everything after training, without a Trainer: returns the round's row."""
+        ev = evaluate_groups(module, self.dm, self.es_alpha)
+        row = {"round": self.round, **ev.row, "seconds_train": round(train_seconds, 3)}
+        row["oracle_control"] = self.oracle_control
+        self.recorder.test_rows += [
+            {"round": self.round, "subject_id": s, "group": g, "dice": float(d)}
+            for s, g, d in zip(ev.test_ids, ev.test_groups, ev.test_dice, strict=True)
+        ]
+        acquiring = self.round < self.rounds
+        estimates = self.estimate(module, ev, include_selection=acquiring)
+        if acquiring:
+            row.update(self.acquire(module, estimates.get(SELECT)))
+        self.recorder.round_rows.append(row)
+        self.recorder.write()
         groups = self.dm.groups
         log.info(
             "round %d: n_labeled=%d dice=%.3f %s disparity=%.3f es_dice=%.3f",
@@ -85,44 +143,92 @@ class AcquisitionCallback(pl.Callback):
             row["disparity"],
             row["es_dice"],
         )
-
-    # -------------------------------------------------------------------- the round's work
-    def evaluate(self, module: pl.LightningModule) -> dict:
-        start = time.perf_counter()
-        groups = self.dm.groups
-        row: dict = {"round": self.round, "n_labeled": self.dm.pool.n_labeled}
-        row.update({f"n_labeled_{g}": n for g, n in self.dm.pool.counts(groups).items()})
-        _, test_groups, test_dice = dice_of_images(module, self.dm.test_dataloader())
-        row.update(fairness_summary(test_dice, test_groups, groups, self.es_alpha))
-        if self.dm.split["val"]:
-            _, val_groups, val_dice = dice_of_images(module, self.dm.val_dataloader())
-            val = fairness_summary(val_dice, val_groups, groups, self.es_alpha)
-            row.update({"val_dice": val["dice"], "val_es_dice": val["es_dice"]})
-        row["seconds_evaluate"] = round(time.perf_counter() - start, 3)
-        row["device"] = str(module.device)  # where the round's inference ran
         return row
 
-    def group_performance(self, module: pl.LightningModule) -> dict[str, float]:
-        """Current model's mean Dice per group on labeled images (held-out ones if any).
+    def inputs(self, module: pl.LightningModule, ev: Evaluation) -> EstimationInputs:
+        """What the estimators may read this round (the test values reach the oracle only)."""
 
-        A group with no image to measure on (none labeled, or, with a hold-out, too few to
-        hold one out) counts as Dice 0: a group the model cannot be checked on is presumed
-        poorly served. Measuring it on its training images instead would be worse: the
-        network fits those almost perfectly (Dice 0.97-1.0 in the cpu sweep), which gives
-        the group the smallest weight exactly when it is least represented.
+        def dice(ids: Sequence[str]) -> np.ndarray:
+            return dice_of_images(module, self.dm.loader(list(ids)))[2] if len(ids) else np.zeros(0)
+
+        def finetune(train_ids, eval_ids, steps, seed, start):
+            if self.model_factory is None:
+                raise RuntimeError("k-fold estimation needs the AL loop's model factory")
+            return finetune_dice(module, self.dm, self.model_factory, train_ids, eval_ids, steps, seed, start)
+
+        return EstimationInputs(
+            round=self.round,
+            groups=self.dm.groups,
+            group_of=self.dm.group_of,
+            train_ids=self.dm.pool.train_ids,
+            held_out_ids=self.dm.pool.held_out_ids,
+            dice=dice,
+            seed=estimation_seed(self.seed, self.round),
+            test_groups=ev.test_groups,
+            test_dice=ev.test_dice,
+            finetune_dice=finetune,
+        )
+
+    def estimate(
+        self, module: pl.LightningModule, ev: Evaluation, include_selection: bool = True
+    ) -> dict[str, dict[str, GroupEstimate]]:
+        """Run every estimator (the selection one only when this round acquires); record each.
+
+        Returns ``{role or key: estimates}``: the selection estimator's under ``"select"``.
         """
-        ids = self.dm.holdout or self.dm.train_ids
-        _, groups, dice = dice_of_images(module, self.dm.loader(ids))
-        perf = group_means(dice, groups, self.dm.groups)
-        return {g: (0.0 if np.isnan(v) else v) for g, v in perf.items()}
+        out: dict[str, dict[str, GroupEstimate]] = {}
+        self.seconds_estimate = 0.0
+        if not self.estimators:
+            return out
+        inputs = self.inputs(module, ev)
+        truth = group_means(ev.test_dice, ev.test_groups, self.dm.groups)
+        for key, (est, role) in self.estimators.items():
+            if role == SELECT and not include_selection:
+                continue
+            start = time.perf_counter()
+            estimates = est.estimate(inputs)
+            seconds = round(time.perf_counter() - start, 3)
+            out[SELECT if role == SELECT else key] = estimates
+            if role == SELECT:
+                self.seconds_estimate = seconds
+            for g, e in estimates.items():
+                self.recorder.estimate_rows.append(
+                    {
+                        "round": self.round,
+                        "estimator": key,
+                        "role": role,
+                        "oracle_control": est.is_oracle,
+                        "group": g,
+                        "n_images": e.n_images,
+                        "raw": e.raw,
+                        "estimate": e.estimate,
+                        "measurable": e.measurable,
+                        "test_dice": truth[g],
+                        "weight": float("nan"),
+                        "seconds": seconds,
+                    }
+                )
+            unmeasured = [g for g, e in estimates.items() if not e.measurable]
+            if unmeasured and role == SELECT:
+                log.warning(
+                    "round %d: %s measured no image of group(s) %s; estimate by the %r rule: %s",
+                    self.round,
+                    key,
+                    unmeasured,
+                    est.small_groups,
+                    {g: round(estimates[g].estimate, 3) for g in unmeasured},
+                )
+        return out
 
-    def acquire(self, module: pl.LightningModule) -> dict:
+    def acquire(self, module: pl.LightningModule, estimates: Mapping[str, GroupEstimate] | None) -> dict:
         start = time.perf_counter()
         out: dict = {}
-        ctx = SelectionContext(round=self.round)
-        if self.strategy.needs_group_performance:
-            ctx.group_performance = self.group_performance(module)
-            out.update({f"perf_{g}": v for g, v in ctx.group_performance.items()})
+        ctx = SelectionContext(round=self.round, labeled_counts=self.dm.pool.counts(self.dm.groups))
+        if estimates is not None:
+            ctx.group_performance = {g: e.estimate for g, e in estimates.items()}
+            out.update({f"est_{g}": e.estimate for g, e in estimates.items()})
+            out.update({f"n_est_{g}": e.n_images for g, e in estimates.items()})
+            out["seconds_estimate"] = self.seconds_estimate
         unlabeled = self.dm.pool.unlabeled_ids
         groups = [self.dm.group_of(s) for s in unlabeled]
         score_start = time.perf_counter()
@@ -134,76 +240,80 @@ class AcquisitionCallback(pl.Callback):
         out["seconds_score"] = round(time.perf_counter() - score_start, 3)
         weights = self.strategy.image_weights(groups, ctx)
         scores = raw * weights
-        picked = self.strategy.select(scores, groups, min(self.budget, len(unlabeled)), self.rng)
-        chosen = [unlabeled[i] for i in picked]
-        self.dm.pool.label(chosen, self.round + 1)
-        for i in picked:
-            self.selection_rows.append(
-                {
-                    "round": self.round + 1,
-                    "subject_id": unlabeled[i],
-                    "group": groups[i],
-                    "score": float(scores[i]),
-                    "raw_score": float(raw[i]),
-                    "weight": float(weights[i]),
-                }
-            )
+        picked = self.strategy.select(scores, groups, min(self.budget, len(unlabeled)), self.rng, ctx)
         group_w = self.strategy.group_weights(ctx)
         if group_w:
             out.update({f"weight_{g}": w for g, w in group_w.items()})
-        out["seconds_select"] = round(time.perf_counter() - start - out["seconds_score"], 3)
+            for r in self.recorder.estimate_rows:
+                if r["round"] == self.round and r["role"] == SELECT:
+                    r["weight"] = group_w.get(r["group"], float("nan"))
+        chosen = [unlabeled[i] for i in picked]
+        info = {unlabeled[i]: (float(scores[i]), float(raw[i]), float(weights[i])) for i in picked}
+        out["seconds_observe"] = self.label_batch(chosen, self.round + 1, module, info)
+        out["seconds_select"] = round(time.perf_counter() - start - out["seconds_score"] - out["seconds_observe"], 3)
         return out
 
-    # -------------------------------------------------------------------- outputs
-    def record_initial(self, ids: list[str]) -> None:
+    def label_batch(
+        self,
+        ids: Sequence[str],
+        labeled_in: int,
+        module: pl.LightningModule | None = None,
+        info: Mapping[str, tuple[float, float, float]] | None = None,
+    ) -> float:
+        """Label ``ids`` in round ``labeled_in`` (0: the initial set), fixing their held-out flags.
+
+        With ``module`` (the model that selected them, before any training on them),
+        estimators that learn from acquisitions see the batch's per-image Dice. Returns the
+        seconds that took.
+        """
+        pool, groups = self.dm.pool, self.dm.groups
+        held: list[str] = []
+        if self.holdout is not None:
+            held = self.holdout.assign_holdout(
+                ids, self.dm.group_of, pool.counts(groups), pool.counts(groups, held_out=True)
+            )
+        pool.label(ids, labeled_in, held_out=held)
+        nan = float("nan")
         for sid in ids:
-            self.selection_rows.append(
+            score, raw, weight = (info or {}).get(sid, (nan, nan, nan))
+            self.recorder.selection_rows.append(
                 {
-                    "round": 0,
+                    "round": labeled_in,
                     "subject_id": sid,
                     "group": self.dm.group_of(sid),
-                    "score": float("nan"),
-                    "raw_score": float("nan"),
-                    "weight": float("nan"),
+                    "held_out": sid in held,
+                    "score": score,
+                    "raw_score": raw,
+                    "weight": weight,
                 }
             )
-
-    def write_outputs(self) -> None:
-        groups = self.dm.groups
-        first = (
-            ["round", "n_labeled"]
-            + [f"n_labeled_{g}" for g in groups]
-            + ["dice"]
-            + [f"dice_{g}" for g in groups]
-            + ["disparity", "disparity_sum", "es_dice", "ser"]
-        )
-        write_table(self.run_dir / "rounds.csv", self.round_rows, first)
-        write_table(
-            self.run_dir / "selections.csv",
-            self.selection_rows,
-            ["round", "subject_id", "group", "score", "raw_score", "weight"],
-        )
-
-    def log_round(self, trainer: pl.Trainer, row: dict) -> None:
-        metrics = {f"al/{k}": v for k, v in row.items() if isinstance(v, int | float) and k != "round"}
-        metrics["al/round"] = row["round"]
-        for logger in trainer.loggers:
-            experiment = getattr(logger, "experiment", None)
-            if experiment is not None and hasattr(experiment, "define_metric"):  # W&B: own step axis
-                experiment.log(metrics)
-            else:
-                logger.log_metrics(metrics, step=row["round"])
+        observers = [e for e, _ in self.estimators.values() if e.observes_acquisitions]
+        if module is None or not observers or not ids:
+            return 0.0
+        start = time.perf_counter()
+        _, batch_groups, dice = dice_of_images(module, self.dm.loader(list(ids)))
+        for est in observers:
+            est.observe_acquired(labeled_in - 1, ids, batch_groups, dice)
+        return round(time.perf_counter() - start, 3)
 
     # -------------------------------------------------------------------- state
     def state_dict(self) -> dict:
         return {
             "round": self.round,
             "rng": self.rng.bit_generator.state,
-            "round_rows": self.round_rows,
-            "selection_rows": self.selection_rows,
+            **self.recorder.state_dict(),
+            "estimators": {k: e.state_dict() for k, (e, _) in self.estimators.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.round = state["round"]
         self.rng.bit_generator.state = state["rng"]
-        self.round_rows, self.selection_rows = list(state["round_rows"]), list(state["selection_rows"])
+        self.recorder.load_state_dict(state)
+        for key, est_state in state.get("estimators", {}).items():
+            if key in self.estimators:
+                self.estimators[key][0].load_state_dict(est_state)
+
+
+def estimation_seed(seed: int, round: int) -> int:
+    """Seed of a round's estimation (fold assignment, fine-tune order): apart from training's."""
+    return int(np.random.SeedSequence(entropy=seed, spawn_key=(3000 + round,)).generate_state(1)[0])

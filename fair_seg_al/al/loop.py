@@ -20,6 +20,7 @@ from fair_seg_al.al.callback import AcquisitionCallback
 from fair_seg_al.al.state import check_same_config, load_state, save_state
 from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.data.pool import draw_initial_set
+from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.model import SegmentationModule
 from fair_seg_al.strategies import Strategy
 
@@ -37,7 +38,7 @@ class ALSettings:
 
 
 def round_seed(seed: int, round: int) -> int:
-    """The seed of round ``round`` (training order, weight init, holdout)."""
+    """The seed of round ``round`` (training order, weight init)."""
     return int(np.random.SeedSequence(entropy=seed, spawn_key=(1000 + round,)).generate_state(1)[0])
 
 
@@ -55,6 +56,7 @@ class ActiveLearningLoop:
         run_dir: outputs and ``al_state.pt``.
         config_hash: identifies the experiment; a resume with another config is refused.
         es_alpha: ES-Dice alpha.
+        probes: analysis-only group-performance estimators (``estimation.probes``).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class ActiveLearningLoop:
         run_dir: str | Path,
         config_hash: str,
         es_alpha: float = 1.0,
+        probes: Mapping[str, GroupPerformanceEstimator] | None = None,
     ) -> None:
         self.dm, self.strategy, self.settings, self.seed = datamodule, strategy, settings, seed
         self.model_factory, self.trainer_factory = model_factory, trainer_factory
@@ -76,7 +79,17 @@ class ActiveLearningLoop:
         self.model: SegmentationModule | None = None
         rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(1,)))
         self.callback = AcquisitionCallback(
-            datamodule, strategy, settings.budget, settings.rounds, rng, run_dir, es_alpha, save_state=self._save
+            datamodule,
+            strategy,
+            settings.budget,
+            settings.rounds,
+            rng,
+            run_dir,
+            es_alpha,
+            save_state=self._save,
+            probes=probes,
+            model_factory=model_factory,
+            seed=seed,
         )
         self.extra_state: dict = {}
 
@@ -116,27 +129,13 @@ class ActiveLearningLoop:
         return state["round"] + 1
 
     # ------------------------------------------------------------------ rounds
-    def _holdout(self, rng: np.random.Generator) -> list[str]:
-        """Labeled ids kept out of training this round, per group (none unless asked for)."""
-        frac = self.strategy.performance_holdout
-        if frac <= 0:
-            return []
-        held: list[str] = []
-        labeled = self.dm.pool.labeled_ids
-        for group in self.dm.groups:
-            members = [s for s in labeled if self.dm.group_of(s) == group]
-            k = max(1, int(frac * len(members))) if len(members) >= 2 else 0
-            held += [members[i] for i in rng.permutation(len(members))[:k]]
-        return held
-
     def run(self, resume: bool = False, state: dict | None = None) -> list[dict]:
         """Run (or continue, from ``state`` or ``al_state.pt``); return the rows of ``rounds.csv``."""
         start = self.resume(state) if resume else 0
         if start == 0:
             init_rng = np.random.default_rng(np.random.SeedSequence(entropy=self.seed, spawn_key=(2,)))
             initial = draw_initial_set(self.dm.pool, self.settings.initial_size, self.init_fractions, init_rng)
-            self.dm.pool.label(initial, 0)
-            self.callback.record_initial(initial)
+            self.callback.label_batch(initial, 0)
         for r in range(start, self.settings.rounds + 1):
             seed_r = round_seed(self.seed, r)
             pl.seed_everything(seed_r % (2**32), workers=True, verbose=False)
@@ -145,6 +144,6 @@ class ActiveLearningLoop:
             self.callback.round = r
             trainer = self.trainer_factory([self.callback])
             steps = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else 100
-            self.dm.start_round(seed_r, steps * self.dm.batch_size, self._holdout(np.random.default_rng(seed_r)))
+            self.dm.start_round(seed_r, steps * self.dm.batch_size)
             trainer.fit(self.model, datamodule=self.dm)
         return self.callback.round_rows

@@ -112,7 +112,6 @@ class ALDataModule(pl.LightningDataModule):
         self.pool = ActivePool(self.split["pool"], [self.cohort.group_of(s) for s in self.split["pool"]])
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.augmentation = build_augmentation(augmentation)
-        self.holdout: list[str] = []  # labeled ids kept out of training (group-performance estimate)
         self.round_seed = 0
         self.train_samples = batch_size
         self._store: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -138,14 +137,14 @@ class ALDataModule(pl.LightningDataModule):
         return self._group_map[subject_id]
 
     # ----------------------------------------------------------------- round control
-    def start_round(self, round_seed: int, train_samples: int, holdout: Sequence[str] = ()) -> None:
-        """Set what the next ``train_dataloader`` draws: its seed, sample count and exclusions."""
-        self.round_seed, self.train_samples, self.holdout = round_seed, train_samples, list(holdout)
+    def start_round(self, round_seed: int, train_samples: int) -> None:
+        """Set what the next ``train_dataloader`` draws: its seed and sample count."""
+        self.round_seed, self.train_samples = round_seed, train_samples
 
     @property
     def train_ids(self) -> list[str]:
-        held = set(self.holdout)
-        return [s for s in self.pool.labeled_ids if s not in held]
+        """Labeled images that train: held-out ones (fixed when labeled) never do."""
+        return self.pool.train_ids
 
     # ----------------------------------------------------------------- loaders
     def dataset(self, ids: Sequence[str], train: bool = False) -> CachedVolumes:
@@ -161,12 +160,12 @@ class ALDataModule(pl.LightningDataModule):
             num_workers=self.num_workers,
         )
 
-    def train_dataloader(self) -> DataLoader:
-        ids = self.train_ids
+    def sampling_loader(self, ids: Sequence[str], samples: int, seed: int) -> DataLoader:
+        """Augmented training loader: ``samples`` draws with replacement from ``ids``, seeded."""
         if not ids:
             raise RuntimeError("no labeled training images: the initial set is empty")
-        generator = torch.Generator().manual_seed(self.round_seed)
-        sampler = RandomSampler(range(len(ids)), replacement=True, num_samples=self.train_samples, generator=generator)
+        generator = torch.Generator().manual_seed(seed)
+        sampler = RandomSampler(range(len(ids)), replacement=True, num_samples=samples, generator=generator)
         return DataLoader(
             self.dataset(ids, train=True),
             batch_size=self.batch_size,
@@ -174,6 +173,9 @@ class ALDataModule(pl.LightningDataModule):
             num_workers=self.num_workers,
             drop_last=False,
         )
+
+    def train_dataloader(self) -> DataLoader:
+        return self.sampling_loader(self.train_ids, self.train_samples, self.round_seed)
 
     def val_dataloader(self) -> DataLoader:
         return self.loader(self.split["val"])

@@ -1,7 +1,9 @@
 """The active-learning pool: which subjects are labeled, and since which round.
 
 As in baal, the state is one integer per pool item, the round in which it was labeled
-(``-1``: unlabeled; ``0``: the initial set), from which everything else derives. Items are
+(``-1``: unlabeled; ``0``: the initial set), from which everything else derives, plus one
+flag per item: ``held_out``, fixed when the item is labeled. A held-out image is labeled
+(it measures group performance) but is never trained on, in any round. Items are
 addressed by subject id; ``pool index`` means the position in :attr:`ActivePool.ids`.
 """
 
@@ -28,6 +30,7 @@ class ActivePool:
         self.groups = list(groups)
         self._index = {sid: i for i, sid in enumerate(self.ids)}
         self.labeled_round = np.full(len(self.ids), UNLABELED, dtype=int)
+        self.held_out = np.zeros(len(self.ids), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -45,20 +48,35 @@ class ActivePool:
         return [self.ids[i] for i in np.flatnonzero(~self.labeled_mask)]
 
     @property
+    def held_out_ids(self) -> list[str]:
+        """Labeled images kept out of training for good (group-performance estimation)."""
+        return [self.ids[i] for i in np.flatnonzero(self.labeled_mask & self.held_out)]
+
+    @property
+    def train_ids(self) -> list[str]:
+        """Labeled images the network trains on: every labeled one that is not held out."""
+        return [self.ids[i] for i in np.flatnonzero(self.labeled_mask & ~self.held_out)]
+
+    @property
     def n_labeled(self) -> int:
         return int(self.labeled_mask.sum())
 
     def group_of(self, subject_id: str) -> str:
         return self.groups[self._index[subject_id]]
 
-    def label(self, ids: Iterable[str], round: int) -> None:
+    def label(self, ids: Iterable[str], round: int, held_out: Iterable[str] = ()) -> None:
         """Move ``ids`` from the unlabeled to the labeled set (their masks are revealed).
+
+        ``held_out`` (a subset of ``ids``) are labeled but never trained on; the flag is
+        fixed here, once, and never changes afterwards.
 
         Raises:
             KeyError: an id is not in the pool (e.g. a test subject).
-            ValueError: an id is already labeled or listed twice.
+            ValueError: an id is already labeled or listed twice, or a held-out id is not in ``ids``.
         """
-        ids = list(ids)
+        ids, held_out = list(ids), set(held_out)
+        if not held_out <= set(ids):
+            raise ValueError(f"held-out ids {sorted(held_out - set(ids))} are not among the ids being labeled")
         if len(set(ids)) != len(ids):
             raise ValueError(f"ids listed twice: {sorted({i for i in ids if ids.count(i) > 1})}")
         idx = []
@@ -70,20 +88,32 @@ class ActivePool:
                 raise ValueError(f"{sid!r} is already labeled (round {self.labeled_round[i]})")
             idx.append(i)
         self.labeled_round[idx] = round
+        self.held_out[idx] = [sid in held_out for sid in ids]
 
-    def counts(self, order: Sequence[str], labeled: bool = True) -> dict[str, int]:
-        """Number of labeled (or unlabeled) subjects per group, in ``order``."""
+    def counts(self, order: Sequence[str], labeled: bool = True, held_out: bool | None = None) -> dict[str, int]:
+        """Number of labeled (or unlabeled) subjects per group, in ``order``.
+
+        ``held_out=True`` counts only held-out labeled images, ``False`` only training ones.
+        """
         mask = self.labeled_mask if labeled else ~self.labeled_mask
+        if held_out is not None:
+            mask = mask & (self.held_out if held_out else ~self.held_out)
         groups = np.asarray(self.groups)[mask]
         return {g: int((groups == g).sum()) for g in order}
 
     def state_dict(self) -> dict:
-        return {"ids": list(self.ids), "groups": list(self.groups), "labeled_round": self.labeled_round.tolist()}
+        return {
+            "ids": list(self.ids),
+            "groups": list(self.groups),
+            "labeled_round": self.labeled_round.tolist(),
+            "held_out": self.held_out.tolist(),
+        }
 
     def load_state_dict(self, state: Mapping) -> None:
         if list(state["ids"]) != self.ids:
             raise ValueError("saved pool state is for a different pool (subject ids differ)")
         self.labeled_round = np.asarray(state["labeled_round"], dtype=int)
+        self.held_out = np.asarray(state.get("held_out", np.zeros(len(self.ids))), dtype=bool)
 
 
 def draw_initial_set(

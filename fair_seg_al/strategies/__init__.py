@@ -1,16 +1,30 @@
-"""Acquisition strategies (config group ``strategy``)."""
+"""Acquisition strategies (config group ``strategy``) and batch composition rules
+(``strategy/composition``)."""
 
 from fair_seg_al.strategies.base import SelectionContext, Strategy, voxel_entropy
+from fair_seg_al.strategies.composition import Composition, Power, Quota, Shortfall, TopK
 from fair_seg_al.strategies.entropy import EntropyStrategy, MaskedEntropyStrategy, WeightedEntropyStrategy
-from fair_seg_al.strategies.random_sampling import RandomStrategy, StratifiedRandomStrategy
+from fair_seg_al.strategies.random_sampling import (
+    CompositionControlStrategy,
+    RandomStrategy,
+    StratifiedRandomStrategy,
+)
+from fair_seg_al.strategies.weights import group_weights
 
 __all__ = [
+    "Composition",
+    "CompositionControlStrategy",
     "EntropyStrategy",
     "MaskedEntropyStrategy",
+    "Power",
+    "Quota",
     "RandomStrategy",
     "SelectionContext",
+    "Shortfall",
     "Strategy",
     "StratifiedRandomStrategy",
+    "TopK",
     "WeightedEntropyStrategy",
+    "group_weights",
     "voxel_entropy",
 ]

@@ -1,35 +1,51 @@
-"""The strategy interface: a pure per-image ``score`` and a ``select`` that picks ids.
+"""The strategy interface: a pure per-image ``score``, group weights, and a batch composition.
 
 The AL loop never checks which strategy it holds: it asks what the strategy needs
-(``uses_model``: score the pool with the current network; ``needs_group_performance``:
-the current model's per-group Dice on labeled images) and calls the same methods.
+(``uses_model``: score the pool with the current network; ``estimator``: a
+group-performance estimator whose estimates set the group weights) and calls the same
+methods. How the batch is drawn from the scores is the strategy's ``composition``
+(:mod:`fair_seg_al.strategies.composition`; top-k unless configured).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from fair_seg_al.strategies.composition import Composition, TopK
+
 
 @dataclass
 class SelectionContext:
-    """What the loop knows when it selects: the round and, if asked for, group performance."""
+    """What the loop knows when it selects: the round, the labeled counts per group and,
+    for a group-aware strategy, its estimator's per-group performance estimates."""
 
     round: int
     group_performance: Mapping[str, float] | None = None
+    labeled_counts: Mapping[str, int] = field(default_factory=dict)
 
 
 class Strategy:
-    """Base class. Subclasses override :meth:`score` (and maybe :meth:`image_weights`)."""
+    """Base class. Subclasses override :meth:`score` (and maybe :meth:`image_weights`).
+
+    Args:
+        composition: how the batch is drawn from the scores (default top-k).
+    """
 
     name = "base"
     uses_model = True
-    needs_group_performance = False
-    #: share of the labeled set kept out of training to estimate group performance on
-    performance_holdout = 0.0
+    #: a group-performance estimator (``strategy/estimator``) for group-aware strategies
+    estimator = None
+
+    def __init__(self, composition: Composition | None = None) -> None:
+        self.composition = composition if composition is not None else TopK()
+
+    @property
+    def needs_group_performance(self) -> bool:
+        return self.estimator is not None
 
     def score(self, probs: torch.Tensor) -> torch.Tensor:
         """Informativeness of each image.
@@ -50,11 +66,18 @@ class Strategy:
         """Per-group weights to log this round (None if the strategy has none)."""
         return None
 
-    def select(self, scores: np.ndarray, groups: Sequence[str], budget: int, rng: np.random.Generator) -> np.ndarray:
-        """Indices (into ``scores``) of the ``budget`` images to label: top scores, ties in seeded random order."""
-        scores = np.asarray(scores, dtype=float)
-        order = np.lexsort((rng.random(len(scores)), -scores))
-        return order[:budget]
+    def select(
+        self,
+        scores: np.ndarray,
+        groups: Sequence[str],
+        budget: int,
+        rng: np.random.Generator,
+        ctx: SelectionContext | None = None,
+    ) -> np.ndarray:
+        """Indices (into ``scores``) of the ``budget`` images to label, by the composition rule
+        (top-k by default: top scores, ties in seeded random order)."""
+        ctx = ctx or SelectionContext(round=0)
+        return self.composition.compose(scores, groups, budget, rng, self.group_weights(ctx), dict(ctx.labeled_counts))
 
 
 def voxel_entropy(probs: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

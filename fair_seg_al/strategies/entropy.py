@@ -8,12 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from fair_seg_al.estimation import GroupPerformanceEstimator, TrainSetEstimator
 from fair_seg_al.metrics import argmax_is
 from fair_seg_al.strategies.base import SelectionContext, Strategy, voxel_entropy
+from fair_seg_al.strategies.composition import Composition
+from fair_seg_al.strategies.weights import WEIGHT_FORMS, group_weights
 
 EMPTY_ROI_RULES = ("max", "global", "zero")
-WEIGHT_FORMS = ("one_minus_dice", "softmax")
-ESTIMATE_ON = ("train", "holdout")
 
 
 def dilate_cube(mask: torch.Tensor, margin: int) -> torch.Tensor:
@@ -53,11 +54,15 @@ class MaskedEntropyStrategy(Strategy):
         empty_roi: score of an image whose prediction has no foreground: ``"max"``, the
             largest possible entropy ``log C`` (the model missed the structure entirely:
             label it first); ``"global"``, the whole-volume mean; ``"zero"``, never pick it.
+        composition: how the batch is drawn (default top-k).
     """
 
     name = "masked_entropy"
 
-    def __init__(self, margin: int = 2, foreground: int = 1, empty_roi: str = "max") -> None:
+    def __init__(
+        self, margin: int = 2, foreground: int = 1, empty_roi: str = "max", composition: Composition | None = None
+    ) -> None:
+        super().__init__(composition)
         if margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
         if empty_roi not in EMPTY_ROI_RULES:
@@ -85,22 +90,25 @@ class MaskedEntropyStrategy(Strategy):
 class WeightedEntropyStrategy(MaskedEntropyStrategy):
     """Masked entropy times a weight for the image's group (the paper's Weighted Entropy).
 
-    The weights come from the current model's per-group Dice ``d_g`` on labeled images:
-    the worse a group is segmented, the larger its weight. Forms (mean weight 1 over groups):
+    The weights come from an estimator's per-group performance ``d_g`` (the worse a group is
+    segmented, the larger its weight; :func:`~fair_seg_al.strategies.weights.group_weights`):
 
     - ``one_minus_dice``: ``w_g = (1 - d_g) / mean_h (1 - d_h)``
     - ``softmax``: ``w_g = G * softmax_g(-d_g / temperature)``
 
+    then ``w_g <- floor + (1 - floor) w_g``. The paper's form is the ``train`` estimator
+    (the labeled training images), ``one_minus_dice`` and top-k composition.
+
     Args:
+        estimator: a :class:`~fair_seg_al.estimation.GroupPerformanceEstimator`
+            (``strategy/estimator``; default: ``train``).
         weight_form: one of ``one_minus_dice``, ``softmax``.
         temperature: softmax temperature (smaller: sharper preference for the worst group).
-        estimate_on: ``train`` (the labeled training images, as in the paper) or ``holdout``
-            (a held-out part of the labeled set that is not trained on).
-        holdout_fraction: share of the labeled set held out when ``estimate_on=holdout``.
+        weight_floor: the smallest weight a group can get, in [0, 1].
+        composition: how the batch is drawn (``strategy/composition``; default top-k).
     """
 
     name = "weighted_entropy"
-    needs_group_performance = True
 
     def __init__(
         self,
@@ -109,39 +117,27 @@ class WeightedEntropyStrategy(MaskedEntropyStrategy):
         empty_roi: str = "max",
         weight_form: str = "one_minus_dice",
         temperature: float = 0.1,
-        estimate_on: str = "train",
-        holdout_fraction: float = 0.2,
+        weight_floor: float = 0.1,
+        estimator: GroupPerformanceEstimator | None = None,
+        composition: Composition | None = None,
     ) -> None:
-        super().__init__(margin, foreground, empty_roi)
+        super().__init__(margin, foreground, empty_roi, composition)
         if weight_form not in WEIGHT_FORMS:
             raise ValueError(f"weight_form must be one of {WEIGHT_FORMS}, got {weight_form!r}")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        if estimate_on not in ESTIMATE_ON:
-            raise ValueError(f"estimate_on must be one of {ESTIMATE_ON}, got {estimate_on!r}")
-        if not 0 < holdout_fraction < 1:
-            raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
-        self.weight_form, self.temperature = weight_form, temperature
-        self.estimate_on, self.holdout_fraction = estimate_on, holdout_fraction
-        self.performance_holdout = holdout_fraction if estimate_on == "holdout" else 0.0
+        if not 0 <= weight_floor <= 1:
+            raise ValueError(f"weight_floor must be in [0, 1], got {weight_floor}")
+        self.weight_form, self.temperature, self.weight_floor = weight_form, temperature, weight_floor
+        self.estimator = estimator if estimator is not None else TrainSetEstimator()
 
     def group_weights(self, ctx: SelectionContext) -> dict[str, float] | None:
-        perf = ctx.group_performance
-        if not perf:
+        if ctx.group_performance is None:
             return None
-        names = list(perf)
-        dice = np.array([perf[g] for g in names], dtype=float)
-        if self.weight_form == "one_minus_dice":
-            err = np.clip(1.0 - dice, 0.0, None)
-            w = err / err.mean() if err.mean() > 0 else np.ones_like(err)
-        else:
-            z = -dice / self.temperature
-            w = np.exp(z - z.max())
-            w = len(w) * w / w.sum()
-        return {g: float(v) for g, v in zip(names, w, strict=True)}
+        return group_weights(ctx.group_performance, self.weight_form, self.temperature, self.weight_floor)
 
     def image_weights(self, groups: Sequence[str], ctx: SelectionContext) -> np.ndarray:
         weights = self.group_weights(ctx)
         if weights is None:
-            raise ValueError("weighted_entropy needs the current model's per-group Dice on labeled images")
+            raise ValueError("weighted_entropy needs its estimator's per-group performance")
         return np.array([weights.get(g, 1.0) for g in groups])

@@ -1,4 +1,5 @@
-"""Random baselines: uniform, and group-stratified (the baseline reviewers expect)."""
+"""Random baselines: uniform, group-stratified (the baseline reviewers expect), and the
+composition-only control (random within groups, group counts by shortfall)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from fair_seg_al.strategies.base import Strategy
+from fair_seg_al.strategies.base import SelectionContext, Strategy
+from fair_seg_al.strategies.composition import Shortfall
 
 
 class RandomStrategy(Strategy):
@@ -19,7 +21,10 @@ class RandomStrategy(Strategy):
     def score(self, probs: torch.Tensor) -> torch.Tensor:
         return torch.full((probs.shape[0],), float("nan"))
 
-    def select(self, scores: np.ndarray, groups: Sequence[str], budget: int, rng: np.random.Generator) -> np.ndarray:
+    def __init__(self) -> None:
+        super().__init__()
+
+    def select(self, scores, groups, budget, rng, ctx=None) -> np.ndarray:
         return rng.permutation(len(groups))[:budget]
 
 
@@ -32,7 +37,7 @@ class StratifiedRandomStrategy(RandomStrategy):
 
     name = "stratified_random"
 
-    def select(self, scores: np.ndarray, groups: Sequence[str], budget: int, rng: np.random.Generator) -> np.ndarray:
+    def select(self, scores, groups, budget, rng, ctx=None) -> np.ndarray:
         groups = np.asarray(groups)
         names = sorted(set(groups.tolist()))
         members = {g: rng.permutation(np.flatnonzero(groups == g)) for g in names}
@@ -53,3 +58,26 @@ class StratifiedRandomStrategy(RandomStrategy):
                 quota[open_groups[i % len(open_groups)]] += 1
         picked = np.concatenate([members[g][: quota[g]] for g in names])
         return rng.permutation(picked)
+
+
+class CompositionControlStrategy(RandomStrategy):
+    """The composition-only control: each group's share of the batch follows its shortfall
+    against equal labeled counts, images drawn at random within a group.
+
+    It knows nothing of any group's performance. A fairness-aware rule that does no better
+    than this control gains nothing from its performance estimates, only from the group mix
+    it happens to acquire.
+    """
+
+    name = "composition_control"
+
+    def select(
+        self,
+        scores: np.ndarray,
+        groups: Sequence[str],
+        budget: int,
+        rng: np.random.Generator,
+        ctx: SelectionContext | None = None,
+    ) -> np.ndarray:
+        counts = dict(ctx.labeled_counts) if ctx is not None else {}
+        return Shortfall().compose(rng.random(len(groups)), groups, budget, rng, labeled_counts=counts)

@@ -1,0 +1,172 @@
+"""Batch composition: how a round's batch is drawn from scored, grouped pool images.
+
+A composition rule is independent of the score: any strategy's per-image scores (weighted
+or not) and the groups' weights go in, pool indices come out. Config group
+``strategy/composition``.
+
+- :class:`TopK` (the paper's): the ``budget`` highest scores. With group weights folded
+  into the scores, a small change of a weight ratio can move the whole batch from one
+  group to the other (issue #7 measured it: w_B/w_A 0.9 gave 0.2 B images of 10, 1.1-1.5
+  gave 8.6).
+- :class:`Quota`: the batch's group counts follow the weights (largest remainder), top
+  scores within each group. A 10 % weight error moves about 10 % of the batch, not all of it.
+- :class:`Power`: stochastic power / soft-rank sampling (Kirsch et al. 2022; baal's
+  ``PowerSampling`` and ``RankBasedSampling``): draws without replacement with
+  probability proportional to ``score ** (1 / temperature)`` or ``rank ** (-1 / temperature)``.
+- :class:`Shortfall`: group counts in proportion to each group's shortfall against equal
+  labeled counts; random within a group. With random scores it is the composition-only
+  control: a weighted rule that does no better than it gains nothing from its estimates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy.stats import rankdata
+
+from fair_seg_al.utils.quota import quota_split
+
+POWER_KINDS = ("power", "softrank")
+
+
+def ranked(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices by descending score, ties in a seeded random order."""
+    scores = np.asarray(scores, dtype=float)
+    return np.lexsort((rng.random(len(scores)), -scores))
+
+
+def split_with_refill(
+    budget: int, shares: Mapping[str, float], available: Mapping[str, int], rng: np.random.Generator
+) -> dict[str, int]:
+    """Integer group counts summing to ``min(budget, total available)``.
+
+    Counts follow ``shares`` (largest remainder, ties in random order). A group asked for
+    more than it has gives the rest back; the rest is split again among the groups that
+    still have images, by their shares, until the batch is full or the pool is empty.
+    """
+    counts = dict.fromkeys(available, 0)
+    left = min(budget, sum(available.values()))
+    open_groups = [g for g in available if available[g] > 0]
+    while left > 0 and open_groups:
+        split = quota_split(left, {g: max(0.0, float(shares.get(g, 0.0))) for g in open_groups}, rng)
+        for g, n in split.items():
+            take = min(n, available[g] - counts[g])
+            counts[g] += take
+            left -= take
+        open_groups = [g for g in open_groups if counts[g] < available[g]]
+    return counts
+
+
+class Composition:
+    """Base class: pick ``budget`` indices from ``scores`` (higher is better)."""
+
+    name = "base"
+
+    def compose(
+        self,
+        scores: np.ndarray,
+        groups: Sequence[str],
+        budget: int,
+        rng: np.random.Generator,
+        group_weights: Mapping[str, float] | None = None,
+        labeled_counts: Mapping[str, int] | None = None,
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
+
+
+class TopK(Composition):
+    """The ``budget`` highest scores (ties in seeded random order)."""
+
+    name = "topk"
+
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None):
+        return ranked(scores, rng)[:budget]
+
+
+def _pick_within_groups(
+    scores: np.ndarray, groups: np.ndarray, counts: Mapping[str, int], rng: np.random.Generator
+) -> np.ndarray:
+    """The ``counts[g]`` best-scored images of each group, in descending score overall."""
+    order = ranked(scores, rng)
+    taken = dict.fromkeys(counts, 0)
+    picked = []
+    for i in order:
+        g = groups[i]
+        if taken.get(g, 0) < counts.get(g, 0):
+            picked.append(i)
+            taken[g] += 1
+    return np.asarray(picked, dtype=int)
+
+
+class Quota(Composition):
+    """Group counts follow the group weights; the top-scored images within each group.
+
+    Without group weights (a strategy that has none) every group gets an equal share.
+    """
+
+    name = "quota"
+
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None):
+        groups = np.asarray(groups)
+        names = sorted(set(groups.tolist()))
+        shares = {g: (group_weights or {}).get(g, 1.0) for g in names}
+        available = {g: int((groups == g).sum()) for g in names}
+        counts = split_with_refill(budget, shares, available, rng)
+        return _pick_within_groups(scores, groups, counts, rng)
+
+
+class Power(Composition):
+    """Stochastic batch acquisition: sample without replacement, ``p_i ~ s_i^(1/T)`` (power)
+    or ``p_i ~ rank_i^(-1/T)`` (softrank, rank 1 = best).
+
+    Sampling uses the Gumbel-top-k trick (the top ``budget`` of ``log p_i + Gumbel``), which
+    draws exactly as successive sampling without replacement does. Images with ``p_i = 0``
+    come last, in random order. ``temperature -> 0`` approaches top-k.
+    """
+
+    name = "power"
+
+    def __init__(self, temperature: float = 1.0, kind: str = "power") -> None:
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if kind not in POWER_KINDS:
+            raise ValueError(f"kind must be one of {POWER_KINDS}, got {kind!r}")
+        self.temperature, self.kind = temperature, kind
+
+    def log_probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Unnormalised ``log p_i`` (``-inf`` where ``p_i = 0``)."""
+        scores = np.asarray(scores, dtype=float)
+        if self.kind == "softrank":
+            return -np.log(rankdata(-scores, method="ordinal")) / self.temperature
+        with np.errstate(divide="ignore"):
+            return np.where(scores > 0, np.log(np.clip(scores, 1e-300, None)) / self.temperature, -np.inf)
+
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None):
+        logp = self.log_probabilities(scores)
+        keys = logp + rng.gumbel(size=len(logp))
+        return np.lexsort((rng.random(len(keys)), -keys))[:budget]
+
+
+class Shortfall(Composition):
+    """Group counts in proportion to each group's shortfall against equal labeled counts.
+
+    After this batch, equal counts would be ``(n_labeled + budget) / G`` per group; group
+    ``g`` is short by ``max(0, that - n_labeled_g)``. No group short: equal shares. Within a
+    group, the top scores (random scores make it the composition-only control).
+    """
+
+    name = "shortfall"
+
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None):
+        groups = np.asarray(groups)
+        names = sorted(set(groups.tolist()) | set(labeled_counts or {}))
+        have = {g: int((labeled_counts or {}).get(g, 0)) for g in names}
+        target = (sum(have.values()) + budget) / len(names)
+        shares = {g: max(0.0, target - have[g]) for g in names}
+        available = {g: int((groups == g).sum()) for g in names}
+        counts = split_with_refill(budget, shares, available, rng)
+        return _pick_within_groups(scores, groups, counts, rng)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The estimator benchmark (issue #7 C) in resumable chunks of seeds: after each chunk its raw
+# per-run outputs are copied into docs/estimators/runs/ (commit them before the next chunk),
+# and the tables and figures are rebuilt from everything copied so far.
+#   bash sweeps/estimator_benchmark.sh            # seeds 0-9, two seeds per chunk
+#   SEEDS="0 1" bash sweeps/estimator_benchmark.sh
+# Arm 2 (selection bias of the estimators under uncertainty sampling): ARM=entropy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+SEEDS=${SEEDS:-"0 1 2 3 4 5 6 7 8 9"}
+CHUNK=${CHUNK:-2}
+ARM=${ARM:-random}
+if [ "$ARM" = entropy ]; then
+  sweep=estimator_benchmark_entropy
+  arm=(strategy=masked_entropy "~estimation.probes.kfold" "~estimation.probes.kfold_scratch" bias=strong sweep_name=$sweep)
+else
+  sweep=estimator_benchmark
+  arm=()
+fi
+set -- $SEEDS
+while [ $# -gt 0 ]; do
+  chunk=()
+  for _ in $(seq "$CHUNK"); do [ $# -gt 0 ] && { chunk+=("$1"); shift; }; done
+  seeds=$(IFS=,; echo "${chunk[*]}")
+  echo "== chunk: seeds $seeds ($(date))"
+  "$PY" -m fair_seg_al.main -m experiment=estimator_benchmark hydra/launcher=parallel num_threads=1 \
+      "seed=$seeds" "${arm[@]}"
+  "$PY" benchmarks/estimator_benchmark.py collect "logs/al/multiruns/$sweep" --raw "docs/estimators/runs/$sweep"
+done
+"$PY" benchmarks/estimator_benchmark.py report docs/estimators/runs --out docs/estimators
