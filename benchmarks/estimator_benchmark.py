@@ -60,8 +60,174 @@ def main(argv=None) -> None:
         report(args.raw, args.out)
 
 
+ORDER = ["train", "holdout", "prequential", "kfold", "kfold_scratch", "oracle"]
+
+
+def load(raw: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All runs' estimates (one row per run x round x estimator x group) and rounds."""
+    est, rounds = [], []
+    for run in sorted(p for p in raw.rglob("estimates.csv")):
+        cfg = OmegaConf.load(run.parent / "config.yaml")
+        keys = {
+            "arm": cfg.strategy.name,
+            "bias": cfg.bias.name,
+            "init": cfg.init.name,
+            "seed": int(cfg.seed),
+            "run": run.parent.name,
+        }
+        e = pd.read_csv(run)
+        sel = pd.read_csv(run.parent / "selections.csv")
+        r = pd.read_csv(run.parent / "rounds.csv")
+        # labels the hold-out rule kept out of training by the end of each round (its cost)
+        r["held_out_labels"] = [int((sel["held_out"] & (sel["round"] <= k)).sum()) for k in r["round"]]
+        est.append(e.assign(**keys))
+        rounds.append(r.assign(**keys))
+    if not est:
+        raise SystemExit(f"no estimates.csv under {raw}")
+    return pd.concat(est, ignore_index=True), pd.concat(rounds, ignore_index=True)
+
+
+def gaps(est: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per run x round x estimator: estimated and true A-B gap (two-group cohorts)."""
+    wide = est.pivot_table(
+        index=["arm", "bias", "init", "seed", "round", "estimator"], columns="group", values=[column, "test_dice"]
+    )
+    out = pd.DataFrame(
+        {
+            "est_gap": wide[(column, "A")] - wide[(column, "B")],
+            "test_gap": wide[("test_dice", "A")] - wide[("test_dice", "B")],
+        }
+    ).reset_index()
+    return out
+
+
+def seed_bootstrap_ci(per_seed: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of the mean, resampling seeds (points within a seed are not independent)."""
+    per_seed = np.asarray(per_seed, dtype=float)
+    per_seed = per_seed[~np.isnan(per_seed)]
+    if len(per_seed) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = per_seed[rng.integers(0, len(per_seed), (n, len(per_seed)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    cells = [("all", "all")] + sorted({(b, i) for b, i in zip(est["bias"], est["init"], strict=True)})
+    for arm in sorted(est["arm"].unique()):
+        for column, rule in (("estimate", "shrink"), ("raw", "raw")):
+            g_all = gaps(est[est["arm"] == arm], column)
+            for bias, init in cells:
+                g = g_all if bias == "all" else g_all[(g_all["bias"] == bias) & (g_all["init"] == init)]
+                e = est[(est["arm"] == arm) & ((est["bias"] == bias) | (bias == "all"))]
+                e = e[(e["init"] == init) | (init == "all")]
+                r = rounds[(rounds["arm"] == arm) & ((rounds["bias"] == bias) | (bias == "all"))]
+                r = r[(r["init"] == init) | (init == "all")]
+                for name in [n for n in ORDER if n in set(g["estimator"])]:
+                    if rule == "raw" and name == "oracle":
+                        continue
+                    d = g[g["estimator"] == name]
+                    ok = d.dropna(subset=["est_gap"])
+                    right = ((d["est_gap"] > 0) == (d["test_gap"] > 0)) & (d["est_gap"] != 0) & d["est_gap"].notna()
+                    row = {
+                        "arm": arm,
+                        "bias": bias,
+                        "init": init,
+                        "estimator": name,
+                        "rule": rule,
+                        "points": len(d),
+                        "unmeasured_points": int(d["est_gap"].isna().sum()),
+                        "gap_corr": float(np.corrcoef(ok["est_gap"], ok["test_gap"])[0, 1]) if len(ok) > 2 else np.nan,
+                        "right_side": float(right.mean()),
+                        "gap_mae": float((ok["est_gap"] - ok["test_gap"]).abs().mean()),
+                    }
+                    ee = e[e["estimator"] == name]
+                    for grp in sorted(ee["group"].unique()):
+                        eg = ee[ee["group"] == grp]
+                        err = (eg[column] - eg["test_dice"]).groupby(eg["run"]).mean()
+                        lo, hi = seed_bootstrap_ci(err.to_numpy())
+                        row[f"bias_{grp}"] = float(err.mean())
+                        row[f"bias_{grp}_lo"], row[f"bias_{grp}_hi"] = lo, hi
+                        row[f"n_images_{grp}"] = float(eg["n_images"].mean())
+                    per_round = ee.drop_duplicates(["run", "round"])["seconds"]
+                    seconds = float(per_round.mean())
+                    if name == "prequential" and "seconds_observe" in r:
+                        seconds += float(r["seconds_observe"].fillna(0).mean())  # its forward pass on each batch
+                    row["seconds_per_round"] = seconds
+                    row["extra_labels_final"] = (
+                        float(r.loc[r["round"] == r["round"].max(), "held_out_labels"].mean()) if name == "holdout" else 0.0
+                    )
+                    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt_ci(m, lo, hi) -> str:
+    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]" if not np.isnan(lo) else f"{m:+.3f}"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = []
+    for arm in table["arm"].unique():
+        for (bias, init), t in table[table["arm"] == arm].groupby(["bias", "init"], sort=False):
+            lines += [
+                f"#### arm `{arm}`, bias `{bias}`, init `{init}`",
+                "",
+                "| estimator | rule | points | unmeasured | corr(est gap, test gap) | right side of 1 | gap MAE "
+                "| bias A [95 % CI] | bias B [95 % CI] | images A / B | s / round | extra labels (final) |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            for _, r in t.iterrows():
+                lines.append(
+                    f"| {r['estimator']} | {r['rule']} | {r['points']} | {r['unmeasured_points']} | {r['gap_corr']:.2f} "
+                    f"| {r['right_side']:.0%} | {r['gap_mae']:.3f} "
+                    f"| {_fmt_ci(r['bias_A'], r['bias_A_lo'], r['bias_A_hi'])} "
+                    f"| {_fmt_ci(r['bias_B'], r['bias_B_lo'], r['bias_B_hi'])} "
+                    f"| {r['n_images_A']:.1f} / {r['n_images_B']:.1f} | {r['seconds_per_round']:.2f} "
+                    f"| {r['extra_labels_final']:.1f} |"
+                )
+            lines.append("")
+    return "\n".join(lines)
+
+
+def figures(est: pd.DataFrame, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for arm in est["arm"].unique():
+        g = gaps(est[est["arm"] == arm], "estimate")
+        names = [n for n in ORDER if n in set(g["estimator"])]
+        fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.3), sharex=True, sharey=True)
+        for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+            for (bias, init), d in g[g["estimator"] == name].groupby(["bias", "init"]):
+                ax.scatter(d["test_gap"], d["est_gap"], s=9, alpha=0.7, label=f"{bias}/{init}")
+            lim = [g["test_gap"].min() - 0.02, g["test_gap"].max() + 0.02]
+            ax.plot(lim, lim, "k--", lw=0.8)
+            ax.axhline(0, color="grey", lw=0.5)
+            ax.axvline(0, color="grey", lw=0.5)
+            ax.set_title(name)
+            ax.set_xlabel("test gap Dice A - B")
+        np.atleast_1d(axes)[0].set_ylabel("estimated gap A - B")
+        np.atleast_1d(axes)[-1].legend(fontsize=7)
+        fig.suptitle(f"Estimated vs true group gap, every seed x round ({arm} trajectories)")
+        fig.tight_layout()
+        fig.savefig(out / f"gap_scatter_{arm}.png", dpi=110)
+        plt.close(fig)
+
+
 def report(raw: Path, out: Path) -> None:
-    raise NotImplementedError  # written next
+    out.mkdir(parents=True, exist_ok=True)
+    est, rounds = load(raw)
+    table = summarise(est, rounds)
+    table.to_csv(out / "table.csv", index=False, float_format="%.4f")
+    (out / "table.md").write_text(
+        "<!-- written by: python benchmarks/estimator_benchmark.py report "
+        f"{raw} --out {out} -->\n\n" + markdown(table)
+    )
+    figures(est, out)
+    print(f"wrote {out / 'table.md'} ({est['run'].nunique()} runs)")
 
 
 if __name__ == "__main__":

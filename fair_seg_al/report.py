@@ -36,9 +36,17 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
+from fair_seg_al.config import strategy_label  # noqa: E402
 from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
 
-STRATEGY_ORDER = ["random", "stratified_random", "entropy", "masked_entropy", "weighted_entropy"]
+STRATEGY_ORDER = [
+    "random",
+    "stratified_random",
+    "composition_control",
+    "entropy",
+    "masked_entropy",
+    "weighted_entropy",
+]
 REFERENCE = "entropy"
 KEYS = ["strategy", "bias", "init", "seed"]
 
@@ -79,7 +87,7 @@ def _read_run(path: Path) -> Run:
         failure = f"incomplete: {rounds['round'].max()} of {planned} rounds"
     return Run(
         path,
-        str(cfg.strategy.name),
+        run_label(cfg),
         str(cfg.bias.name),
         str(cfg.init.name),
         int(cfg.seed),
@@ -89,6 +97,16 @@ def _read_run(path: Path) -> Run:
         test_key,
         failure,
     )
+
+
+def run_label(cfg) -> str:
+    """The strategy's label in tables and figures: its name plus any non-default estimator and
+    composition (:func:`~fair_seg_al.config.strategy_label`); runs that select with the test
+    set are labelled as the oracle control they are."""
+    label = strategy_label(cfg.strategy)
+    if OmegaConf.select(cfg, "strategy.estimator.name") == "oracle":
+        label += " (oracle control)"
+    return label
 
 
 def find_runs(paths: Sequence[str | os.PathLike]) -> list[Run]:

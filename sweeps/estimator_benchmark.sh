@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-SEEDS=${SEEDS:-"0 1 2 3 4 5 6 7 8 9"}
+SEEDS=${SEEDS:-$([ "${ARM:-random}" = entropy ] && echo "0 1 2 3 4" || echo "0 1 2 3 4 5 6 7 8 9")}
 CHUNK=${CHUNK:-2}
 ARM=${ARM:-random}
 if [ "$ARM" = entropy ]; then

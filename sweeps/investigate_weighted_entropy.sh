@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Weighted Entropy variants on the cpu grid (both biases, 2 inits x 3 seeds each):
-# the weight form (1 - Dice vs a temperature softmax of -Dice) and where group performance is
-# estimated (labeled training images vs a held-out fifth of the labeled set). Each variant
-# is its own sweep, named in strategy.name so the report keeps them apart:
+# Weighted Entropy variants on the cpu grid (both biases, 2 inits x 3 seeds each): the weight
+# form (1 - Dice vs a temperature softmax of -Dice) and the group-performance estimator (labeled
+# training images vs images held out when labeled). Each variant is its own sweep; the report
+# keeps variants apart by their label (name.estimator.composition) and weight form sweep name:
 #   bash sweeps/investigate_weighted_entropy.sh
 #   python -m fair_seg_al.report logs/al/multiruns/sweep_cpu logs/al/multiruns/we_*
 set -euo pipefail
@@ -10,6 +10,6 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 common=(-m experiment=sweep_cpu strategy=weighted_entropy bias=strong,weak init=balanced,imbalanced seed=0,1,2)
 "$PY" -m fair_seg_al.main "${common[@]}" strategy.name=we_softmax strategy.weight_form=softmax sweep_name=we_softmax
-"$PY" -m fair_seg_al.main "${common[@]}" strategy.name=we_holdout strategy.estimate_on=holdout sweep_name=we_holdout
-"$PY" -m fair_seg_al.main "${common[@]}" strategy.name=we_softmax_holdout strategy.weight_form=softmax \
-    strategy.estimate_on=holdout sweep_name=we_softmax_holdout
+"$PY" -m fair_seg_al.main "${common[@]}" strategy/estimator=holdout sweep_name=we_holdout
+"$PY" -m fair_seg_al.main "${common[@]}" strategy.name=we_softmax strategy.weight_form=softmax \
+    strategy/estimator=holdout sweep_name=we_softmax_holdout

@@ -24,11 +24,18 @@ def make_run(
     cohort="c1",
     rounds_planned=1,
     failed=None,
+    estimator=None,
+    composition=None,
 ):
     run = root / name
     (run / ".hydra").mkdir(parents=True)
+    strategy_cfg = {"name": strategy}
+    if estimator:
+        strategy_cfg["estimator"] = {"name": estimator}
+    if composition:
+        strategy_cfg["composition"] = {"name": composition}
     cfg = {
-        "strategy": {"name": strategy},
+        "strategy": strategy_cfg,
         "bias": {"name": bias},
         "init": {"name": init},
         "seed": seed,
@@ -123,3 +130,18 @@ def test_refuses_runs_with_different_test_sets(tmp_path):
     # different biases may have different cohorts: they are separate panels
     make_run(tmp_path / "c", "0", "random", 0, [0.6, 0.8], [0.5, 0.6], bias="weak", cohort="c2")
     assert build_report([tmp_path / "a", tmp_path / "c"], tmp_path / "out").is_dir()
+
+
+def test_variants_are_kept_apart_and_the_oracle_control_is_labelled(tmp_path):
+    make_run(tmp_path, "paper", "weighted_entropy", 0, [0.7, 0.8], [0.5, 0.6], estimator="train", composition="topk")
+    make_run(tmp_path, "hq", "weighted_entropy", 0, [0.7, 0.8], [0.5, 0.7], estimator="holdout", composition="quota")
+    make_run(tmp_path, "orc", "weighted_entropy", 0, [0.7, 0.8], [0.5, 0.8], estimator="oracle", composition="quota")
+    out = build_report([tmp_path], out=tmp_path / "report")
+    table = pd.read_csv(out / "final_table.csv").set_index("strategy")
+    assert set(table.index) == {
+        "weighted_entropy",
+        "weighted_entropy.holdout.quota",
+        "weighted_entropy.oracle.quota (oracle control)",
+    }
+    assert table.loc["weighted_entropy.holdout.quota", "dice_B"] == pytest.approx(0.7)
+    assert "(oracle control)" in (out / "report.md").read_text()
