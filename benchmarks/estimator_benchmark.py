@@ -156,7 +156,9 @@ def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
                         seconds += float(r["seconds_observe"].fillna(0).mean())  # its forward pass on each batch
                     row["seconds_per_round"] = seconds
                     row["extra_labels_final"] = (
-                        float(r.loc[r["round"] == r["round"].max(), "held_out_labels"].mean()) if name == "holdout" else 0.0
+                        float(r.loc[r["round"] == r["round"].max(), "held_out_labels"].mean())
+                        if name == "holdout"
+                        else 0.0
                     )
                     rows.append(row)
     return pd.DataFrame(rows)
@@ -217,14 +219,43 @@ def figures(est: pd.DataFrame, out: Path) -> None:
         plt.close(fig)
 
 
+def cost_fragment(table: pd.DataFrame, rounds: pd.DataFrame, raw: Path, out: Path) -> str:
+    """The cost table for docs/benchmarks.md: seconds per round and extra labels per estimator."""
+    import platform
+
+    import torch
+
+    t = table[(table["bias"] == "all") & (table["rule"] == "shrink") & (table["arm"] == "random")]
+    r = rounds[rounds["arm"] == "random"]
+    train_s = float(r["seconds_train"].mean())
+    lines = [
+        f"Machine: {platform.machine()}, {__import__('os').cpu_count()} cores, torch {torch.__version__}; two one-thread "
+        f"jobs side by side (`num_threads=1`, joblib launcher); {r['run'].nunique()} runs of "
+        "`experiment=estimator_benchmark`; command: "
+        f"`python benchmarks/estimator_benchmark.py report {raw} --out {out}`",
+        "",
+        f"A round's training (250 steps, one thread) took {train_s:.1f} s on average in these runs.",
+        "",
+        f"| estimator | seconds per round | x a round's training "
+        f"| extra labels at the final budget (of {r.loc[r['round'] == r['round'].max(), 'n_labeled'].mean():.0f}) |",
+        "|---|---|---|---|",
+    ]
+    for _, x in t.iterrows():
+        lines.append(
+            f"| {x['estimator']} | {x['seconds_per_round']:.2f} | {x['seconds_per_round'] / train_s:.2f} "
+            f"| {x['extra_labels_final']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def report(raw: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     est, rounds = load(raw)
     table = summarise(est, rounds)
+    (out / "cost.md").write_text(cost_fragment(table, rounds, raw, out))
     table.to_csv(out / "table.csv", index=False, float_format="%.4f")
     (out / "table.md").write_text(
-        "<!-- written by: python benchmarks/estimator_benchmark.py report "
-        f"{raw} --out {out} -->\n\n" + markdown(table)
+        f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n" + markdown(table)
     )
     figures(est, out)
     print(f"wrote {out / 'table.md'} ({est['run'].nunique()} runs)")

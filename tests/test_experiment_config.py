@@ -22,7 +22,9 @@ def cfg_with(*overrides):
         return compose(config_name="main", overrides=["logger=none", *overrides])
 
 
-@pytest.mark.parametrize("strategy", ["random", "stratified_random", "entropy", "masked_entropy", "weighted_entropy"])
+@pytest.mark.parametrize(
+    "strategy", ["random", "stratified_random", "composition_control", "entropy", "masked_entropy", "weighted_entropy"]
+)
 @pytest.mark.parametrize("init", ["balanced", "imbalanced"])
 def test_every_strategy_and_init_validates(strategy, init):
     prep = validate(cfg_with(f"strategy={strategy}", f"init={init}"))
@@ -32,6 +34,46 @@ def test_every_strategy_and_init_validates(strategy, init):
 
 def test_experiment_presets_validate():
     assert validate(cfg_with("experiment=smoke")).spec.spacing_mm == 4.0
+    bench = validate(cfg_with("experiment=estimator_benchmark"))
+    assert bench.strategy.name == "random"
+    assert sorted(bench.probes) == sorted(["train", "holdout", "prequential", "kfold", "kfold_scratch", "oracle"])
+    assert bench.probes["kfold_scratch"].start == "scratch" and bench.probes["kfold"].start == "current"
+
+
+@pytest.mark.parametrize("estimator", ["train", "holdout", "prequential", "kfold", "oracle"])
+@pytest.mark.parametrize("composition", ["topk", "quota", "power", "shortfall"])
+def test_every_estimator_and_composition_builds(estimator, composition):
+    prep = validate(
+        cfg_with("strategy=weighted_entropy", f"strategy/estimator={estimator}", f"strategy/composition={composition}")
+    )
+    assert prep.strategy.estimator.name == estimator
+    assert prep.strategy.composition.name == composition
+    assert prep.strategy.estimator.is_oracle == (estimator == "oracle")
+
+
+def test_the_paper_form_is_the_default_and_run_names_tell_variants_apart():
+    cfg = cfg_with("strategy=weighted_entropy")
+    prep = validate(cfg)
+    assert (prep.strategy.estimator.name, prep.strategy.composition.name) == ("train", "topk")
+    assert cfg.run_name == "weighted_entropy-strong-imbalanced-seed0"
+    variant = cfg_with("strategy=weighted_entropy", "strategy/estimator=holdout", "strategy/composition=quota")
+    assert variant.run_name == "weighted_entropy.holdout.quota-strong-imbalanced-seed0"
+    assert experiment_hash(variant) != experiment_hash(cfg)
+
+
+def test_bad_estimator_or_composition_values_name_their_file():
+    _fails(r"conf/strategy/estimator/holdout\.yaml", "strategy/estimator=holdout", "strategy.estimator.fraction=1.5")
+    _fails(r"fraction must be in \(0, 1\)", "strategy/estimator=holdout", "strategy.estimator.fraction=1.5")
+    _fails(r"conf/strategy/composition/power\.yaml", "strategy/composition=power", "strategy.composition.temperature=0")
+    _fails(r"small_groups must be one of", "strategy.estimator.small_groups=guess")
+
+
+def test_two_hold_out_rules_in_one_run_are_refused():
+    _fails(
+        r"only one estimator may hold labeled images out",
+        "strategy/estimator=holdout",
+        "+estimation.probes.h2={_target_: fair_seg_al.estimation.HoldoutEstimator, name: holdout}",
+    )
 
 
 def _fails(match, *overrides):

@@ -71,13 +71,6 @@ class CompositionControlStrategy(RandomStrategy):
 
     name = "composition_control"
 
-    def select(
-        self,
-        scores: np.ndarray,
-        groups: Sequence[str],
-        budget: int,
-        rng: np.random.Generator,
-        ctx: SelectionContext | None = None,
-    ) -> np.ndarray:
+    def select(self, scores, groups, budget, rng, ctx: SelectionContext | None = None) -> np.ndarray:
         counts = dict(ctx.labeled_counts) if ctx is not None else {}
         return Shortfall().compose(rng.random(len(groups)), groups, budget, rng, labeled_counts=counts)
