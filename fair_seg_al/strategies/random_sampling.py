@@ -3,8 +3,6 @@ composition-only control (random within groups, group counts by shortfall)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 
