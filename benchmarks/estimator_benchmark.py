@@ -63,6 +63,12 @@ def main(argv=None) -> None:
 ORDER = ["train", "holdout", "prequential", "kfold", "kfold_scratch", "oracle"]
 
 
+def ordered(names) -> list[str]:
+    """Estimator names present, the known ones in :data:`ORDER` first."""
+    present = set(names)
+    return [n for n in ORDER if n in present] + sorted(present - set(ORDER))
+
+
 def load(raw: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All runs' estimates (one row per run x round x estimator x group) and rounds."""
     est, rounds = [], []
@@ -124,7 +130,7 @@ def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
                 e = e[(e["init"] == init) | (init == "all")]
                 r = rounds[(rounds["arm"] == arm) & ((rounds["bias"] == bias) | (bias == "all"))]
                 r = r[(r["init"] == init) | (init == "all")]
-                for name in [n for n in ORDER if n in set(g["estimator"])]:
+                for name in ordered(g["estimator"]):
                     if rule == "raw" and name == "oracle":
                         continue
                     d = g[g["estimator"] == name]
@@ -200,9 +206,13 @@ def figures(est: pd.DataFrame, out: Path) -> None:
 
     for arm in est["arm"].unique():
         g = gaps(est[est["arm"] == arm], "estimate")
-        names = [n for n in ORDER if n in set(g["estimator"])]
-        fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.3), sharex=True, sharey=True)
-        for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+        names = ordered(g["estimator"])
+        ncol = min(3, len(names))
+        nrow = -(-len(names) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.3 * nrow), sharex=True, sharey=True, squeeze=False)
+        for ax in axes.flat[len(names) :]:
+            ax.set_visible(False)
+        for ax, name in zip(axes.flat, names, strict=False):
             for (bias, init), d in g[g["estimator"] == name].groupby(["bias", "init"]):
                 ax.scatter(d["test_gap"], d["est_gap"], s=9, alpha=0.7, label=f"{bias}/{init}")
             lim = [g["test_gap"].min() - 0.02, g["test_gap"].max() + 0.02]
@@ -211,11 +221,41 @@ def figures(est: pd.DataFrame, out: Path) -> None:
             ax.axvline(0, color="grey", lw=0.5)
             ax.set_title(name)
             ax.set_xlabel("test gap Dice A - B")
-        np.atleast_1d(axes)[0].set_ylabel("estimated gap A - B")
-        np.atleast_1d(axes)[-1].legend(fontsize=7)
+        for ax in axes[:, 0]:
+            ax.set_ylabel("estimated gap A - B")
+        axes.flat[0].legend(fontsize=7)
         fig.suptitle(f"Estimated vs true group gap, every seed x round ({arm} trajectories)")
         fig.tight_layout()
         fig.savefig(out / f"gap_scatter_{arm}.png", dpi=110)
+        plt.close(fig)
+
+
+def bias_figure(table: pd.DataFrame, out: Path) -> None:
+    """Per estimator, the bias (estimate - test Dice) of each group with its 95 % interval, per cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table[(table["rule"] == "shrink") & (table["bias"] != "all") & (table["estimator"] != "oracle")]
+    for arm, ta in t.groupby("arm"):
+        cells = list(dict.fromkeys(zip(ta["bias"], ta["init"], strict=True)))
+        fig, axes = plt.subplots(1, len(cells), figsize=(3.8 * len(cells), 3.4), sharey=True, squeeze=False)
+        for ax, (bias, init) in zip(axes.flat, cells, strict=True):
+            d = ta[(ta["bias"] == bias) & (ta["init"] == init)]
+            x = np.arange(len(d))
+            for k, (grp, color) in enumerate((("A", "tab:blue"), ("B", "tab:red"))):
+                m = d[f"bias_{grp}"].to_numpy()
+                err = np.vstack([m - d[f"bias_{grp}_lo"].to_numpy(), d[f"bias_{grp}_hi"].to_numpy() - m])
+                ax.errorbar(x + (k - 0.5) * 0.25, m, yerr=err, fmt="o", color=color, ms=4, label=f"group {grp}")
+            ax.axhline(0, color="k", lw=0.8)
+            ax.set_xticks(x, d["estimator"], rotation=45, ha="right")
+            ax.set_title(f"{bias} / {init}")
+        axes.flat[0].set_ylabel("estimate - test Dice")
+        axes.flat[0].legend(fontsize=7)
+        fig.suptitle(f"Bias of each estimator ({arm} trajectories)")
+        fig.tight_layout()
+        fig.savefig(out / f"bias_{arm}.png", dpi=110)
         plt.close(fig)
 
 
@@ -258,6 +298,7 @@ def report(raw: Path, out: Path) -> None:
         f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n" + markdown(table)
     )
     figures(est, out)
+    bias_figure(table, out)
     print(f"wrote {out / 'table.md'} ({est['run'].nunique()} runs)")
 
 
