@@ -12,7 +12,7 @@ TORCH_SPEC ?= $(if $(HAS_GPU),torch,torch==2.13.0)
 TORCH_INDEX_URL ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test test-slow test-all demo example-sweep calibrate sweep-cpu slurm-local sync generate figures lint format bench clean help
+.PHONY: install test test-slow test-all demo example-sweep calibrate estimator-benchmark sweep-cpu slurm-local sync generate figures lint format bench clean help
 
 help:
 	@echo "make install   create $(VENV) and install fair_seg_al with its dependencies"
@@ -20,6 +20,7 @@ help:
 	@echo "make example-sweep  the four-job comparison (weighted_entropy/entropy x strong/weak)"
 	@echo "make test      install, then run the fast test suite"
 	@echo "make test-slow install, then run the slow tests (longer end-to-end runs)"
+	@echo "make estimator-benchmark  which group-performance estimator tracks the test Dice (about 45 min here)"
 	@echo "make sweep-cpu the paper's grid at CPU scale (about 45 min here), then its report"
 	@echo "make sync      upload offline W&B runs"
 	@echo "make lint      ruff"
@@ -50,6 +51,10 @@ example-sweep: install
 
 calibrate: install
 	$(PY) sweeps/calibrate_bias.py
+
+estimator-benchmark: install
+	bash sweeps/estimator_benchmark.sh
+	ARM=entropy bash sweeps/estimator_benchmark.sh
 
 sweep-cpu: install
 	$(PY) -m fair_seg_al.main -m experiment=sweep_cpu
