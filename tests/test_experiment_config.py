@@ -139,3 +139,16 @@ def test_cli_rejects_bad_config_before_training(tmp_path: Path):
     assert res.returncode == 2
     assert "al.budget" in res.stderr and "exceeds the unlabeled pool" in res.stderr
     assert not (tmp_path / "data").exists()  # no cohort generated
+
+
+def test_oracle_runs_are_tagged_as_controls_in_wandb(tmp_path, monkeypatch):
+    from fair_seg_al.experiment import build_wandb_logger
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    cfg = cfg_with("logger=wandb", "strategy/estimator=oracle", "strategy/composition=quota")
+    logger = build_wandb_logger(cfg, tmp_path, None, multirun=False)
+    try:
+        tags = set(logger.experiment.tags)
+    finally:
+        logger.experiment.finish()
+    assert {"control=oracle", "strategy=weighted_entropy.oracle.quota"} <= tags
