@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from fair_seg_al.strategies.weights import group_weights
+
 RAW_FILES = ("estimates.csv", "rounds.csv", "selections.csv")
 
 
@@ -93,18 +95,33 @@ def load(raw: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat(est, ignore_index=True), pd.concat(rounds, ignore_index=True)
 
 
+def log_weight_ratio(d_a: float, d_b: float) -> float:
+    """``log(w_B / w_A)`` of the default weights (``one_minus_dice``, floor 0.1) from Dice
+    estimates: what the selection actually consumes (NaN estimates give the neutral weight)."""
+    w = group_weights({"A": d_a, "B": d_b}, "one_minus_dice", floor=0.1)
+    return float(np.log(w["B"] / w["A"]))
+
+
 def gaps(est: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One row per run x round x estimator: estimated and true A-B gap (two-group cohorts)."""
+    """One row per run x round x estimator: estimated and true A-B gap, and the log weight
+    ratio the estimates give against the one the test Dice would give (two-group cohorts)."""
     wide = est.pivot_table(
-        index=["arm", "bias", "init", "seed", "round", "estimator"], columns="group", values=[column, "test_dice"]
+        index=["arm", "bias", "init", "seed", "round", "estimator"],
+        columns="group",
+        values=[column, "test_dice"],
+        dropna=False,
     )
+    ea, eb = wide[(column, "A")], wide[(column, "B")]
+    ta, tb = wide[("test_dice", "A")], wide[("test_dice", "B")]
     out = pd.DataFrame(
         {
-            "est_gap": wide[(column, "A")] - wide[(column, "B")],
-            "test_gap": wide[("test_dice", "A")] - wide[("test_dice", "B")],
+            "est_gap": ea - eb,
+            "test_gap": ta - tb,
+            "est_lr": [log_weight_ratio(a, b) for a, b in zip(ea, eb, strict=True)],
+            "test_lr": [log_weight_ratio(a, b) for a, b in zip(ta, tb, strict=True)],
         }
     ).reset_index()
-    return out
+    return out.dropna(subset=["test_gap"])
 
 
 def seed_bootstrap_ci(per_seed: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float]:
@@ -136,6 +153,9 @@ def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
                     d = g[g["estimator"] == name]
                     ok = d.dropna(subset=["est_gap"])
                     right = ((d["est_gap"] > 0) == (d["test_gap"] > 0)) & (d["est_gap"] != 0) & d["est_gap"].notna()
+                    pos = d["test_gap"] > 0
+                    lr_err = (d["est_lr"] - d["test_lr"]).abs().groupby(d["seed"]).mean()
+                    lr_lo, lr_hi = seed_bootstrap_ci(lr_err.to_numpy())
                     row = {
                         "arm": arm,
                         "bias": bias,
@@ -146,7 +166,14 @@ def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
                         "unmeasured_points": int(d["est_gap"].isna().sum()),
                         "gap_corr": float(np.corrcoef(ok["est_gap"], ok["test_gap"])[0, 1]) if len(ok) > 2 else np.nan,
                         "right_side": float(right.mean()),
+                        "right_side_balanced": 0.5 * (right[pos].mean() + right[~pos].mean())
+                        if (~pos).any() and pos.any()
+                        else np.nan,
+                        "negative_gap_points": int((~pos).sum()),
                         "gap_mae": float((ok["est_gap"] - ok["test_gap"]).abs().mean()),
+                        "logratio_mae": float(lr_err.mean()),
+                        "logratio_mae_lo": lr_lo,
+                        "logratio_mae_hi": lr_hi,
                     }
                     ee = e[e["estimator"] == name]
                     for grp in sorted(ee["group"].unique()):
@@ -167,11 +194,84 @@ def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
                         else 0.0
                     )
                     rows.append(row)
+                if rule == "shrink":
+                    rows.append(constant_reference(g[g["estimator"] == "oracle"], arm, bias, init))
     return pd.DataFrame(rows)
 
 
+def constant_reference(truth: pd.DataFrame, arm: str, bias: str, init: str) -> dict:
+    """A guess that knows no model: "B is worse" by the average true weight ratio.
+
+    Its right-side share is the share of points whose true gap is positive, and its log-ratio
+    error is the spread of the true ratio around its mean: an estimator has to beat both to
+    carry information about the current model.
+    """
+    pos = truth["test_gap"] > 0
+    lr_err = (truth["test_lr"] - truth["test_lr"].mean()).abs().groupby(truth["seed"]).mean()
+    lo, hi = seed_bootstrap_ci(lr_err.to_numpy())
+    return {
+        "arm": arm,
+        "bias": bias,
+        "init": init,
+        "estimator": "constant (reference)",
+        "rule": "-",
+        "points": len(truth),
+        "unmeasured_points": 0,
+        "gap_corr": np.nan,
+        "right_side": float(pos.mean()),
+        "right_side_balanced": 0.5 if pos.any() and (~pos).any() else np.nan,
+        "negative_gap_points": int((~pos).sum()),
+        "gap_mae": np.nan,
+        "logratio_mae": float(lr_err.mean()),
+        "logratio_mae_lo": lo,
+        "logratio_mae_hi": hi,
+        "seconds_per_round": 0.0,
+        "extra_labels_final": 0.0,
+    }
+
+
+def paired(est: pd.DataFrame, reference: str = "holdout") -> pd.DataFrame:
+    """Per arm and estimator: the per-run mean log weight-ratio error minus the reference
+    estimator's on the same run (same models, same rounds), mean and 95 % bootstrap CI over runs."""
+    rows = []
+    for arm in sorted(est["arm"].unique()):
+        g = gaps(est[est["arm"] == arm], "estimate")
+        g["err"] = (g["est_lr"] - g["test_lr"]).abs()
+        per_run = g.pivot_table(index=["bias", "init", "seed"], columns="estimator", values="err", aggfunc="mean")
+        if reference not in per_run:
+            continue
+        for name in ordered(per_run.columns):
+            if name in (reference, "oracle"):
+                continue
+            diff = (per_run[name] - per_run[reference]).dropna()
+            lo, hi = seed_bootstrap_ci(diff.to_numpy())
+            rows.append(
+                {
+                    "arm": arm,
+                    "estimator": name,
+                    "reference": reference,
+                    "runs": len(diff),
+                    "logratio_err_diff": float(diff.mean()),
+                    "lo": lo,
+                    "hi": hi,
+                    "runs_better": int((diff < 0).sum()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _num(x, fmt: str) -> str:
+    return "-" if x is None or pd.isna(x) else format(x, fmt)
+
+
+def _pct(x) -> str:
+    return "-" if pd.isna(x) else f"{x:.0%}"
+
+
 def _fmt_ci(m, lo, hi) -> str:
-    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]" if not np.isnan(lo) else f"{m:+.3f}"
+    if pd.isna(m):
+        return "-"
+    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]" if not pd.isna(lo) else f"{m:+.3f}"
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -181,18 +281,21 @@ def markdown(table: pd.DataFrame) -> str:
             lines += [
                 f"#### arm `{arm}`, bias `{bias}`, init `{init}`",
                 "",
-                "| estimator | rule | points | unmeasured | corr(est gap, test gap) | right side of 1 | gap MAE "
+                "| estimator | rule | points | unmeasured | right side of 1 | right side, balanced (neg. points) "
+                "| log w-ratio error [95 % CI] | corr(est gap, test gap) | gap MAE "
                 "| bias A [95 % CI] | bias B [95 % CI] | images A / B | s / round | extra labels (final) |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             ]
             for _, r in t.iterrows():
                 lines.append(
-                    f"| {r['estimator']} | {r['rule']} | {r['points']} | {r['unmeasured_points']} | {r['gap_corr']:.2f} "
-                    f"| {r['right_side']:.0%} | {r['gap_mae']:.3f} "
-                    f"| {_fmt_ci(r['bias_A'], r['bias_A_lo'], r['bias_A_hi'])} "
-                    f"| {_fmt_ci(r['bias_B'], r['bias_B_lo'], r['bias_B_hi'])} "
-                    f"| {r['n_images_A']:.1f} / {r['n_images_B']:.1f} | {r['seconds_per_round']:.2f} "
-                    f"| {r['extra_labels_final']:.1f} |"
+                    f"| {r['estimator']} | {r['rule']} | {r['points']} | {r['unmeasured_points']} "
+                    f"| {r['right_side']:.0%} | {_pct(r['right_side_balanced'])} ({r['negative_gap_points']}) "
+                    f"| {r['logratio_mae']:.3f} [{r['logratio_mae_lo']:.3f}, {r['logratio_mae_hi']:.3f}] "
+                    f"| {_num(r['gap_corr'], '.2f')} | {_num(r['gap_mae'], '.3f')} "
+                    f"| {_fmt_ci(r.get('bias_A', np.nan), r.get('bias_A_lo', np.nan), r.get('bias_A_hi', np.nan))} "
+                    f"| {_fmt_ci(r.get('bias_B', np.nan), r.get('bias_B_lo', np.nan), r.get('bias_B_hi', np.nan))} "
+                    f"| {_num(r.get('n_images_A'), '.1f')} / {_num(r.get('n_images_B'), '.1f')} "
+                    f"| {r['seconds_per_round']:.2f} | {r['extra_labels_final']:.1f} |"
                 )
             lines.append("")
     return "\n".join(lines)
@@ -294,8 +397,24 @@ def report(raw: Path, out: Path) -> None:
     table = summarise(est, rounds)
     (out / "cost.md").write_text(cost_fragment(table, rounds, raw, out))
     table.to_csv(out / "table.csv", index=False, float_format="%.4f")
+    pairs = paired(est)
+    pairs.to_csv(out / "paired.csv", index=False, float_format="%.4f")
+    paired_md = [
+        "#### Paired: log weight-ratio error minus holdout's, per run (negative: better than holdout)",
+        "",
+        "| arm | estimator | runs | mean difference [95 % CI] | runs better than holdout |",
+        "|---|---|---|---|---|",
+    ] + [
+        f"| {r['arm']} | {r['estimator']} | {r['runs']} | {r['logratio_err_diff']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}] "
+        f"| {r['runs_better']} of {r['runs']} |"
+        for _, r in pairs.iterrows()
+    ]
     (out / "table.md").write_text(
-        f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n" + markdown(table)
+        f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
+        + markdown(table)
+        + "\n"
+        + "\n".join(paired_md)
+        + "\n"
     )
     figures(est, out)
     bias_figure(table, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import pandas as pd
 import pytest
@@ -82,3 +83,16 @@ def test_right_side_bias_and_cost_by_hand(tmp_path):
     assert t.loc["good", "gap_mae"] == pytest.approx(0.05)
     # seconds per round: rows are per group, counted once per round: (1 + 3 + 1 + 1) / 4
     assert t.loc["good", "seconds_per_round"] == pytest.approx(1.5)
+
+
+def test_constant_reference_and_weight_ratio_by_hand(tmp_path):
+    # default weights from Dice 0.8 / 0.6: errors 0.2 / 0.4 -> 2/3, 4/3 -> floor 0.1: 0.7, 1.3
+    assert bench.log_weight_ratio(0.8, 0.6) == pytest.approx(math.log(1.3 / 0.7))
+    _run(tmp_path, 0, [(0, "oracle", 0.7, 0.5, 0.7, 0.5, 0.0), (1, "oracle", 0.8, 0.7, 0.8, 0.7, 0.0)])
+    _run(tmp_path, 1, [(0, "oracle", 0.6, 0.7, 0.6, 0.7, 0.0), (1, "oracle", 0.9, 0.6, 0.9, 0.6, 0.0)])
+    est, rounds = bench.load(tmp_path)
+    table = bench.summarise(est, rounds)
+    ref = table[(table["estimator"] == "constant (reference)") & (table["bias"] == "strong")].iloc[0]
+    assert ref["right_side"] == pytest.approx(3 / 4) and ref["negative_gap_points"] == 1
+    oracle = table[(table["estimator"] == "oracle") & (table["bias"] == "strong")].iloc[0]
+    assert oracle["logratio_mae"] == 0.0 and oracle["right_side_balanced"] == 1.0
