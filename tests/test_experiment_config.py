@@ -23,13 +23,33 @@ def cfg_with(*overrides):
 
 
 @pytest.mark.parametrize(
-    "strategy", ["random", "stratified_random", "composition_control", "entropy", "masked_entropy", "weighted_entropy"]
+    "strategy",
+    [
+        "random",
+        "stratified_random",
+        "composition_control",
+        "entropy",
+        "masked_entropy",
+        "weighted_entropy",
+        "fair_weighted_entropy",
+        "oracle_weighted_entropy",
+    ],
 )
 @pytest.mark.parametrize("init", ["balanced", "imbalanced"])
 def test_every_strategy_and_init_validates(strategy, init):
-    prep = validate(cfg_with(f"strategy={strategy}", f"init={init}"))
-    assert prep.strategy.name == strategy
+    cfg = cfg_with(f"strategy={strategy}", f"init={init}")
+    prep = validate(cfg)
+    assert cfg.strategy.name == strategy and cfg.run_name.startswith(strategy)
     assert prep.settings.rounds == 4
+
+
+def test_the_recommended_rule_and_its_oracle_control():
+    fair = validate(cfg_with("strategy=fair_weighted_entropy")).strategy
+    assert (fair.estimator.name, fair.estimator.start, fair.estimator.steps) == ("kfold", "scratch", 100)
+    assert fair.composition.name == "quota" and not fair.estimator.is_oracle
+    oracle = cfg_with("strategy=oracle_weighted_entropy")
+    assert validate(oracle).strategy.estimator.is_oracle
+    assert validate(oracle).strategy.composition.name == "quota"
 
 
 def test_experiment_presets_validate():
