@@ -147,7 +147,8 @@ def test_a_failing_job_does_not_stop_the_sweep_and_shows_in_the_report(tmp_path)
 
 
 def test_every_estimator_and_composition_runs_from_the_command_line(tmp_path):
-    estimators, compositions = ["train", "holdout", "prequential", "kfold", "oracle"], ["topk", "quota", "power"]
+    estimators = ["train", "holdout", "prequential", "kfold", "oracle"]
+    compositions = ["topk", "quota", "power", "shortfall"]
     for est in estimators:
         extra = ["strategy.estimator.steps=2"] if est == "kfold" else []
         _main(
