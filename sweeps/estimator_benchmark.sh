@@ -13,7 +13,7 @@ CHUNK=${CHUNK:-2}
 ARM=${ARM:-random}
 if [ "$ARM" = entropy ]; then
   sweep=estimator_benchmark_entropy
-  arm=(strategy=masked_entropy "~estimation.probes.kfold" "~estimation.probes.kfold_scratch" bias=strong sweep_name=$sweep)
+  arm=(strategy=masked_entropy "~estimation.probes.kfold" bias=strong sweep_name=$sweep)
 else
   sweep=estimator_benchmark
   arm=()
