@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fair_seg_al.utils.io import stable_hash
+
 T = TypeVar("T")
 
 
@@ -89,3 +91,22 @@ def strategy_label(strategy: Mapping) -> str:
 
 if not OmegaConf.has_resolver("fsa_strategy_label"):
     OmegaConf.register_new_resolver("fsa_strategy_label", strategy_label)
+
+
+#: Keys that do not change what an experiment computes (excluded from its hash).
+NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name", "num_threads")
+NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")
+
+
+def experiment_hash(cfg: DictConfig) -> str:
+    """Hash of everything that changes results (not paths, logging, device or resume).
+
+    Used to refuse resuming another experiment's state, and by the report to refuse
+    pooling two runs of the same experiment.
+    """
+    c = OmegaConf.to_container(cfg, resolve=False)
+    for key in NON_EXPERIMENT_KEYS:
+        c.pop(key, None)
+    for key in NON_EXPERIMENT_TRAINER_KEYS:
+        (c.get("trainer") or {}).pop(key, None)
+    return stable_hash(c)

@@ -21,19 +21,15 @@ from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings
 from fair_seg_al.al.state import check_same_config, load_state
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import assign_groups
-from fair_seg_al.config import ConfigError, require, strategy_label, to_dataclass
+from fair_seg_al.config import ConfigError, experiment_hash, require, strategy_label, to_dataclass
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.strategies import Strategy
-from fair_seg_al.utils.io import atomic_write_json, stable_hash
+from fair_seg_al.utils.io import atomic_write_json
 from fair_seg_al.utils.quota import quota_split
 
 log = logging.getLogger(__name__)
-
-#: Keys that do not change what an experiment computes (excluded from its hash).
-NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name", "num_threads")
-NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")
 
 
 class RunExistsError(ConfigError):
@@ -51,16 +47,6 @@ class Prepared:
     strategy: Strategy
     config_hash: str
     probes: dict[str, GroupPerformanceEstimator]
-
-
-def experiment_hash(cfg: DictConfig) -> str:
-    """Hash of everything that changes results (not paths, logging, device or resume)."""
-    c = OmegaConf.to_container(cfg, resolve=False)
-    for key in NON_EXPERIMENT_KEYS:
-        c.pop(key, None)
-    for key in NON_EXPERIMENT_TRAINER_KEYS:
-        c.get("trainer", {}).pop(key, None)
-    return stable_hash(c)
 
 
 def _without_names(node):

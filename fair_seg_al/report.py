@@ -36,8 +36,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from fair_seg_al.config import strategy_label  # noqa: E402
-from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
+from fair_seg_al.comparisons import paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
+from fair_seg_al.config import experiment_hash, strategy_label  # noqa: E402
+from fair_seg_al.utils.io import atomic_path, atomic_write_text, stable_hash  # noqa: E402
 
 STRATEGY_ORDER = [
     "random",
@@ -67,6 +68,8 @@ class Run:
     selections: pd.DataFrame | None
     test_key: str | None
     failure: str | None
+    experiment: str = ""  #: hash of everything that changes results (refuses duplicates)
+    strategy_config: str = ""  #: hash of the strategy config (keeps variants apart)
 
 
 def _read_run(path: Path) -> Run:
@@ -96,6 +99,8 @@ def _read_run(path: Path) -> Run:
         selections,
         test_key,
         failure,
+        experiment_hash(cfg),
+        stable_hash(OmegaConf.to_container(cfg.strategy, resolve=False)),
     )
 
 
@@ -121,7 +126,37 @@ def find_runs(paths: Sequence[str | os.PathLike]) -> list[Run]:
                 found[run_dir] = _read_run(run_dir)
     if not found:
         raise ReportError(f"no AL runs under {', '.join(map(str, paths))} (no .hydra/config.yaml of fair_seg_al.main)")
-    return sorted(found.values(), key=lambda r: (r.bias, r.init, _order(r.strategy), r.seed, str(r.path)))
+    runs = sorted(found.values(), key=lambda r: (r.bias, r.init, _order(r.strategy), r.seed, str(r.path)))
+    refuse_duplicates(runs)
+    keep_variants_apart(runs)
+    return runs
+
+
+def refuse_duplicates(runs: Sequence[Run]) -> None:
+    """Two runs of the same experiment (config, bias, init, seed) would be pooled as two seeds.
+
+    Raises:
+        ReportError: naming both folders.
+    """
+    seen: dict[str, Run] = {}
+    for r in runs:
+        if r.experiment in seen:
+            raise ReportError(
+                f"{seen[r.experiment].path} and {r.path} are the same experiment ({r.strategy}, {r.bias}, "
+                f"{r.init}, seed {r.seed}, same config): report one of them"
+            )
+        seen[r.experiment] = r
+
+
+def keep_variants_apart(runs: Sequence[Run]) -> None:
+    """Runs that share a label but not a strategy config get the config's hash in their label,
+    so two variants that share a name are never pooled."""
+    configs: dict[str, set[str]] = {}
+    for r in runs:
+        configs.setdefault(r.strategy, set()).add(r.strategy_config)
+    for r in runs:
+        if len(configs[r.strategy]) > 1:
+            r.strategy = f"{r.strategy} [{r.strategy_config[:6]}]"
 
 
 def _order(strategy: str) -> int:
@@ -329,7 +364,9 @@ def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]
     return written
 
 
-def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike | None = None) -> Path:
+def build_report(
+    paths: Sequence[str | os.PathLike], out: str | os.PathLike | None = None, command: str | None = None
+) -> Path:
     """Write summary.csv, report.md and the figures; return the output folder.
 
     Raises:
@@ -346,10 +383,19 @@ def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike | No
         summary.to_csv(tmp, index=False)
     complete = {str(r.path) for r in runs if r.failure is None}
     table, groups = final_table(summary, complete)
-    atomic_write_text(out / "report.md", markdown(table, groups, runs, paths))
+    paired = paired_table(run_metrics(summary, complete))
+    command = command or "python -m fair_seg_al.report " + " ".join(map(str, paths)) + (f" --out {out}")
+    text = markdown(table, groups, runs, paths).rstrip("\n").split("\n")
+    text[1:1] = ["", f"Produced by: `{command}`"]
+    text += [""] + paired_markdown(paired)
+    atomic_write_text(out / "report.md", "\n".join(text) + "\n")
     with atomic_path(out / "final_table.csv") as tmp:
         table.to_csv(tmp, index=False)
+    with atomic_path(out / "paired.csv") as tmp:
+        paired.to_csv(tmp, index=False)
     figures(summary, runs, out)
+    if not paired.empty:
+        paired_figure(paired, out)
     return out
 
 
@@ -359,7 +405,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", help="output folder (default: <first path>/report)")
     args = parser.parse_args(argv)
     try:
-        out = build_report(args.paths, args.out)
+        words = list(argv) if argv is not None else sys.argv[1:]
+        out = build_report(args.paths, args.out, command="python -m fair_seg_al.report " + " ".join(words))
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

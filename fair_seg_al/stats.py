@@ -98,3 +98,20 @@ def seeds_needed(sd: float, delta: float, power: float = 0.8, alpha: float = 0.0
         return 0 if sd == 0 else -1
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
     return int(math.ceil((z * sd / delta) ** 2))
+
+
+def reduction_ci(reference, strategy, n_boot: int = 10000, seed: int = 0) -> tuple[float, float, float]:
+    """Relative reduction ``(mean ref - mean strat) / mean ref`` of paired per-seed values, with a
+    95 % bootstrap interval that resamples seeds (both values of a seed move together)."""
+    ref, st = np.asarray(reference, dtype=float), np.asarray(strategy, dtype=float)
+    keep = ~(np.isnan(ref) | np.isnan(st))
+    ref, st = ref[keep], st[keep]
+    if len(ref) == 0 or ref.mean() <= 0:
+        return float("nan"), float("nan"), float("nan")
+    point = float((ref.mean() - st.mean()) / ref.mean())
+    if len(ref) < 2:
+        return point, float("nan"), float("nan")
+    idx = np.random.default_rng(seed).integers(0, len(ref), (n_boot, len(ref)))
+    r, s_ = ref[idx].mean(axis=1), st[idx].mean(axis=1)
+    ratios = (r - s_) / np.where(r > 0, r, np.nan)
+    return point, float(np.nanpercentile(ratios, 2.5)), float(np.nanpercentile(ratios, 97.5))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from fair_seg_al.config import ConfigError
-from fair_seg_al.experiment import experiment_hash, validate
+from fair_seg_al.config import ConfigError, experiment_hash
+from fair_seg_al.experiment import validate
 from fair_seg_al.main import _run_dir  # noqa: F401  (registers the run-dir resolver)
 from tests.conftest import REPO
 

@@ -26,10 +26,11 @@ def make_run(
     failed=None,
     estimator=None,
     composition=None,
+    strategy_extra=None,
 ):
     run = root / name
     (run / ".hydra").mkdir(parents=True)
-    strategy_cfg = {"name": strategy}
+    strategy_cfg = {"name": strategy, **(strategy_extra or {})}
     if estimator:
         strategy_cfg["estimator"] = {"name": estimator}
     if composition:
@@ -145,3 +146,41 @@ def test_variants_are_kept_apart_and_the_oracle_control_is_labelled(tmp_path):
     }
     assert table.loc["weighted_entropy.holdout.quota", "dice_B"] == pytest.approx(0.7)
     assert "(oracle control)" in (out / "report.md").read_text()
+
+
+def test_paired_comparisons_by_hand(tmp_path):
+    # final disparities: entropy 0.10, 0.12, 0.08; weighted 0.05, 0.07, 0.06 -> paired -0.05, -0.05, -0.02
+    for seed, (d_ent, d_we) in enumerate([(0.10, 0.05), (0.12, 0.07), (0.08, 0.06)]):
+        make_run(tmp_path, f"ent{seed}", "entropy", seed, [0.8], [0.8 - d_ent], rounds_planned=0)
+        make_run(tmp_path, f"we{seed}", "weighted_entropy", seed, [0.8], [0.8 - d_we], rounds_planned=0)
+    out = main_out = tmp_path / "rep"
+    main([str(tmp_path), "--out", str(main_out)])
+    paired = pd.read_csv(out / "paired.csv")
+    row = paired[(paired["strategy"] == "weighted_entropy") & (paired["metric"] == "disparity")].iloc[0]
+    assert row["reference"] == "entropy" and row["seeds"] == 3
+    assert row["mean_diff"] == pytest.approx(-0.04)
+    assert row["ci_low"] == pytest.approx(-0.05) and row["ci_high"] == pytest.approx(-0.02)
+    assert bool(row["resolved"]) and row["sign_p"] == pytest.approx(0.25)  # 3 of 3 negative: 2 / 2^3
+    assert row["reduction"] == pytest.approx((0.10 - 0.06) / 0.10)
+    # worst-group Dice is group B's: 0.8 - d, so the paired difference is +0.04
+    worst = paired[(paired["strategy"] == "weighted_entropy") & (paired["metric"] == "worst_dice")].iloc[0]
+    assert worst["mean_diff"] == pytest.approx(0.04)
+    text = (out / "report.md").read_text()
+    assert f"Produced by: `python -m fair_seg_al.report {tmp_path} --out {main_out}`" in text
+    assert "**-0.040 [-0.050, -0.020]" in text  # resolved, so bold
+    assert (out / "paired_differences.png").is_file()
+
+
+def test_duplicate_runs_are_refused_and_same_named_variants_kept_apart(tmp_path):
+    make_run(tmp_path / "sweep1", "a", "weighted_entropy", 0, [0.7], [0.5], rounds_planned=0)
+    make_run(tmp_path / "sweep2", "a", "weighted_entropy", 0, [0.7], [0.6], rounds_planned=0)
+    with pytest.raises(ReportError, match=r"sweep1/a and .*sweep2/a are the same experiment"):
+        build_report([tmp_path], out=tmp_path / "rep")
+    # the same name, but a different strategy config: two variants, never pooled
+    other = tmp_path / "variants"
+    make_run(other, "v1", "we", 0, [0.7], [0.5], rounds_planned=0)
+    make_run(other, "v2", "we", 0, [0.7], [0.6], rounds_planned=0, strategy_extra={"weight_form": "softmax"})
+    from fair_seg_al.report import find_runs
+
+    labels = sorted(r.strategy for r in find_runs([other]))
+    assert len(set(labels)) == 2 and all(lab.startswith("we [") for lab in labels)

@@ -42,3 +42,14 @@ def test_seeds_needed_by_hand():
     assert seeds_needed(0.025, 0.02) == 13
     assert seeds_needed(0.025, 0.01) == 50
     assert seeds_needed(0.0, 0.01) == 0
+
+
+def test_reduction_by_hand():
+    from fair_seg_al.stats import reduction_ci
+
+    # reference disparities 0.10, 0.20 (mean 0.15); strategy 0.05, 0.10 (mean 0.075): 50 % smaller
+    point, lo, hi = reduction_ci([0.10, 0.20], [0.05, 0.10])
+    assert point == pytest.approx(0.5)
+    assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5)  # every resample halves it
+    point, lo, hi = reduction_ci([0.1, 0.2, 0.1, 0.3], [0.1, 0.1, 0.2, 0.1])
+    assert point == pytest.approx((0.175 - 0.125) / 0.175) and lo < point < hi
