@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from fair_seg_al.config import strategy_label
 from fair_seg_al.strategies.weights import group_weights
 
 RAW_FILES = ("estimates.csv", "rounds.csv", "selections.csv")
@@ -35,7 +36,8 @@ def collect(sweep: Path, raw: Path) -> int:
         if rounds["round"].max() < int(cfg.al.rounds) or (run / "FAILED").exists():
             print(f"skipping unfinished run {run}", file=sys.stderr)
             continue
-        name = run.name.split("-", 1)[1]  # drop the job number: it changes from chunk to chunk
+        # the run's own name (not the sweep's folder name, which may carry a job number or hash)
+        name = f"{strategy_label(cfg.strategy)}-{cfg.bias.name}-{cfg.init.name}-seed{cfg.seed}"
         dest = raw / name
         dest.mkdir(parents=True, exist_ok=True)
         for f in RAW_FILES:

@@ -110,3 +110,12 @@ def experiment_hash(cfg: DictConfig) -> str:
     for key in NON_EXPERIMENT_TRAINER_KEYS:
         (c.get("trainer") or {}).pop(key, None)
     return stable_hash(c)
+
+
+def _experiment_key(*, _root_: DictConfig) -> str:
+    """Short experiment hash of the config being composed (a resolver for sweep job folders)."""
+    return experiment_hash(_root_)[:8]
+
+
+if not OmegaConf.has_resolver("fsa_experiment_key"):
+    OmegaConf.register_new_resolver("fsa_experiment_key", _experiment_key)

@@ -32,13 +32,15 @@ def _main(*overrides, cwd: Path, timeout=600):
 def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
     _main("-m", "strategy=weighted_entropy,entropy", "bias=strong,weak", *SMOKE, "sweep_name=e2e", cwd=tmp_path)
     sweep = tmp_path / "logs" / "al" / "multiruns" / "e2e"
-    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
-    assert [j.name.split("-", 1)[1] for j in jobs] == [
-        "weighted_entropy-strong-imbalanced-seed0",
-        "weighted_entropy-weak-imbalanced-seed0",
+    jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
+    # job folders are named by the run and keyed by a hash of its experiment config, not by job number
+    assert sorted(j.name.rsplit("-", 1)[0] for j in jobs) == [
         "entropy-strong-imbalanced-seed0",
         "entropy-weak-imbalanced-seed0",
+        "weighted_entropy-strong-imbalanced-seed0",
+        "weighted_entropy-weak-imbalanced-seed0",
     ]
+    assert all(len(j.name.rsplit("-", 1)[1]) == 8 for j in jobs)
     for job in jobs:
         rounds = pd.read_csv(job / "rounds.csv")
         assert rounds["round"].tolist() == [0, 1, 2]
@@ -59,7 +61,7 @@ def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
         runs = list((job / "wandb").glob("offline-run-*"))
         assert len(runs) == 1, runs
     # the weighted strategy logged its group weights
-    assert "weight_B" in pd.read_csv(jobs[0] / "rounds.csv").columns
+    assert "weight_B" in pd.read_csv(next(j for j in jobs if j.name.startswith("weighted")) / "rounds.csv").columns
     # every job reused one cached cohort per bias
     assert len(list((tmp_path / "data" / "cohorts").glob("default-*"))) == 2
 
@@ -136,7 +138,9 @@ def test_default_command_runs_end_to_end(tmp_path):
 def test_a_failing_job_does_not_stop_the_sweep_and_shows_in_the_report(tmp_path):
     res = _main("-m", *SMOKE, "logger=none", "al.budget=4,100", "sweep_name=withfailure", cwd=tmp_path)
     sweep = tmp_path / "logs" / "al" / "multiruns" / "withfailure"
-    ok, bad = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name[0].isdigit())
+    jobs = [p for p in sweep.iterdir() if (p / ".hydra").is_dir()]
+    (bad,) = [p for p in jobs if (p / "FAILED").is_file()]
+    (ok,) = [p for p in jobs if p != bad]
     assert pd.read_csv(ok / "rounds.csv")["round"].tolist() == [0, 1, 2]
     assert "exceeds the unlabeled pool" in (bad / "FAILED").read_text()
     assert "al.budget" in res.stderr
@@ -235,3 +239,20 @@ def test_oracle_estimates_equal_the_test_dice_and_are_marked(tmp_path):
     per_image = pd.read_csv(run / "test_dice.csv").groupby(["round", "group"])["dice"].mean()
     for (rnd, g), v in per_image.items():
         assert v == pytest.approx(rounds.loc[rnd, f"dice_{g}"], abs=1e-9)
+
+
+def test_relaunching_a_sweep_with_one_more_seed_runs_only_the_new_job(tmp_path):
+    common = ["-m", *SMOKE, "al.rounds=0", "logger=none", "resume=true", "sweep_name=grow"]
+    _main(*common, "seed=0", cwd=tmp_path)
+    sweep = tmp_path / "logs" / "al" / "multiruns" / "grow"
+    (first,) = [p for p in sweep.iterdir() if (p / ".hydra").is_dir()]
+    before = (first / "rounds.csv").stat().st_mtime_ns, (first / "al_state.pt").stat().st_mtime_ns
+    res = _main(*common, "seed=0,1", cwd=tmp_path)
+    jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
+    assert [j.name.rsplit("-", 1)[0] for j in jobs] == [
+        "weighted_entropy-strong-imbalanced-seed0",
+        "weighted_entropy-strong-imbalanced-seed1",
+    ]
+    assert first in jobs  # the same folder, not a second copy under a new job number
+    assert ((first / "rounds.csv").stat().st_mtime_ns, (first / "al_state.pt").stat().st_mtime_ns) == before
+    assert "already complete" in res.stdout + res.stderr

@@ -60,7 +60,7 @@ def test_tiny_sweep_on_a_real_slurm_cluster(tmp_path):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
 
     sweep = tmp_path / "logs" / "al" / "multiruns" / "sweep_tiny"
-    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name[0].isdigit())
+    jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
     assert len(jobs) == 4  # random, weighted_entropy x seeds 0, 1
     for job in jobs:
         assert not (job / "FAILED").exists(), (job / "FAILED").read_text()
