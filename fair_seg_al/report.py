@@ -393,7 +393,9 @@ def build_report(
         table.to_csv(tmp, index=False)
     with atomic_path(out / "paired.csv") as tmp:
         paired.to_csv(tmp, index=False)
-    figures(summary, runs, out)
+    # the figures rest on the same complete runs as the tables (failed ones are listed in report.md)
+    if complete:
+        figures(summary[summary["run_dir"].isin(complete)], [r for r in runs if r.failure is None], out)
     if not paired.empty:
         paired_figure(paired, out)
     return out
