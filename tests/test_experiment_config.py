@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from fair_seg_al.config import ConfigError, experiment_hash
 from fair_seg_al.experiment import validate
@@ -54,6 +55,14 @@ def test_the_recommended_rule_and_its_oracle_control():
 
 def test_experiment_presets_validate():
     assert validate(cfg_with("experiment=smoke")).spec.spacing_mm == 4.0
+    for preset, b_share in (("sweep_powered", 0.5), ("sweep_powered_minority", 0.2)):
+        cfg = cfg_with(f"experiment={preset}", "strategy=fair_weighted_entropy", "init=imbalanced")
+        prep = validate(cfg)
+        assert cfg.data.test_per_group >= 100 and cfg.data.augmentation.enabled
+        assert (prep.settings.initial_size, prep.settings.budget, prep.settings.rounds) == (10, 10, 8)
+        assert cfg.cohort.group_proportions[1] == b_share
+    grid = OmegaConf.load(REPO / "conf" / "experiment" / "sweep_powered.yaml").hydra.sweeper.params
+    assert len(str(grid.seed).split(",")) >= 12 and len(grid.strategy.split(",")) == 8
     bench = validate(cfg_with("experiment=estimator_benchmark"))
     assert bench.strategy.name == "random"
     assert sorted(bench.probes) == sorted(["train", "holdout", "prequential", "kfold", "kfold_scratch", "oracle"])
