@@ -85,6 +85,7 @@ bench: install
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_al.py
 	$(PY) benchmarks/bench_rounds.py
+	$(PY) benchmarks/bench_train_step.py
 	$(PY) benchmarks/collect.py
 
 clean:

@@ -11,6 +11,7 @@ PARTS = [
     ("Cohort generation speed", "benchmarks_generate.md", "benchmarks/bench_generate.py"),
     ("Pool scoring: throughput and memory", "benchmarks_al.md", "benchmarks/bench_al.py"),
     ("Where a round's time goes", "benchmarks_rounds.md", "benchmarks/bench_rounds.py"),
+    ("One training step: precision and memory format", "benchmarks_train_step.md", "benchmarks/bench_train_step.py"),
     (
         "Group-performance estimation: seconds and labels per round",
         "estimators/cost.md",
