@@ -84,7 +84,9 @@ def main() -> None:
             ms, loss = time_steps(cl, bf, threads)
             base = base or (ms, loss)
             rows.append((threads, name, ms, base[0] / ms, loss - base[1]))
-            print(f"{threads} thread(s) {name:26s} {ms:7.1f} ms/step  x{base[0] / ms:.2f}  loss diff {loss - base[1]:+.4f}")
+            print(
+                f"{threads} thread(s) {name:26s} {ms:7.1f} ms/step  x{base[0] / ms:.2f}  loss diff {loss - base[1]:+.4f}"
+            )
     lines = [
         f"Machine: {platform.machine()}, {torch.get_num_threads()} threads available, torch {torch.__version__}, "
         f"native bf16 (oneDNN): {bf16_native()}; command: `python benchmarks/bench_train_step.py`",

@@ -22,6 +22,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from fair_seg_al.config import strategy_label
+from fair_seg_al.stats import bootstrap_ci
 from fair_seg_al.strategies.weights import group_weights
 
 RAW_FILES = ("estimates.csv", "rounds.csv", "selections.csv")
@@ -127,14 +128,8 @@ def gaps(est: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def seed_bootstrap_ci(per_seed: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95 % percentile bootstrap interval of the mean, resampling seeds (points within a seed are not independent)."""
-    per_seed = np.asarray(per_seed, dtype=float)
-    per_seed = per_seed[~np.isnan(per_seed)]
-    if len(per_seed) < 2:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = per_seed[rng.integers(0, len(per_seed), (n, len(per_seed)))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+    """95 % percentile bootstrap interval of the mean, resampling runs (points within a run are not independent)."""
+    return bootstrap_ci(per_seed, n_boot=n, seed=seed)
 
 
 def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
