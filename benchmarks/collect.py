@@ -12,6 +12,7 @@ PARTS = [
     ("Pool scoring: throughput and memory", "benchmarks_al.md", "benchmarks/bench_al.py"),
     ("Where a round's time goes", "benchmarks_rounds.md", "benchmarks/bench_rounds.py"),
     ("One training step: precision and memory format", "benchmarks_train_step.md", "benchmarks/bench_train_step.py"),
+    ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),
     (
         "Group-performance estimation: seconds and labels per round",
         "estimators/cost.md",

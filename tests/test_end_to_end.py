@@ -167,7 +167,9 @@ def test_every_estimator_and_composition_runs_from_the_command_line(tmp_path):
             f"sweep_name=grid-{est}",
             cwd=tmp_path,
         )
-        jobs = sorted((tmp_path / "logs" / "al" / "multiruns" / f"grid-{est}").glob("[0-9]*"))
+        jobs = sorted(
+            p for p in (tmp_path / "logs" / "al" / "multiruns" / f"grid-{est}").iterdir() if (p / ".hydra").is_dir()
+        )
         assert len(jobs) == len(compositions)
         for job in jobs:
             assert not (job / "FAILED").exists(), (job / "FAILED").read_text()
