@@ -132,18 +132,26 @@ def seed_bootstrap_ci(per_seed: np.ndarray, n: int = 2000, seed: int = 0) -> tup
     return bootstrap_ci(per_seed, n_boot=n, seed=seed)
 
 
+def in_cell(df: pd.DataFrame, bias: str, init: str) -> pd.DataFrame:
+    """Rows of one bias x init cell; ``"all"`` pools over that key."""
+    return df[((df["bias"] == bias) | (bias == "all")) & ((df["init"] == init) | (init == "all"))]
+
+
+def cells_of(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """Everything pooled, each bias pooled over starts (when there are several biases), each cell."""
+    cells = sorted({(b, i) for b, i in zip(df["bias"], df["init"], strict=True)})
+    biases = sorted({b for b, _ in cells})
+    return [("all", "all")] + ([(b, "all") for b in biases] if len(biases) > 1 else []) + cells
+
+
 def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    cells = [("all", "all")] + sorted({(b, i) for b, i in zip(est["bias"], est["init"], strict=True)})
     for arm in sorted(est["arm"].unique()):
+        est_arm, rounds_arm = est[est["arm"] == arm], rounds[rounds["arm"] == arm]
         for column, rule in (("estimate", "shrink"), ("raw", "raw")):
-            g_all = gaps(est[est["arm"] == arm], column)
-            for bias, init in cells:
-                g = g_all if bias == "all" else g_all[(g_all["bias"] == bias) & (g_all["init"] == init)]
-                e = est[(est["arm"] == arm) & ((est["bias"] == bias) | (bias == "all"))]
-                e = e[(e["init"] == init) | (init == "all")]
-                r = rounds[(rounds["arm"] == arm) & ((rounds["bias"] == bias) | (bias == "all"))]
-                r = r[(r["init"] == init) | (init == "all")]
+            g_all = gaps(est_arm, column)
+            for bias, init in cells_of(est_arm):
+                g, e, r = in_cell(g_all, bias, init), in_cell(est_arm, bias, init), in_cell(rounds_arm, bias, init)
                 for name in ordered(g["estimator"]):
                     if rule == "raw" and name == "oracle":
                         continue
@@ -337,7 +345,7 @@ def bias_figure(table: pd.DataFrame, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = table[(table["rule"] == "shrink") & (table["bias"] != "all") & (table["estimator"] != "oracle")]
+    t = table[(table["rule"] == "shrink") & (table["init"] != "all") & (table["estimator"] != "oracle")]
     for arm, ta in t.groupby("arm"):
         cells = list(dict.fromkeys(zip(ta["bias"], ta["init"], strict=True)))
         fig, axes = plt.subplots(1, len(cells), figsize=(3.8 * len(cells), 3.4), sharey=True, squeeze=False)
