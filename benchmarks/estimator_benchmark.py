@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ from fair_seg_al.stats import bootstrap_ci
 from fair_seg_al.strategies.weights import group_weights
 
 RAW_FILES = ("estimates.csv", "rounds.csv", "selections.csv")
+# 95 % percentile bootstrap over runs (points within a run are not independent)
+run_ci = partial(bootstrap_ci, n_boot=2000, seed=0)
 
 
 def collect(sweep: Path, raw: Path) -> int:
@@ -127,11 +130,6 @@ def gaps(est: pd.DataFrame, column: str) -> pd.DataFrame:
     return out.dropna(subset=["test_gap"])
 
 
-def seed_bootstrap_ci(per_seed: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95 % percentile bootstrap interval of the mean, resampling runs (points within a run are not independent)."""
-    return bootstrap_ci(per_seed, n_boot=n, seed=seed)
-
-
 def in_cell(df: pd.DataFrame, bias: str, init: str) -> pd.DataFrame:
     """Rows of one bias x init cell; ``"all"`` pools over that key."""
     return df[((df["bias"] == bias) | (bias == "all")) & ((df["init"] == init) | (init == "all"))]
@@ -160,7 +158,7 @@ def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
                     right = ((d["est_gap"] > 0) == (d["test_gap"] > 0)) & (d["est_gap"] != 0) & d["est_gap"].notna()
                     pos = d["test_gap"] > 0
                     lr_err = (d["est_lr"] - d["test_lr"]).abs().groupby(d["seed"]).mean()
-                    lr_lo, lr_hi = seed_bootstrap_ci(lr_err.to_numpy())
+                    lr_lo, lr_hi = run_ci(lr_err.to_numpy())
                     row = {
                         "arm": arm,
                         "bias": bias,
@@ -184,7 +182,7 @@ def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
                     for grp in sorted(ee["group"].unique()):
                         eg = ee[ee["group"] == grp]
                         err = (eg[column] - eg["test_dice"]).groupby(eg["run"]).mean()
-                        lo, hi = seed_bootstrap_ci(err.to_numpy())
+                        lo, hi = run_ci(err.to_numpy())
                         row[f"bias_{grp}"] = float(err.mean())
                         row[f"bias_{grp}_lo"], row[f"bias_{grp}_hi"] = lo, hi
                         row[f"n_images_{grp}"] = float(eg["n_images"].mean())
@@ -213,7 +211,7 @@ def constant_reference(truth: pd.DataFrame, arm: str, bias: str, init: str) -> d
     """
     pos = truth["test_gap"] > 0
     lr_err = (truth["test_lr"] - truth["test_lr"].mean()).abs().groupby(truth["seed"]).mean()
-    lo, hi = seed_bootstrap_ci(lr_err.to_numpy())
+    lo, hi = run_ci(lr_err.to_numpy())
     return {
         "arm": arm,
         "bias": bias,
@@ -249,7 +247,7 @@ def paired(est: pd.DataFrame, reference: str = "holdout") -> pd.DataFrame:
             if name in (reference, "oracle"):
                 continue
             diff = (per_run[name] - per_run[reference]).dropna()
-            lo, hi = seed_bootstrap_ci(diff.to_numpy())
+            lo, hi = run_ci(diff.to_numpy())
             rows.append(
                 {
                     "arm": arm,

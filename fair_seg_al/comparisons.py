@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fair_seg_al.stats import paired_summary, reduction_ci, seeds_needed
+from fair_seg_al.stats import area_under_curve, paired_summary, reduction_ci, seeds_needed
 
 #: metric -> which direction is better for the strategy ("lower" or "higher")
 PAIRED_METRICS = {
@@ -32,10 +32,6 @@ PAIRED_METRICS = {
 #: the columns of the report's paired tables (all metrics are in paired.csv)
 SHOWN = ["disparity", "gap", "worst_dice", "es_dice", "auc_es_dice"]
 REFERENCES = ("entropy", "random")
-
-
-def _auc(x: np.ndarray, y: np.ndarray) -> float:
-    return float(y[0]) if len(x) < 2 else float(np.trapezoid(y, x) / (x[-1] - x[0]))
 
 
 def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
@@ -60,7 +56,7 @@ def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
         row = {k: d[k].iloc[0] for k in ("bias", "init", "strategy", "seed")} | {"run_dir": run_dir}
         for m, y in series.items():
             row[m] = float(y[-1])
-            row[f"auc_{m}"] = _auc(x, y)
+            row[f"auc_{m}"] = area_under_curve(x, y)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -38,6 +38,7 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from fair_seg_al.comparisons import paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
 from fair_seg_al.config import experiment_hash, strategy_label  # noqa: E402
+from fair_seg_al.stats import area_under_curve  # noqa: E402
 from fair_seg_al.utils.io import atomic_path, atomic_write_text, stable_hash  # noqa: E402
 
 STRATEGY_ORDER = [
@@ -197,10 +198,7 @@ def _groups(df: pd.DataFrame) -> list[str]:
 
 def area_under_budget(curve: pd.DataFrame, metric: str) -> float:
     """Mean height of ``metric`` against ``n_labeled`` (trapezoid area / budget range)."""
-    x, y = curve["n_labeled"].to_numpy(float), curve[metric].to_numpy(float)
-    if len(x) < 2:
-        return float(y[0])
-    return float(np.trapezoid(y, x) / (x[-1] - x[0]))
+    return area_under_curve(curve["n_labeled"], curve[metric])
 
 
 def final_table(summary: pd.DataFrame, complete: set[str]) -> tuple[pd.DataFrame, list[str]]:

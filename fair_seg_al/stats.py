@@ -40,6 +40,14 @@ class PairedSummary:
         return bool(self.ci_low > 0 or self.ci_high < 0)
 
 
+def area_under_curve(x, y) -> float:
+    """Mean height of ``y`` over ``x`` (trapezoid area / range of ``x``); one point: its value."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 2:
+        return float(y[0])
+    return float(np.trapezoid(y, x) / (x[-1] - x[0]))
+
+
 def bootstrap_ci(values, n_boot: int = 10000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (NaN with fewer than 2 values)."""
     v = np.asarray(values, dtype=float)

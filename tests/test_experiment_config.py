@@ -23,19 +23,7 @@ def cfg_with(*overrides):
         return compose(config_name="main", overrides=["logger=none", *overrides])
 
 
-@pytest.mark.parametrize(
-    "strategy",
-    [
-        "random",
-        "stratified_random",
-        "composition_control",
-        "entropy",
-        "masked_entropy",
-        "weighted_entropy",
-        "fair_weighted_entropy",
-        "oracle_weighted_entropy",
-    ],
-)
+@pytest.mark.parametrize("strategy", sorted(p.stem for p in (REPO / "conf" / "strategy").glob("*.yaml")))
 @pytest.mark.parametrize("init", ["balanced", "imbalanced"])
 def test_every_strategy_and_init_validates(strategy, init):
     cfg = cfg_with(f"strategy={strategy}", f"init={init}")

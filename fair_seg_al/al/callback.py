@@ -31,6 +31,7 @@ from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.estimation import EstimationInputs, GroupEstimate, GroupPerformanceEstimator
 from fair_seg_al.metrics import group_means
 from fair_seg_al.strategies import SelectionContext, Strategy
+from fair_seg_al.utils.seeds import ESTIMATION, round_seed
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,9 @@ class AcquisitionCallback(pl.Callback):
             for s, g, d in zip(ev.test_ids, ev.test_groups, ev.test_dice, strict=True)
         ]
         acquiring = self.round < self.rounds
-        estimates = self.estimate(module, ev, include_selection=acquiring)
+        estimates, seconds_estimate = self.estimate(module, ev, include_selection=acquiring)
         if acquiring:
-            row.update(self.acquire(module, estimates.get(SELECT)))
+            row.update(self.acquire(module, estimates, seconds_estimate))
         self.recorder.round_rows.append(row)
         self.recorder.write()
         groups = self.dm.groups
@@ -149,7 +150,7 @@ class AcquisitionCallback(pl.Callback):
         """What the estimators may read this round (the test values reach the oracle only)."""
 
         def dice(ids: Sequence[str]) -> np.ndarray:
-            return dice_of_images(module, self.dm.loader(list(ids)))[2] if len(ids) else np.zeros(0)
+            return self.dice_of(module, ids)[1]
 
         def finetune(train_ids, eval_ids, steps, seed, start):
             if self.model_factory is None:
@@ -163,7 +164,7 @@ class AcquisitionCallback(pl.Callback):
             train_ids=self.dm.pool.train_ids,
             held_out_ids=self.dm.pool.held_out_ids,
             dice=dice,
-            seed=estimation_seed(self.seed, self.round),
+            seed=round_seed(self.seed, self.round, ESTIMATION),
             test_groups=ev.test_groups,
             test_dice=ev.test_dice,
             finetune_dice=finetune,
@@ -171,15 +172,12 @@ class AcquisitionCallback(pl.Callback):
 
     def estimate(
         self, module: pl.LightningModule, ev: Evaluation, include_selection: bool = True
-    ) -> dict[str, dict[str, GroupEstimate]]:
-        """Run every estimator (the selection one only when this round acquires); record each.
-
-        Returns ``{role or key: estimates}``: the selection estimator's under ``"select"``.
-        """
-        out: dict[str, dict[str, GroupEstimate]] = {}
-        self.seconds_estimate = 0.0
+    ) -> tuple[dict[str, GroupEstimate] | None, float]:
+        """Run every estimator (the selection one only when this round acquires) and record
+        each in ``estimates.csv``; return the selection estimator's estimates and seconds."""
+        selected, seconds_selected = None, 0.0
         if not self.estimators:
-            return out
+            return selected, seconds_selected
         inputs = self.inputs(module, ev)
         truth = group_means(ev.test_dice, ev.test_groups, self.dm.groups)
         for key, (est, role) in self.estimators.items():
@@ -188,9 +186,10 @@ class AcquisitionCallback(pl.Callback):
             start = time.perf_counter()
             estimates = est.estimate(inputs)
             seconds = round(time.perf_counter() - start, 3)
-            out[SELECT if role == SELECT else key] = estimates
+            weights: dict[str, float] = {}
             if role == SELECT:
-                self.seconds_estimate = seconds
+                selected, seconds_selected = estimates, seconds
+                weights = self.strategy.group_weights(self.context(estimates)) or {}
             for g, e in estimates.items():
                 self.recorder.estimate_rows.append(
                     {
@@ -204,7 +203,7 @@ class AcquisitionCallback(pl.Callback):
                         "estimate": e.estimate,
                         "measurable": e.measurable,
                         "test_dice": truth[g],
-                        "weight": float("nan"),
+                        "weight": weights.get(g, float("nan")),
                         "seconds": seconds,
                     }
                 )
@@ -218,17 +217,26 @@ class AcquisitionCallback(pl.Callback):
                     est.small_groups,
                     {g: round(estimates[g].estimate, 3) for g in unmeasured},
                 )
-        return out
+        return selected, seconds_selected
 
-    def acquire(self, module: pl.LightningModule, estimates: Mapping[str, GroupEstimate] | None) -> dict:
+    def context(self, estimates: Mapping[str, GroupEstimate] | None) -> SelectionContext:
+        """What the strategy sees when it selects this round."""
+        return SelectionContext(
+            round=self.round,
+            group_performance=None if estimates is None else {g: e.estimate for g, e in estimates.items()},
+            labeled_counts=self.dm.pool.counts(self.dm.groups),
+        )
+
+    def acquire(
+        self, module: pl.LightningModule, estimates: Mapping[str, GroupEstimate] | None, seconds_estimate: float
+    ) -> dict:
         start = time.perf_counter()
         out: dict = {}
-        ctx = SelectionContext(round=self.round, labeled_counts=self.dm.pool.counts(self.dm.groups))
+        ctx = self.context(estimates)
         if estimates is not None:
-            ctx.group_performance = {g: e.estimate for g, e in estimates.items()}
             out.update({f"est_{g}": e.estimate for g, e in estimates.items()})
             out.update({f"n_est_{g}": e.n_images for g, e in estimates.items()})
-            out["seconds_estimate"] = self.seconds_estimate
+            out["seconds_estimate"] = seconds_estimate
         unlabeled = self.dm.pool.unlabeled_ids
         groups = [self.dm.group_of(s) for s in unlabeled]
         score_start = time.perf_counter()
@@ -241,12 +249,7 @@ class AcquisitionCallback(pl.Callback):
         weights = self.strategy.image_weights(groups, ctx)
         scores = raw * weights
         picked = self.strategy.select(scores, groups, min(self.budget, len(unlabeled)), self.rng, ctx)
-        group_w = self.strategy.group_weights(ctx)
-        if group_w:
-            out.update({f"weight_{g}": w for g, w in group_w.items()})
-            for r in self.recorder.estimate_rows:
-                if r["round"] == self.round and r["role"] == SELECT:
-                    r["weight"] = group_w.get(r["group"], float("nan"))
+        out.update({f"weight_{g}": w for g, w in (self.strategy.group_weights(ctx) or {}).items()})
         chosen = [unlabeled[i] for i in picked]
         info = {unlabeled[i]: (float(scores[i]), float(raw[i]), float(weights[i])) for i in picked}
         out["seconds_observe"] = self.label_batch(chosen, self.round + 1, module, info)
@@ -291,10 +294,17 @@ class AcquisitionCallback(pl.Callback):
         if module is None or not observers or not ids:
             return 0.0
         start = time.perf_counter()
-        _, batch_groups, dice = dice_of_images(module, self.dm.loader(list(ids)))
+        batch_groups, dice = self.dice_of(module, ids)
         for est in observers:
             est.observe_acquired(labeled_in - 1, ids, batch_groups, dice)
         return round(time.perf_counter() - start, 3)
+
+    def dice_of(self, module: pl.LightningModule, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """``(groups, per-image Dice)`` of the current model on ``ids``, in order."""
+        if not len(ids):
+            return [], np.zeros(0)
+        _, groups, dice = dice_of_images(module, self.dm.loader(list(ids)))
+        return groups, dice
 
     # -------------------------------------------------------------------- state
     def state_dict(self) -> dict:
@@ -312,8 +322,3 @@ class AcquisitionCallback(pl.Callback):
         for key, est_state in state.get("estimators", {}).items():
             if key in self.estimators:
                 self.estimators[key][0].load_state_dict(est_state)
-
-
-def estimation_seed(seed: int, round: int) -> int:
-    """Seed of a round's estimation (fold assignment, fine-tune order): apart from training's."""
-    return int(np.random.SeedSequence(entropy=seed, spawn_key=(3000 + round,)).generate_state(1)[0])

@@ -23,6 +23,7 @@ from fair_seg_al.data.pool import draw_initial_set
 from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.model import SegmentationModule
 from fair_seg_al.strategies import Strategy
+from fair_seg_al.utils.seeds import round_seed
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,6 @@ class ALSettings:
     budget: int = 10
     rounds: int = 4
     reset_weights: bool = False
-
-
-def round_seed(seed: int, round: int) -> int:
-    """The seed of round ``round`` (training order, weight init)."""
-    return int(np.random.SeedSequence(entropy=seed, spawn_key=(1000 + round,)).generate_state(1)[0])
 
 
 class ActiveLearningLoop:

@@ -88,7 +88,7 @@ class HoldoutEstimator(GroupPerformanceEstimator):
 
     def measure(self, inputs: EstimationInputs) -> Measurement:
         ids = list(inputs.held_out_ids)
-        return Measurement(by_group(ids, inputs.dice(ids) if ids else np.zeros(0), inputs.group_of, inputs.groups))
+        return Measurement(by_group(ids, inputs.dice(ids), inputs.group_of, inputs.groups))
 
 
 class PrequentialEstimator(GroupPerformanceEstimator):
@@ -195,7 +195,8 @@ class KFoldEstimator(GroupPerformanceEstimator):
         folds = stratified_folds(ids, inputs.group_of, self.k, inputs.seed)
         seen, dice = [], []
         for j, fold in enumerate(folds):
-            rest = [s for s in ids if s not in set(fold)]
+            in_fold = set(fold)
+            rest = [s for s in ids if s not in in_fold]
             if not rest:  # a single fold holds everything: nothing to train on
                 continue
             dice.append(np.asarray(inputs.finetune_dice(rest, fold, self.steps, inputs.seed + j, self.start)))

@@ -43,10 +43,6 @@ class Strategy:
     def __init__(self, composition: Composition | None = None) -> None:
         self.composition = composition if composition is not None else TopK()
 
-    @property
-    def needs_group_performance(self) -> bool:
-        return self.estimator is not None
-
     def score(self, probs: torch.Tensor) -> torch.Tensor:
         """Informativeness of each image.
 

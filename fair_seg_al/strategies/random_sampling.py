@@ -19,9 +19,6 @@ class RandomStrategy(Strategy):
     def score(self, probs: torch.Tensor) -> torch.Tensor:
         return torch.full((probs.shape[0],), float("nan"))
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def select(self, scores, groups, budget, rng, ctx=None) -> np.ndarray:
         return rng.permutation(len(groups))[:budget]
 
