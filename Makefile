@@ -12,7 +12,7 @@ TORCH_SPEC ?= $(if $(HAS_GPU),torch,torch==2.13.0)
 TORCH_INDEX_URL ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test test-slow test-all demo example-sweep calibrate estimator-benchmark sweep-cpu slurm-local sync generate figures lint format bench clean help
+.PHONY: install test test-slow test-all demo example-sweep calibrate estimator-benchmark sweep-cpu powered-replication replication-report slurm-local sync generate figures lint format bench clean help
 
 help:
 	@echo "make install   create $(VENV) and install fair_seg_al with its dependencies"
@@ -21,7 +21,9 @@ help:
 	@echo "make test      install, then run the fast test suite"
 	@echo "make test-slow install, then run the slow tests (longer end-to-end runs)"
 	@echo "make estimator-benchmark  which group-performance estimator tracks the test Dice (about 45 min here)"
-	@echo "make sweep-cpu the paper's grid at CPU scale (about 45 min here), then its report"
+	@echo "make sweep-cpu the paper's grid at CPU scale (about 20 min here), then its report"
+	@echo "make powered-replication  12 paired seeds, 8 strategies, strong bias (hours; resumable chunks)"
+	@echo "make replication-report   rebuild docs/replication/ from the archived raw runs"
 	@echo "make sync      upload offline W&B runs"
 	@echo "make lint      ruff"
 	@echo "make bench     benchmarks (numbers go to docs/benchmarks.md)"
@@ -60,6 +62,12 @@ sweep-cpu: install
 	$(PY) -m fair_seg_al.main -m experiment=sweep_cpu
 	$(PY) -m fair_seg_al.report logs/al/multiruns/sweep_cpu
 
+powered-replication: install ## the powered replication in resumable chunks (hours; CELL=minority|weak for the other cells)
+	COMMIT=$(COMMIT) bash sweeps/powered_replication.sh
+
+replication-report: install ## rebuild docs/replication/<sweep>/ (tables, figures, verdicts) from the archived raw runs
+	$(PY) sweeps/replication_report.py
+
 slurm-local: ## start a one-node SLURM cluster on this machine (root; Debian/Ubuntu)
 	bash sweeps/slurm/start_local_cluster.sh
 
@@ -86,6 +94,7 @@ bench: install
 	$(PY) benchmarks/bench_al.py
 	$(PY) benchmarks/bench_rounds.py
 	$(PY) benchmarks/bench_train_step.py
+	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/collect.py
 
 clean:

@@ -13,6 +13,7 @@ PARTS = [
     ("Where a round's time goes", "benchmarks_rounds.md", "benchmarks/bench_rounds.py"),
     ("One training step: precision and memory format", "benchmarks_train_step.md", "benchmarks/bench_train_step.py"),
     ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),
+    ("A whole sweep: `experiment=sweep_cpu` before and after", "benchmarks_sweep.md", "benchmarks/bench_sweep.py"),
     (
         "Group-performance estimation: seconds and labels per round",
         "estimators/cost.md",

@@ -28,6 +28,7 @@ PAIRED_METRICS = {
     "auc_gap": "closer to 0",
     "auc_worst_dice": "higher",
     "auc_es_dice": "higher",
+    "acquired_share": "descriptive",
 }
 #: the columns of the report's paired tables (all metrics are in paired.csv)
 SHOWN = ["disparity", "gap", "worst_dice", "es_dice", "auc_es_dice"]
@@ -38,7 +39,8 @@ def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
     """One row per complete run: final-budget metrics and their areas under the budget curve.
 
     ``gap`` is Dice of the first group minus the second (two-group cohorts; NaN otherwise),
-    ``worst_dice`` the lowest group Dice.
+    ``worst_dice`` the lowest group Dice, ``acquired_share`` the second group's share of the
+    images acquired after the initial set (group B of the synthetic cohort; two groups only).
     """
     df = summary[summary["run_dir"].isin(complete)]
     groups = [c[len("dice_") :] for c in df.columns if c.startswith("dice_")]
@@ -57,6 +59,10 @@ def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
         for m, y in series.items():
             row[m] = float(y[-1])
             row[f"auc_{m}"] = area_under_curve(x, y)
+        row["acquired_share"] = np.nan
+        if len(groups) == 2 and f"n_labeled_{groups[1]}" in d and x[-1] > x[0]:
+            got = d[f"n_labeled_{groups[1]}"].to_numpy(float)
+            row["acquired_share"] = (got[-1] - got[0]) / (x[-1] - x[0])
         rows.append(row)
     return pd.DataFrame(rows)
 

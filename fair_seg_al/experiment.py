@@ -242,7 +242,7 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multi
 def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> list[dict]:
     """Validate, generate (or reuse) the cohort, and run the AL experiment into ``run_dir``."""
     prep = validate(cfg)
-    if cfg.get("num_threads"):
+    if cfg.get("num_threads"):  # the Hydra entry point also shares cores out under the parallel launcher
         import torch
 
         torch.set_num_threads(int(cfg.num_threads))

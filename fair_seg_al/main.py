@@ -25,6 +25,7 @@ from fair_seg_al.al.state import STATE_FILE
 from fair_seg_al.config import ConfigError
 from fair_seg_al.data.cohort_folder import CohortFormatError
 from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.utils.threads import available_cores, job_threads
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,17 @@ def _run_dir(base: str, now: str, resume) -> str:
     return str(resume)
 
 
-# Lightning's own deprecation notice about torch's pytree, printed every round: not ours to fix.
-warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-# With trainer.deterministic=warn, torch repeats this for every step of every round: say it once.
-warnings.filterwarnings("once", message=r".*does not have a deterministic implementation.*")
+def _quiet_warnings() -> None:
+    """Run in every job's process (joblib workers do not import this module's top level)."""
+    # Lightning's own deprecation notice about torch's pytree, printed every round: not ours to fix.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # With trainer.deterministic=warn, torch repeats this for every step of every round: say it once.
+    warnings.filterwarnings("once", message=r".*does not have a deterministic implementation.*")
+    # Lightning sees srun on a SLURM machine and suggests it; jobs started by our launchers are right as they are.
+    warnings.filterwarnings("ignore", message=r".*The `srun` command is available on your system.*")
+
+
+_quiet_warnings()
 
 if not OmegaConf.has_resolver("fsa_run_dir"):
     OmegaConf.register_new_resolver("fsa_run_dir", _run_dir, use_cache=True)
@@ -57,6 +65,7 @@ def main(cfg: DictConfig) -> float | None:
     """Run one experiment; returns its final ES-Dice (for Hydra sweepers)."""
     from fair_seg_al.experiment import RunExistsError, run
 
+    _quiet_warnings()
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     run_dir = Path(hc.runtime.output_dir)
@@ -66,6 +75,13 @@ def main(cfg: DictConfig) -> float | None:
         "lightning_fabric.utilities.rank_zero",
     ):
         logging.getLogger(name).setLevel(logging.WARNING)  # per-round Trainer banners
+    threads = job_threads(
+        cfg.get("num_threads"), hc.launcher.get("_target_"), hc.launcher.get("n_jobs"), available_cores()
+    )
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     try:
         rows = run(cfg, run_dir, multirun=multirun)
     except (ConfigError, CohortFormatError, FileExistsError) as err:

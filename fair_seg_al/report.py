@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from fair_seg_al.comparisons import paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
+from fair_seg_al.comparisons import REFERENCES, paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
 from fair_seg_al.config import experiment_hash, strategy_label  # noqa: E402
 from fair_seg_al.stats import area_under_curve  # noqa: E402
 from fair_seg_al.utils.io import atomic_path, atomic_write_text, stable_hash  # noqa: E402
@@ -363,7 +363,10 @@ def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]
 
 
 def build_report(
-    paths: Sequence[str | os.PathLike], out: str | os.PathLike | None = None, command: str | None = None
+    paths: Sequence[str | os.PathLike],
+    out: str | os.PathLike | None = None,
+    command: str | None = None,
+    references: Sequence[str] = REFERENCES,
 ) -> Path:
     """Write summary.csv, report.md and the figures; return the output folder.
 
@@ -377,11 +380,11 @@ def build_report(
     summary = summary_table(runs)
     if summary.empty:
         raise ReportError(f"none of the {len(runs)} runs under {', '.join(map(str, paths))} finished a round")
-    with atomic_path(out / "summary.csv") as tmp:
-        summary.to_csv(tmp, index=False)
+    with atomic_path(out / "summary.csv") as tmp:  # run folders relative to the report: they move with it
+        summary.assign(run_dir=[os.path.relpath(p, out.resolve()) for p in summary["run_dir"]]).to_csv(tmp, index=False)
     complete = {str(r.path) for r in runs if r.failure is None}
     table, groups = final_table(summary, complete)
-    paired = paired_table(run_metrics(summary, complete))
+    paired = paired_table(run_metrics(summary, complete), references)
     command = command or "python -m fair_seg_al.report " + " ".join(map(str, paths)) + (f" --out {out}")
     text = markdown(table, groups, runs, paths).rstrip("\n").split("\n")
     text[1:1] = ["", f"Produced by: `{command}`"]
@@ -403,10 +406,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", help="run folders or sweep folders (searched recursively)")
     parser.add_argument("--out", help="output folder (default: <first path>/report)")
+    parser.add_argument(
+        "--references",
+        default=",".join(REFERENCES),
+        help="strategies (report labels) every other strategy is compared with, paired by seed (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     try:
         words = list(argv) if argv is not None else sys.argv[1:]
-        out = build_report(args.paths, args.out, command="python -m fair_seg_al.report " + " ".join(words))
+        out = build_report(
+            args.paths,
+            args.out,
+            command="python -m fair_seg_al.report " + " ".join(words),
+            references=[r.strip() for r in args.references.split(",") if r.strip()],
+        )
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
   for _ in $(seq "$CHUNK"); do [ $# -gt 0 ] && { chunk+=("$1"); shift; }; done
   seeds=$(IFS=,; echo "${chunk[*]}")
   echo "== chunk: seeds $seeds ($(date))"
-  "$PY" -m fair_seg_al.main -m experiment=estimator_benchmark hydra/launcher=parallel num_threads=1 \
+  "$PY" -m fair_seg_al.main -m experiment=estimator_benchmark \
       "seed=$seeds" "${arm[@]}"
   "$PY" benchmarks/estimator_benchmark.py collect "logs/al/multiruns/$sweep" --raw "docs/estimators/runs/$sweep"
 done

@@ -184,3 +184,37 @@ def test_duplicate_runs_are_refused_and_same_named_variants_kept_apart(tmp_path)
 
     labels = sorted(r.strategy for r in find_runs([other]))
     assert len(set(labels)) == 2 and all(lab.startswith("we [") for lab in labels)
+
+
+def test_summary_paths_are_relative_and_references_configurable(tmp_path):
+    sweep = tmp_path / "sweep"
+    for seed in (0, 1):
+        make_run(sweep, f"e{seed}", "entropy", seed, [0.6, 0.8], [0.5, 0.6])
+        make_run(sweep, f"r{seed}", "random", seed, [0.6, 0.7], [0.5, 0.6])
+    out = tmp_path / "elsewhere" / "report"
+    main([str(sweep), "--out", str(out), "--references", "random"])
+    summary = pd.read_csv(out / "summary.csv")
+    assert {(out / p).resolve() for p in summary["run_dir"]} == {
+        (sweep / n).resolve() for n in ("e0", "e1", "r0", "r1")
+    }
+    paired = pd.read_csv(out / "paired.csv")
+    assert set(paired["reference"]) == {"random"} and set(paired["strategy"]) == {"entropy"}
+    # entropy's final disparity 0.2 vs random's 0.1 in both seeds
+    d = paired.set_index("metric").loc["disparity"]
+    assert d["mean_diff"] == pytest.approx(0.1)
+
+
+def test_acquired_share_of_the_second_group_by_hand():
+    from fair_seg_al.comparisons import run_metrics
+
+    summary = pd.DataFrame(
+        {
+            "bias": "strong", "init": "balanced", "strategy": "entropy", "seed": 0, "run_dir": "r",
+            "n_labeled": [10, 20, 30], "n_labeled_A": [5, 12, 21], "n_labeled_B": [5, 8, 9],
+            "dice_A": [0.5, 0.6, 0.7], "dice_B": [0.4, 0.5, 0.5], "disparity": [0.1, 0.1, 0.2],
+            "es_dice": [0.4, 0.5, 0.5],
+        }
+    )  # fmt: skip
+    m = run_metrics(summary, {"r"}).iloc[0]
+    assert m["acquired_share"] == pytest.approx((9 - 5) / (30 - 10))
+    assert m["gap"] == pytest.approx(0.2) and m["worst_dice"] == pytest.approx(0.5)

@@ -1,0 +1,31 @@
+"""Threads per job: all cores alone, a 1/n_jobs share under the parallel launcher."""
+
+from __future__ import annotations
+
+import pytest
+
+from fair_seg_al.utils.threads import available_cores, job_threads
+
+JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+
+
+@pytest.mark.parametrize(
+    ("requested", "launcher", "n_jobs", "cores", "expected"),
+    [
+        (None, BASIC, None, 16, None),  # torch's default: every core
+        (None, JOBLIB, -1, 2, 1),  # one job per core, a thread each
+        (None, JOBLIB, 4, 16, 4),
+        (None, JOBLIB, 3, 16, 5),  # 16 // 3
+        (None, JOBLIB, -2, 8, 1),  # joblib's -2: all cores but one = 7 jobs
+        (None, JOBLIB, 4, 2, 1),  # more jobs than cores: never 0 threads
+        (3, JOBLIB, 4, 16, 3),  # an explicit num_threads wins
+        (2, BASIC, None, 16, 2),
+    ],
+)
+def test_job_threads_by_hand(requested, launcher, n_jobs, cores, expected):
+    assert job_threads(requested, launcher, n_jobs, cores) == expected
+
+
+def test_available_cores_is_positive():
+    assert available_cores() >= 1
