@@ -14,6 +14,7 @@ PARTS = [
     ("One training step: precision and memory format", "benchmarks_train_step.md", "benchmarks/bench_train_step.py"),
     ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),
     ("A whole sweep: `experiment=sweep_cpu` before and after", "benchmarks_sweep.md", "benchmarks/bench_sweep.py"),
+    ("Several jobs on one GPU", "benchmarks_gpu_packing.md", "benchmarks/bench_gpu_packing.py"),
     (
         "Group-performance estimation: seconds and labels per round",
         "estimators/cost.md",

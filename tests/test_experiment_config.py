@@ -57,6 +57,25 @@ def test_experiment_presets_validate():
     assert bench.probes["kfold_scratch"].start == "scratch" and bench.probes["kfold"].start == "current"
 
 
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml")))
+def test_every_experiment_preset_validates_and_cpu_sweeps_run_side_by_side(preset):
+    validate(cfg_with(f"experiment={preset}"))
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        launcher = compose("main", overrides=[f"experiment={preset}"], return_hydra_config=True).hydra.launcher
+        on_slurm = compose(
+            "main", overrides=[f"experiment={preset}", "hydra/launcher=slurm"], return_hydra_config=True
+        ).hydra.launcher
+    side_by_side = preset in (
+        "sweep_cpu",
+        "sweep_powered",
+        "sweep_powered_minority",
+        "estimator_benchmark",
+        "gpu_packing",
+    )
+    assert ("JoblibLauncher" in launcher._target_) == side_by_side
+    assert "SlurmLauncher" in on_slurm._target_  # the command line still picks the cluster
+
+
 @pytest.mark.parametrize("estimator", ["train", "holdout", "prequential", "kfold", "oracle"])
 @pytest.mark.parametrize("composition", ["topk", "quota", "power", "shortfall"])
 def test_every_estimator_and_composition_builds(estimator, composition):
