@@ -63,7 +63,7 @@ def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         )
     if "weighted_entropy" in present:
         rows, holds = [], True
-        for other in sorted(present - {"weighted_entropy", ORACLE}):
+        for other in sorted(present - {"weighted_entropy", ORACLE, "composition_control"}):  # controls are not rivals
             p, _ = _diff(m, "weighted_entropy", other, "es_dice")
             if p is None:
                 continue
@@ -95,7 +95,11 @@ def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
                                                              for k in ("worst_dice",)))]  # fmt: skip
         out.append(
             "- **Does a fairness-aware rule beat `stratified_random` on worst-group Dice?** "
-            + ("yes: " + ", ".join(f"`{b}`" for b in beats) if beats else "no resolved gain at the final budget")
+            + (
+                "yes, at the final budget: " + ", ".join(f"`{b}`" for b in beats)
+                if beats
+                else "no resolved gain at the final budget"
+            )
             + ". Worst-group Dice minus stratified_random: "
             + "; ".join(parts)
             + "."
