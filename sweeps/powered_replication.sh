@@ -26,8 +26,9 @@ while [ $# -gt 0 ]; do
   seeds=$(IFS=,; echo "${chunk[*]}")
   echo "== $CELL chunk: seeds $seeds ($(date -u +%FT%TZ))"
   start=$(date +%s)
+  code="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- fair_seg_al conf || echo '+uncommitted')"  # at the start
   "$PY" -m fair_seg_al.main -m "${args[@]}" "seed=$seeds"
-  echo "== $CELL chunk: seeds $seeds took $(( $(date +%s) - start )) s (code $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- fair_seg_al conf || echo '+uncommitted'))" | tee -a "logs/al/multiruns/$sweep/chunks.log"
+  echo "== $CELL chunk: seeds $seeds took $(( $(date +%s) - start )) s (code $code)" | tee -a "logs/al/multiruns/$sweep/chunks.log"
   "$PY" -m fair_seg_al.archive "logs/al/multiruns/$sweep" "docs/replication/runs/$sweep"
   if [ "${COMMIT:-0}" = 1 ]; then
     cp "logs/al/multiruns/$sweep/chunks.log" "docs/replication/runs/$sweep/chunks.log"

@@ -29,6 +29,7 @@ ORACLE = "oracle_weighted_entropy.oracle.quota (oracle control)"
 REFERENCES = ["entropy", "random", "stratified_random", "composition_control", FAIR]
 PAPER_REDUCTION = {"strong": 75, "weak": 86}  # claim (a), % cut in final disparity vs entropy
 COMMAND = "python sweeps/replication_report.py"
+PLANNED_SEEDS = 12  # docs/powered_replication.md
 
 
 def _diff(m: pd.DataFrame, a: str, b: str, metric: str):
@@ -136,6 +137,15 @@ def main() -> None:
             "and the rule for 'resolved' (the paired 95 % bootstrap CI over seeds excludes 0) were fixed in "
             "docs/powered_replication.md before any run. No correction for multiplicity.",
             "",
+            *(
+                [
+                    f"**Interim: {n_seeds} of the {PLANNED_SEEDS} planned seeds.** Intervals from so few seeds are not "
+                    "the plan's test; nothing here is a verdict yet.",
+                    "",
+                ]
+                if (n_seeds := metrics["seed"].nunique()) < PLANNED_SEEDS
+                else []
+            ),  # fmt: skip
             "Runs per strategy: "
             + ", ".join(f"`{s}` {n}" for s, n in metrics.groupby("strategy").size().items())
             + ".",
