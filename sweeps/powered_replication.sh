@@ -7,9 +7,14 @@
 #   CELL=minority bash sweeps/powered_replication.sh      # group B 20 % of the cohort
 #   CELL=weak SEEDS="0 1 2 3" bash sweeps/powered_replication.sh
 # Relaunching is safe: finished jobs are skipped, interrupted ones continue (resume=true).
+# CODE_DIR=DIR runs the jobs with the code checked out in DIR (e.g. a worktree pinned at the
+# replication's commit, so that this checkout can move on without mixing code versions); logs,
+# cohorts and the archive stay in this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PY:-.venv/bin/python}
+ROOT=$(pwd)
+PY=${PY:-$ROOT/.venv/bin/python}
+CODE_DIR=${CODE_DIR:-$ROOT}
 SEEDS=${SEEDS:-"0 1 2 3 4 5 6 7 8 9 10 11"}
 CHUNK=${CHUNK:-2}
 CELL=${CELL:-strong}
@@ -26,8 +31,8 @@ while [ $# -gt 0 ]; do
   seeds=$(IFS=,; echo "${chunk[*]}")
   echo "== $CELL chunk: seeds $seeds ($(date -u +%FT%TZ))"
   start=$(date +%s)
-  code="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- fair_seg_al conf || echo '+uncommitted')"  # at the start
-  "$PY" -m fair_seg_al.main -m "${args[@]}" "seed=$seeds"
+  code="$(git -C "$CODE_DIR" rev-parse --short HEAD)$(git -C "$CODE_DIR" diff --quiet HEAD -- fair_seg_al conf || echo '+uncommitted')"  # at the start
+  (cd "$CODE_DIR" && FAIR_SEG_AL_ROOT="$ROOT" PYTHONPATH="$CODE_DIR" "$PY" -m fair_seg_al.main -m "${args[@]}" "seed=$seeds")
   echo "== $CELL chunk: seeds $seeds took $(( $(date +%s) - start )) s (code $code)" | tee -a "logs/al/multiruns/$sweep/chunks.log"
   "$PY" -m fair_seg_al.archive "logs/al/multiruns/$sweep" "docs/replication/runs/$sweep"
   if [ "${COMMIT:-0}" = 1 ]; then
