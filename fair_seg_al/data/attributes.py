@@ -79,7 +79,9 @@ def _bin_names(column: str, cuts: Sequence[float]) -> list[str]:
     return names + [f"{column}>={cuts[-1]:g}"]
 
 
-def assign_groups(table: pd.DataFrame, grouping: Grouping, id_column: str = "subject_id") -> tuple[pd.Series, list[str]]:
+def assign_groups(
+    table: pd.DataFrame, grouping: Grouping, id_column: str = "subject_id"
+) -> tuple[pd.Series, list[str]]:
     """Each subject's group, and the groups in a stable order.
 
     ``table`` is read with every cell a string (``dtype=str, keep_default_na=False``), so an
@@ -108,7 +110,10 @@ def assign_groups(table: pd.DataFrame, grouping: Grouping, id_column: str = "sub
         if col in grouping.bins:
             numbers = pd.to_numeric(raw.where(~empty), errors="coerce")
             bad = numbers.isna() & ~empty
-            problems += [f"subject {sid}: {col}={v!r} is not a number" for sid, v in zip(table.loc[bad, id_column], raw[bad], strict=True)]
+            problems += [
+                f"subject {sid}: {col}={v!r} is not a number"
+                for sid, v in zip(table.loc[bad, id_column], raw[bad], strict=True)
+            ]
             ok = numbers.notna()
             if not ok.any():
                 parts.append(raw)
