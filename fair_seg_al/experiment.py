@@ -7,7 +7,6 @@ in seconds with the offending key named, before any cohort is generated or model
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,11 @@ from fair_seg_al.al.state import check_same_config, load_state
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import assign_groups
 from fair_seg_al.config import ConfigError, experiment_hash, require, strategy_label, to_dataclass
+from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.datamodule import ALDataModule
+from fair_seg_al.data.pool import initial_fractions
+from fair_seg_al.data.splits import per_group_count
 from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.strategies import Strategy
 from fair_seg_al.utils.io import atomic_write_json
@@ -106,7 +108,21 @@ def validate(cfg: DictConfig) -> Prepared:
         CohortFormatError: the user's cohort folder is not valid.
     """
     cohort_dir = cfg.data.get("cohort_dir")
-    cohort = CohortFolder.load(cohort_dir) if cohort_dir else None
+    cohort = None
+    if cohort_dir:
+        try:
+            grouping = Grouping.from_config(OmegaConf.to_container(cfg.data.get("groups") or {}, resolve=True))
+        except ValueError as err:
+            raise ConfigError(
+                f"data.groups: {err} (set in conf/data/default.yaml or a command-line override)"
+            ) from None
+        label_values = cfg.data.get("label_values")
+        cohort = CohortFolder.load(
+            cohort_dir,
+            grouping=grouping,
+            label_values=list(label_values) if label_values else None,
+            allow_outside=bool(cfg.data.get("allow_outside_paths", False)),
+        )
     spec = None if cohort is not None else CohortSpec.from_config(cfg.cohort, cfg.bias)
     settings = to_dataclass(ALSettings, cfg.al, "al")
     require(settings.initial_size >= 1, "al.initial_size", f"must be >= 1, got {settings.initial_size}")
@@ -130,27 +146,21 @@ def validate(cfg: DictConfig) -> Prepared:
 
     # group shares of the initial set
     sizes = _group_sizes(cfg, spec, cohort)
-    fractions = dict(OmegaConf.to_container(cfg.init.fractions, resolve=True))
-    require(
-        set(fractions) <= set(sizes),
-        "init.fractions",
-        f"names groups {sorted(set(fractions) - set(sizes))} that the cohort does not have ({sorted(sizes)})",
-        group="init",
-    )
-    require(
-        all(v >= 0 for v in fractions.values()) and math.isclose(sum(fractions.values()), 1.0, abs_tol=1e-6),
-        "init.fractions",
-        f"must be >= 0 and sum to 1, got {fractions}",
-        group="init",
-    )
+    try:
+        fractions = initial_fractions(OmegaConf.to_container(cfg.init, resolve=True), sizes)
+    except ValueError as err:
+        raise ConfigError(
+            f"init.{err} (set in conf/init/{cfg.init.get('name')}.yaml or a command-line override)"
+        ) from None
 
-    # sizes: test/val per group, the pool, the budget
-    test, val = int(cfg.data.test_per_group), int(cfg.data.val_per_group)
+    # sizes: test/val per group (a count, or a fraction of the smallest group), the pool, the budget
+    try:
+        test = per_group_count(cfg.data.test_per_group, sizes, "data.test_per_group")
+        val = per_group_count(cfg.data.val_per_group, sizes, "data.val_per_group")
+    except ValueError as err:
+        raise ConfigError(f"{err} (set in conf/data/default.yaml or a command-line override)") from None
     require(
-        test >= 1 and val >= 0,
-        "data.test_per_group",
-        f"test_per_group must be >= 1 and val_per_group >= 0, got {test}, {val}",
-        group="data",
+        test >= 1, "data.test_per_group", f"must give at least one test subject per group, got {test}", group="data"
     )
     pool = {}
     for g, n in sizes.items():

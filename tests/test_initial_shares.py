@@ -35,11 +35,11 @@ def test_explicit_fractions_win_and_are_checked():
     assert initial_fractions({"fractions": {"F": 0.5, "X": 0.5}, "majority_share": 0.9}, SIZES) == {
         "F": 0.5, "M": 0.0, "X": 0.5,
     }  # fmt: skip
-    with pytest.raises(ValueError, match=r"groups \['A'\] that the cohort does not have"):
+    with pytest.raises(ValueError, match=r"fractions: names groups \['A'\] that the cohort does not have"):
         initial_fractions({"fractions": {"A": 1.0}}, SIZES)
     with pytest.raises(ValueError, match="sum to 1"):
         initial_fractions({"fractions": {"F": 0.5, "M": 0.1}}, SIZES)
-    with pytest.raises(ValueError, match="'Z' is not a group"):
+    with pytest.raises(ValueError, match="majority: 'Z' is not a group"):
         initial_fractions({"majority_share": 0.9, "majority": "Z"}, SIZES)
 
 

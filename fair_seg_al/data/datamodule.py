@@ -23,9 +23,10 @@ import torchio as tio
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
+from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.pool import ActivePool
-from fair_seg_al.data.splits import check_disjoint, make_split
+from fair_seg_al.data.splits import check_disjoint, make_split, per_group_count
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,12 @@ class ALDataModule(pl.LightningDataModule):
     Args:
         cohort_dir: a folder in the dataset format (see :mod:`fair_seg_al.data.cohort_folder`), or an
             already validated :class:`CohortFolder`.
-        groups: allowed group names (default: the cohort's).
-        test_per_group, val_per_group: sizes of the fixed, group-balanced sets.
+        groups: which attribute columns make the groups (``data.groups``:
+            :meth:`Grouping.from_config <fair_seg_al.data.attributes.Grouping.from_config>`).
+        label_values: a multi-label segmentation's structure values (None: binary labels).
+        allow_outside_paths: accept manifest paths outside the cohort folder.
+        test_per_group, val_per_group: sizes of the fixed, group-balanced sets: a count per
+            group, or a fraction of the smallest group.
         split_seed: seed of the split (independent of the AL seed).
         batch_size: training batch size.
         eval_batch_size: batch size for scoring and evaluation.
@@ -93,9 +98,11 @@ class ALDataModule(pl.LightningDataModule):
     def __init__(
         self,
         cohort_dir: str | CohortFolder,
-        groups: Sequence[str] | None = None,
-        test_per_group: int = 20,
-        val_per_group: int = 5,
+        groups: Mapping | None = None,
+        label_values: Sequence[int] | None = None,
+        allow_outside_paths: bool = False,
+        test_per_group: int | float = 20,
+        val_per_group: int | float = 5,
         split_seed: int = 0,
         batch_size: int = 4,
         eval_batch_size: int = 8,
@@ -103,11 +110,25 @@ class ALDataModule(pl.LightningDataModule):
         augmentation: Mapping | None = None,
     ) -> None:
         super().__init__()
+        self.label_values = list(label_values) if label_values else None
         self.cohort = (
-            cohort_dir if isinstance(cohort_dir, CohortFolder) else CohortFolder.load(cohort_dir, groups=groups)
+            cohort_dir
+            if isinstance(cohort_dir, CohortFolder)
+            else CohortFolder.load(
+                cohort_dir,
+                grouping=Grouping.from_config(groups),
+                label_values=self.label_values,
+                allow_outside=allow_outside_paths,
+            )
         )
         self.groups = self.cohort.groups
-        self.split = make_split(self.cohort, test_per_group, val_per_group, split_seed)
+        sizes = {g: len(self.cohort.subject_ids(g)) for g in self.groups}
+        self.split = make_split(
+            self.cohort,
+            per_group_count(test_per_group, sizes, "data.test_per_group"),
+            per_group_count(val_per_group, sizes, "data.val_per_group"),
+            split_seed,
+        )
         check_disjoint(self.split)
         self.pool = ActivePool(self.split["pool"], [self.cohort.group_of(s) for s in self.split["pool"]])
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
@@ -124,7 +145,9 @@ class ALDataModule(pl.LightningDataModule):
         norm = tio.ZNormalization()
         for rec in tqdm(self.cohort.records, desc="Loading cohort", unit="img", leave=False):
             image = torch.from_numpy(np.asarray(nib.load(rec.image).dataobj, dtype=np.float32))[None]
-            label = torch.from_numpy(np.asarray(nib.load(rec.label).dataobj, dtype=np.uint8))[None]
+            label = np.asarray(nib.load(rec.label).dataobj)
+            label = np.isin(label, self.label_values) if self.label_values else label  # the chosen structure
+            label = torch.from_numpy(label.astype(np.uint8))[None]
             image = norm(tio.ScalarImage(tensor=image)).data
             self._store[rec.subject_id] = (image.contiguous(), label.contiguous())
 
