@@ -93,6 +93,18 @@ if not OmegaConf.has_resolver("fsa_strategy_label"):
     OmegaConf.register_new_resolver("fsa_strategy_label", strategy_label)
 
 
+def _product(values) -> int:
+    """``${fsa_prod:${model.net.strides}}``: the product of a list (1 for an empty one)."""
+    out = 1
+    for v in values or []:
+        out *= int(v)
+    return out
+
+
+if not OmegaConf.has_resolver("fsa_prod"):
+    OmegaConf.register_new_resolver("fsa_prod", _product)
+
+
 #: Keys that do not change what an experiment computes (excluded from its hash).
 NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name", "num_threads")
 NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.al.callback import holdout_owner
@@ -24,7 +23,9 @@ from fair_seg_al.config import ConfigError, experiment_hash, require, strategy_l
 from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.datamodule import ALDataModule
+from fair_seg_al.data.errors import CohortFormatError, listing
 from fair_seg_al.data.pool import initial_fractions
+from fair_seg_al.data.preprocess import Preprocessing, check_grids
 from fair_seg_al.data.splits import per_group_count
 from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.strategies import Strategy
@@ -90,14 +91,6 @@ def _group_sizes(cfg: DictConfig, spec: CohortSpec | None, cohort: CohortFolder 
         return {g: len(cohort.subject_ids(g)) for g in cohort.groups}
     groups = assign_groups(spec)
     return {g: groups.count(g) for g in spec.groups}
-
-
-def _volume_shape(spec: CohortSpec | None, cohort: CohortFolder | None) -> tuple[int, ...]:
-    if cohort is not None:
-        import nibabel as nib
-
-        return tuple(nib.load(cohort.records[0].image).shape)
-    return spec.shape
 
 
 def validate(cfg: DictConfig) -> Prepared:
@@ -188,17 +181,19 @@ def validate(cfg: DictConfig) -> Prepared:
         f"{test + val} per group for test and validation); lower al.rounds or al.budget, or use a larger cohort (cohort.n_subjects)",
     )
 
-    # the network must fit the volume
-    strides = list(OmegaConf.select(cfg, "model.net.strides", default=[]) or [])
-    factor = int(np.prod(strides)) if strides else 1
-    shape = _volume_shape(spec, cohort)
-    require(
-        all(s % factor == 0 for s in shape),
-        "model.net.strides",
-        f"the volume {tuple(shape)} must be divisible by the product of the strides {strides} (= {factor}) "
-        "on every side; change model.net.strides or cohort.box_size_mm / cohort.spacing_mm",
-        group="model",
-    )
+    # preprocessing onto one grid (every volume is then padded to a shape the network takes)
+    try:
+        preprocessing = Preprocessing.from_config(
+            OmegaConf.to_container(cfg.data.get("preprocess") or {}, resolve=True)
+        )
+    except ValueError as err:
+        raise ConfigError(f"data.preprocess: {err} (set in conf/data/preprocess/ or a command-line override)") from None
+    if cohort is not None:
+        problems = check_grids(cohort.records, preprocessing)
+        if problems:
+            raise CohortFormatError(
+                f"cohort folder {cohort.root}: " + listing("subjects cannot share one grid", problems)
+            )
     strategy = build_strategy(cfg)
     probes = build_probes(cfg)
     estimators = {"strategy.estimator": strategy.estimator} if strategy.estimator is not None else {}

@@ -131,12 +131,17 @@ def test_unreadable_nifti(cohort_copy):
     _expect(cohort_copy, "subject sub-0000", "cannot read NIfTI")
 
 
-def test_mixed_shapes_are_rejected(cohort_copy):
+def test_mixed_shapes_are_accepted_and_padded_to_one(cohort_copy):
+    from fair_seg_al.data.datamodule import ALDataModule
+
     for kind in ("images", "labels"):
         path = cohort_copy / kind / "sub-0005.nii.gz"
         img = nib.load(path)
         nib.save(nib.Nifti1Image(np.asarray(img.dataobj)[:, :, :-2], img.affine), path)
-    _expect(cohort_copy, "subject sub-0005", "differs from", "one shape")
+    assert len(CohortFolder.load(cohort_copy)) == 6
+    dm = ALDataModule(str(cohort_copy), test_per_group=1, val_per_group=1, pad_divisor=4)
+    dm.setup()
+    assert {tuple(im.shape) for im, _ in dm._store.values()} == {(1, 12, 16, 16)}  # 14 slices padded back to 16
 
 
 def test_na_none_and_null_are_group_names(cohort_copy):

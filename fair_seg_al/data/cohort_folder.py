@@ -145,7 +145,6 @@ class CohortFolder:
         problems: list[str] = []
         records: list[SubjectRecord] = []
         first_row: dict[str, int] = {}
-        first_shape: tuple[str, tuple] | None = None
         for row_no, row in enumerate(df.to_dict("records"), start=2):  # row 1 is the header
             sid = row["subject_id"]
             if not isinstance(sid, str) or not sid.strip():
@@ -181,16 +180,6 @@ class CohortFolder:
                 found = check_pair(record, label_values)
                 if found:
                     problems += [f"subject {sid}: {p}" for p in found]
-                    continue
-                # volumes are batched together: one shape for the whole cohort
-                shape = nib.load(record.image).shape
-                if first_shape is None:
-                    first_shape = (sid, shape)
-                elif shape != first_shape[1]:
-                    problems.append(
-                        f"subject {sid}: shape {shape} differs from {first_shape[1]} of {first_shape[0]} "
-                        "(all images of a cohort must have one shape)"
-                    )
                     continue
             records.append(record)
         if problems:

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-import nibabel as nib
-import numpy as np
 import pytorch_lightning as pl
 import torch
 import torchio as tio
@@ -26,7 +25,9 @@ from tqdm.auto import tqdm
 from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.pool import ActivePool
+from fair_seg_al.data.preprocess import Preprocessing, common_shape, pad_to
 from fair_seg_al.data.splits import check_disjoint, make_split, per_group_count
+from fair_seg_al.utils.io import atomic_path, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,11 @@ class ALDataModule(pl.LightningDataModule):
         eval_batch_size: batch size for scoring and evaluation.
         num_workers: DataLoader workers (0 is fastest for cached tiny volumes).
         augmentation: ``data.augmentation`` config (``enabled: false`` by default).
+        preprocess: ``data.preprocess`` (:class:`~fair_seg_al.data.preprocess.Preprocessing`).
+        pad_divisor: every volume is padded to one shape divisible by this (the network's
+            stride product).
+        cache_dir: where preprocessed volumes are kept between jobs (None: not kept); only
+            used when preprocessing resamples or crops.
     """
 
     def __init__(
@@ -108,8 +114,15 @@ class ALDataModule(pl.LightningDataModule):
         eval_batch_size: int = 8,
         num_workers: int = 0,
         augmentation: Mapping | None = None,
+        preprocess: Mapping | Preprocessing | None = None,
+        pad_divisor: int = 1,
+        cache_dir: str | None = None,
     ) -> None:
         super().__init__()
+        self.preprocessing = (
+            preprocess if isinstance(preprocess, Preprocessing) else Preprocessing.from_config(preprocess)
+        )
+        self.pad_divisor, self.cache_dir = int(pad_divisor), cache_dir
         self.label_values = list(label_values) if label_values else None
         self.cohort = (
             cohort_dir
@@ -142,14 +155,32 @@ class ALDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self._store:
             return
-        norm = tio.ZNormalization()
+        transform = self.preprocessing.transform(self.label_values)
+        cache = self._cache_folder()
+        loaded = {}
         for rec in tqdm(self.cohort.records, desc="Loading cohort", unit="img", leave=False):
-            image = torch.from_numpy(np.asarray(nib.load(rec.image).dataobj, dtype=np.float32))[None]
-            label = np.asarray(nib.load(rec.label).dataobj)
-            label = np.isin(label, self.label_values) if self.label_values else label  # the chosen structure
-            label = torch.from_numpy(label.astype(np.uint8))[None]
-            image = norm(tio.ScalarImage(tensor=image)).data
-            self._store[rec.subject_id] = (image.contiguous(), label.contiguous())
+            cached = cache / f"{rec.subject_id}.pt" if cache is not None else None
+            if cached is not None and cached.is_file():
+                item = torch.load(cached, weights_only=True)
+            else:
+                item = transform({"image": str(rec.image), "label": str(rec.label)})
+                item = {"image": item["image"], "label": item["label"]}
+                if cached is not None:
+                    with atomic_path(cached) as tmp:
+                        torch.save(item, tmp)
+            loaded[rec.subject_id] = item
+        # one shape for the whole cohort (batches, and the network's strides)
+        self.shape = common_shape([it["image"].shape[1:] for it in loaded.values()], self.pad_divisor)
+        for sid, it in loaded.items():
+            self._store[sid] = pad_to(it["image"], it["label"], self.shape)
+
+    def _cache_folder(self) -> Path | None:
+        """Preprocessed volumes are kept only where making them costs more than reading the files."""
+        p = self.preprocessing
+        if self.cache_dir is None or (p.spacing is None and p.crop == "none"):
+            return None
+        key = stable_hash([self.cohort.fingerprint, p.key, self.label_values])
+        return Path(self.cache_dir) / "preprocessed" / key
 
     @property
     def volume_shape(self) -> tuple[int, ...]:
