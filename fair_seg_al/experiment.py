@@ -19,11 +19,12 @@ from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings
 from fair_seg_al.al.state import check_same_config, load_state
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import assign_groups
-from fair_seg_al.config import ConfigError, experiment_hash, require, strategy_label, to_dataclass
+from fair_seg_al.config import ConfigError, data_label, experiment_hash, require, strategy_label, to_dataclass
 from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.data.errors import CohortFormatError, listing
+from fair_seg_al.data.layouts import LAYOUTS, load_cohort
 from fair_seg_al.data.pool import initial_fractions
 from fair_seg_al.data.preprocess import Preprocessing, check_grids
 from fair_seg_al.data.splits import per_group_count
@@ -67,6 +68,11 @@ def _instantiate(node: DictConfig, key: str, where: str):
         raise ConfigError(f"{key}: {cause} (set in {where} or a command-line override)") from None
 
 
+def _plain(node) -> dict:
+    """A config node as a plain dict ({} for a missing or empty one)."""
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node or {})
+
+
 def build_strategy(cfg: DictConfig) -> Strategy:
     """Instantiate ``cfg.strategy`` with its estimator and composition, if it has them."""
     name = cfg.strategy.get("name")
@@ -104,18 +110,26 @@ def validate(cfg: DictConfig) -> Prepared:
     cohort = None
     if cohort_dir:
         try:
-            grouping = Grouping.from_config(OmegaConf.to_container(cfg.data.get("groups") or {}, resolve=True))
+            grouping = Grouping.from_config(_plain(cfg.data.get("groups")))
         except ValueError as err:
             raise ConfigError(
                 f"data.groups: {err} (set in conf/data/default.yaml or a command-line override)"
             ) from None
         label_values = cfg.data.get("label_values")
-        cohort = CohortFolder.load(
-            cohort_dir,
-            grouping=grouping,
-            label_values=list(label_values) if label_values else None,
-            allow_outside=bool(cfg.data.get("allow_outside_paths", False)),
-        )
+        layout = str(cfg.data.get("layout", "folder"))
+        require(layout in LAYOUTS, "data.layout", f"must be one of {list(LAYOUTS)}, got {layout!r}", group="data")
+        options = _plain(cfg.data.get("layout_options"))
+        try:
+            cohort = load_cohort(
+                cohort_dir,
+                layout,
+                options,
+                grouping=grouping,
+                label_values=list(label_values) if label_values else None,
+                allow_outside=bool(cfg.data.get("allow_outside_paths", False)),
+            )
+        except TypeError as err:  # an option the layout does not take
+            raise ConfigError(f"data.layout_options: {err} (layout {layout})") from None
     spec = None if cohort is not None else CohortSpec.from_config(cfg.cohort, cfg.bias)
     settings = to_dataclass(ALSettings, cfg.al, "al")
     require(settings.initial_size >= 1, "al.initial_size", f"must be >= 1, got {settings.initial_size}")
@@ -183,9 +197,7 @@ def validate(cfg: DictConfig) -> Prepared:
 
     # preprocessing onto one grid (every volume is then padded to a shape the network takes)
     try:
-        preprocessing = Preprocessing.from_config(
-            OmegaConf.to_container(cfg.data.get("preprocess") or {}, resolve=True)
-        )
+        preprocessing = Preprocessing.from_config(_plain(cfg.data.get("preprocess")))
     except ValueError as err:
         raise ConfigError(f"data.preprocess: {err} (set in conf/data/preprocess/ or a command-line override)") from None
     if cohort is not None:
@@ -216,7 +228,7 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multi
     group = w.get("group") or (cfg.sweep_name if multirun else "runs")
     tags = [
         f"strategy={strategy_label(cfg.strategy)}",
-        f"bias={cfg.bias.name}",
+        f"bias={cfg.bias.name}" if not cfg.data.get("cohort_dir") else f"data={data_label(cfg)}",
         f"init={cfg.init.name}",
         f"seed={cfg.seed}",
         *list(w.get("tags") or []),

@@ -37,7 +37,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from fair_seg_al.comparisons import REFERENCES, paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
-from fair_seg_al.config import experiment_hash, strategy_label  # noqa: E402
+from fair_seg_al.config import data_label, experiment_hash, strategy_label  # noqa: E402
 from fair_seg_al.stats import area_under_curve  # noqa: E402
 from fair_seg_al.utils.io import atomic_path, atomic_write_text, stable_hash  # noqa: E402
 
@@ -92,7 +92,7 @@ def _read_run(path: Path) -> Run:
     return Run(
         path,
         run_label(cfg),
-        str(cfg.bias.name),
+        data_label(cfg),  # the bias preset, or the name of a user's cohort folder
         str(cfg.init.name),
         int(cfg.seed),
         planned,

@@ -18,6 +18,7 @@ writes exactly this format, so your own data plugs in by writing the same manife
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -53,6 +54,8 @@ class CohortFolder:
     records: list[SubjectRecord]
     groups: list[str]
     info: dict | None = None
+    digest: str | None = None  #: sha256 of the manifest (or of the table a dataset layout gave)
+    label_values: list[int] | None = None  #: the structure's values in a multi-label segmentation (None: binary)
 
     def __post_init__(self) -> None:
         self._by_id = {r.subject_id: r for r in self.records}
@@ -77,9 +80,7 @@ class CohortFolder:
         """Identifies the data: the generator's content hash, else the manifest's."""
         if self.info and self.info.get("content_hash"):
             return str(self.info["content_hash"])
-        import hashlib
-
-        return hashlib.sha256((self.root / "manifest.csv").read_bytes()).hexdigest()
+        return str(self.digest)
 
     @classmethod
     def load(
@@ -124,6 +125,38 @@ class CohortFolder:
             df = pd.read_csv(manifest_path, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
             raise CohortFormatError(f"{manifest_path} cannot be read as CSV: {err}") from None
+        return cls.from_table(
+            root,
+            df,
+            manifest_path,
+            groups=groups,
+            info=info,
+            check_data=check_data,
+            grouping=grouping,
+            label_values=label_values,
+            allow_outside=allow_outside,
+            digest=hashlib.sha256(manifest_path.read_bytes()).hexdigest(),
+        )
+
+    @classmethod
+    def from_table(
+        cls,
+        root: Path,
+        df: pd.DataFrame,
+        manifest_path: Path,
+        groups: Sequence[str] | None = None,
+        info: dict | None = None,
+        check_data: bool = True,
+        grouping: Grouping | None = None,
+        label_values: Sequence[int] | None = None,
+        allow_outside: bool = False,
+        digest: str | None = None,
+    ) -> CohortFolder:
+        """Validate a manifest table (every cell text) whose paths are relative to ``root``.
+
+        ``manifest_path`` names the table in messages (a manifest.csv, or the file a dataset
+        layout was read from); the other arguments are those of :meth:`load`.
+        """
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
         if missing:
             raise CohortFormatError(f"{manifest_path} lacks column(s) {missing}; it needs {list(REQUIRED_COLUMNS)}")
@@ -189,7 +222,9 @@ class CohortFolder:
             raise CohortFormatError(f"cohort folder {root} is not valid ({len(problems)} problem(s)):\n  - {text}")
         found = [g for g in group_order if g in {r.group for r in records}]
         ordered = [g for g in allowed if g in found] if allowed is not None else found
-        return cls(root=root, records=records, groups=ordered, info=info)
+        digest = digest or hashlib.sha256(df.to_csv(index=False).encode()).hexdigest()
+        values = list(label_values) if label_values else None
+        return cls(root=root, records=records, groups=ordered, info=info, digest=digest, label_values=values)
 
 
 def check_pair(record: SubjectRecord, label_values: Sequence[int] | None = None) -> list[str]:

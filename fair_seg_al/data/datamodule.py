@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
+from fair_seg_al.data.layouts import load_cohort
 from fair_seg_al.data.pool import ActivePool
 from fair_seg_al.data.preprocess import Preprocessing, common_shape, pad_to
 from fair_seg_al.data.splits import check_disjoint, make_split, per_group_count
@@ -85,6 +86,7 @@ class ALDataModule(pl.LightningDataModule):
             already validated :class:`CohortFolder`.
         groups: which attribute columns make the groups (``data.groups``:
             :meth:`Grouping.from_config <fair_seg_al.data.attributes.Grouping.from_config>`).
+        layout, layout_options: the dataset layout of ``cohort_dir`` (:mod:`fair_seg_al.data.layouts`).
         label_values: a multi-label segmentation's structure values (None: binary labels).
         allow_outside_paths: accept manifest paths outside the cohort folder.
         test_per_group, val_per_group: sizes of the fixed, group-balanced sets: a count per
@@ -105,6 +107,8 @@ class ALDataModule(pl.LightningDataModule):
         self,
         cohort_dir: str | CohortFolder,
         groups: Mapping | None = None,
+        layout: str = "folder",
+        layout_options: Mapping | None = None,
         label_values: Sequence[int] | None = None,
         allow_outside_paths: bool = False,
         test_per_group: int | float = 20,
@@ -127,13 +131,16 @@ class ALDataModule(pl.LightningDataModule):
         self.cohort = (
             cohort_dir
             if isinstance(cohort_dir, CohortFolder)
-            else CohortFolder.load(
+            else load_cohort(
                 cohort_dir,
+                layout,
+                layout_options,
                 grouping=Grouping.from_config(groups),
                 label_values=self.label_values,
                 allow_outside=allow_outside_paths,
             )
         )
+        self.label_values = self.cohort.label_values  # a layout may name the structure (nnU-Net's dataset.json)
         self.groups = self.cohort.groups
         sizes = {g: len(self.cohort.subject_ids(g)) for g in self.groups}
         self.split = make_split(
