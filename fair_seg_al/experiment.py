@@ -200,6 +200,15 @@ def validate(cfg: DictConfig) -> Prepared:
         preprocessing = Preprocessing.from_config(_plain(cfg.data.get("preprocess")))
     except ValueError as err:
         raise ConfigError(f"data.preprocess: {err} (set in conf/data/preprocess/ or a command-line override)") from None
+    patch = cfg.data.get("patch_size")
+    if patch:
+        divisor = int(cfg.data.get("pad_divisor") or 1)
+        require(
+            len(patch) == 3 and all(int(p) >= 1 and int(p) % divisor == 0 for p in patch),
+            "data.patch_size",
+            f"must be three sizes divisible by the network's stride product {divisor}, got {list(patch)}",
+            group="data",
+        )
     if cohort is not None:
         problems = check_grids(cohort.records, preprocessing)
         if problems:

@@ -13,7 +13,7 @@ builds a fresh Trainer per round, and every ``*_dataloader`` call reads the curr
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -42,8 +42,9 @@ class CachedVolumes(Dataset):
         ids: Sequence[str],
         groups: Mapping[str, str],
         transform: tio.Transform | None = None,
+        patch: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> None:
-        self.store, self.ids, self.groups, self.transform = store, list(ids), groups, transform
+        self.store, self.ids, self.groups, self.transform, self.patch = store, list(ids), groups, transform, patch
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -51,6 +52,8 @@ class CachedVolumes(Dataset):
     def __getitem__(self, i: int) -> dict:
         sid = self.ids[i]
         image, label = self.store[sid]
+        if self.patch is not None:  # before augmentation: augmenting a patch is cheaper than a volume
+            image, label = self.patch(image, label)
         if self.transform is not None:
             subject = self.transform(tio.Subject(image=tio.ScalarImage(tensor=image), label=tio.LabelMap(tensor=label)))
             image, label = subject["image"].data, subject["label"].data
@@ -78,6 +81,27 @@ def build_augmentation(cfg: Mapping | None) -> tio.Transform | None:
     )
 
 
+class PatchSampler:
+    """One training patch per draw: centred on a structure voxel with probability ``pos_ratio``,
+    anywhere otherwise (MONAI's ``RandCropByPosNegLabel``), from a seeded generator."""
+
+    def __init__(self, size: Sequence[int], pos_ratio: float = 0.5, seed: int = 0) -> None:
+        from monai.transforms import RandCropByPosNegLabel
+
+        self.size = tuple(int(s) for s in size)
+        self.crop = RandCropByPosNegLabel(
+            self.size, pos=pos_ratio, neg=1.0 - pos_ratio, num_samples=1, allow_smaller=True
+        )
+        self.crop.set_random_state(seed)
+
+    def __call__(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.crop.randomize(label)
+        return (
+            torch.as_tensor(self.crop(image, label=label, randomize=False)[0]).contiguous(),
+            torch.as_tensor(self.crop(label, label=label, randomize=False)[0]).contiguous(),
+        )
+
+
 class ALDataModule(pl.LightningDataModule):
     """Test/validation sets fixed per ``split_seed``; the pool's labeled part trains.
 
@@ -95,6 +119,7 @@ class ALDataModule(pl.LightningDataModule):
         batch_size: training batch size.
         eval_batch_size: batch size for scoring and evaluation.
         num_workers: DataLoader workers (0 is fastest for cached tiny volumes).
+        patch_size: train on patches of this size (see :class:`PatchSampler`); None: whole volumes.
         augmentation: ``data.augmentation`` config (``enabled: false`` by default).
         preprocess: ``data.preprocess`` (:class:`~fair_seg_al.data.preprocess.Preprocessing`).
         pad_divisor: every volume is padded to one shape divisible by this (the network's
@@ -114,6 +139,7 @@ class ALDataModule(pl.LightningDataModule):
         test_per_group: int | float = 20,
         val_per_group: int | float = 5,
         split_seed: int = 0,
+        patch_size: Sequence[int] | None = None,
         batch_size: int = 4,
         eval_batch_size: int = 8,
         num_workers: int = 0,
@@ -127,6 +153,7 @@ class ALDataModule(pl.LightningDataModule):
             preprocess if isinstance(preprocess, Preprocessing) else Preprocessing.from_config(preprocess)
         )
         self.pad_divisor, self.cache_dir = int(pad_divisor), cache_dir
+        self.patch_size = tuple(int(p) for p in patch_size) if patch_size else None
         self.label_values = list(label_values) if label_values else None
         self.cohort = (
             cohort_dir
@@ -176,8 +203,9 @@ class ALDataModule(pl.LightningDataModule):
                     with atomic_path(cached) as tmp:
                         torch.save(item, tmp)
             loaded[rec.subject_id] = item
-        # one shape for the whole cohort (batches, and the network's strides)
-        self.shape = common_shape([it["image"].shape[1:] for it in loaded.values()], self.pad_divisor)
+        # one shape for the whole cohort (batches, and the network's strides), at least a patch
+        shapes = [it["image"].shape[1:] for it in loaded.values()] + ([self.patch_size] if self.patch_size else [])
+        self.shape = common_shape(shapes, self.pad_divisor)
         for sid, it in loaded.items():
             self._store[sid] = pad_to(it["image"], it["label"], self.shape)
 
@@ -208,9 +236,10 @@ class ALDataModule(pl.LightningDataModule):
         return self.pool.train_ids
 
     # ----------------------------------------------------------------- loaders
-    def dataset(self, ids: Sequence[str], train: bool = False) -> CachedVolumes:
+    def dataset(self, ids: Sequence[str], train: bool = False, seed: int = 0) -> CachedVolumes:
         self.setup()
-        return CachedVolumes(self._store, ids, self._group_map, self.augmentation if train else None)
+        patch = PatchSampler(self.patch_size, seed=seed) if train and self.patch_size else None
+        return CachedVolumes(self._store, ids, self._group_map, self.augmentation if train else None, patch)
 
     def loader(self, ids: Sequence[str], batch_size: int | None = None) -> DataLoader:
         """Ordered, non-augmented loader over ``ids`` (scoring and evaluation)."""
@@ -228,7 +257,7 @@ class ALDataModule(pl.LightningDataModule):
         generator = torch.Generator().manual_seed(seed)
         sampler = RandomSampler(range(len(ids)), replacement=True, num_samples=samples, generator=generator)
         return DataLoader(
-            self.dataset(ids, train=True),
+            self.dataset(ids, train=True, seed=seed),
             batch_size=self.batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
