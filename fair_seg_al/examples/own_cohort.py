@@ -34,17 +34,27 @@ SPACING = 2.5
 GROUP_SIZES = {"F": 10, "M": 8, "X": 6}
 
 
-def _grid_affine(shape, center_mm, flip_x: bool) -> np.ndarray:
-    affine = np.diag([SPACING, SPACING, SPACING, 1.0])
-    affine[:3, 3] = np.asarray(center_mm) - (np.asarray(shape) - 1) / 2 * SPACING
+def _grid_affine(shape, center_mm, flip_x: bool, spacing: float = SPACING) -> np.ndarray:
+    affine = np.diag([spacing, spacing, spacing, 1.0])
+    affine[:3, 3] = np.asarray(center_mm) - (np.asarray(shape) - 1) / 2 * spacing
     if flip_x:  # LAS: voxel x runs right-to-left
-        affine[0, 0] = -SPACING
-        affine[0, 3] = center_mm[0] + (shape[0] - 1) / 2 * SPACING
+        affine[0, 0] = -spacing
+        affine[0, 3] = center_mm[0] + (shape[0] - 1) / 2 * spacing
     return affine
 
 
-def build(out: str | Path, group_sizes: dict[str, int] = GROUP_SIZES, seed: int = 0) -> Path:
-    """Write the cohort (manifest.csv, images/, labels/) into ``out``; return it."""
+def build(
+    out: str | Path,
+    group_sizes: dict[str, int] = GROUP_SIZES,
+    seed: int = 0,
+    spacing: float = SPACING,
+    shape: tuple[int, int, int] | None = None,
+) -> Path:
+    """Write the cohort (manifest.csv, images/, labels/) into ``out``; return it.
+
+    ``spacing`` and ``shape`` change the grid: e.g. 1.0 and (160, 192, 160) give whole-brain-size
+    volumes (benchmarks/bench_patches.py). By default 12x16x14 and 13x16x14 at 2.5 mm.
+    """
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
@@ -62,14 +72,14 @@ def build(out: str | Path, group_sizes: dict[str, int] = GROUP_SIZES, seed: int 
     for group, n in group_sizes.items():
         for _ in range(n):
             sid = f"case{index:03d}"
-            shape = (12 + index % 2, 16, 14)
-            grid = _grid_affine(shape, center_mm, flip_x=index % 3 == 0)
+            size = tuple(shape) if shape else (12 + index % 2, 16, 14)
+            grid = _grid_affine(size, center_mm, flip_x=index % 3 == 0, spacing=spacing)
             pose = random_affine(rng, rotation_deg=5.0, scaling=0.05, translation_mm=3.0, center=center_mm)
-            idx = np.indices(shape).reshape(3, -1)
+            idx = np.indices(size).reshape(3, -1)
             world = grid[:3, :3] @ idx + grid[:3, 3:4]
             world = pose[:3, :3] @ world + pose[:3, 3:4]
 
-            def sample(volume, affine, order, world=world, shape=shape):
+            def sample(volume, affine, order, world=world, shape=size):
                 vox = np.linalg.solve(affine, np.vstack([world, np.ones(world.shape[1])]))[:3]
                 return ndimage.map_coordinates(volume, vox, order=order, mode="nearest").reshape(shape)
 
@@ -78,7 +88,7 @@ def build(out: str | Path, group_sizes: dict[str, int] = GROUP_SIZES, seed: int 
             label = (aal == LEFT_THALAMUS).astype(np.uint8)
             if group == "X":  # the bias: a dimmer thalamus, so its border is harder to find
                 image = np.where(label > 0, image * 0.85, image)
-            image = image * rng.uniform(0.85, 1.15) + rng.normal(0, 0.02, size=shape)
+            image = image * rng.uniform(0.85, 1.15) + rng.normal(0, 0.02, size=size)
             nib.save(nib.Nifti1Image(image, grid), out / "images" / f"{sid}_T1w.nii.gz")
             nib.save(nib.Nifti1Image(label, grid), out / "labels" / f"{sid}_thalamus.nii.gz")
             absolute = index % 2 == 1  # users' manifests mix both
