@@ -110,3 +110,29 @@ def test_common_shape_and_padding_by_hand():
     assert pl.sum() == 24
     with pytest.raises(ValueError, match="smaller"):
         pad_to(image, label, (1, 4, 4))
+
+
+def test_spacings_and_orientations_preprocessing_cannot_reconcile_are_named(tmp_path):
+    from fair_seg_al.data.preprocess import check_grids
+
+    class Rec:
+        def __init__(self, sid, affine):
+            self.subject_id, self.image = (
+                sid,
+                _save(tmp_path / f"{sid}.nii.gz", np.zeros((4, 4, 4), np.float32), affine),
+            )
+
+    ras2 = np.diag([2.0, 2.0, 2.0, 1.0])
+    las2 = np.diag([-2.0, 2.0, 2.0, 1.0])
+    ras3 = np.diag([3.0, 3.0, 3.0, 1.0])
+    records = [Rec("s0", ras2), Rec("s1", las2), Rec("s2", ras3)]
+    native = check_grids(records, Preprocessing())  # RAS, native spacing: orientation fine, spacing not
+    assert native == [
+        "subject s2: voxel size (3.0, 3.0, 3.0) mm differs from (2.0, 2.0, 2.0) of s0 "
+        "(resample with data/preprocess=resample or data.preprocess.spacing=MM)"
+    ]
+    assert check_grids(records, Preprocessing(spacing=(2.0, 2.0, 2.0))) == []  # resampling reconciles them
+    keep = check_grids(records[:2], Preprocessing(orientation=None))
+    assert keep == [
+        "subject s1: orientation LAS differs from RAS of s0 (reorient with data.preprocess.orientation=RAS)"
+    ]
