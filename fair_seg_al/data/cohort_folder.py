@@ -37,7 +37,7 @@ REQUIRED_COLUMNS = ("subject_id", "image", "label")
 
 @dataclass(frozen=True)
 class SubjectRecord:
-    """One manifest row with resolved paths; ``extra`` holds the other columns."""
+    """One manifest row with resolved paths; ``extra`` holds the other columns, as text."""
 
     subject_id: str
     group: str
