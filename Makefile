@@ -95,6 +95,7 @@ bench: install
 	$(PY) benchmarks/bench_rounds.py
 	$(PY) benchmarks/bench_train_step.py
 	$(PY) benchmarks/bench_sweep.py
+	$(PY) benchmarks/bench_patches.py
 	$(PY) benchmarks/collect.py
 
 clean:

@@ -15,6 +15,7 @@ PARTS = [
     ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),
     ("A whole sweep: `experiment=sweep_cpu` before and after", "benchmarks_sweep.md", "benchmarks/bench_sweep.py"),
     ("Several jobs on one GPU", "benchmarks_gpu_packing.md", "benchmarks/bench_gpu_packing.py"),
+    ("Full resolution: a whole-brain-size cohort on patches", "benchmarks_patches.md", "benchmarks/bench_patches.py"),
     (
         "Group-performance estimation: seconds and labels per round",
         "estimators/cost.md",

@@ -8,6 +8,7 @@ in a second with a message that names the key and the file it most likely came f
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
@@ -93,6 +94,36 @@ if not OmegaConf.has_resolver("fsa_strategy_label"):
     OmegaConf.register_new_resolver("fsa_strategy_label", strategy_label)
 
 
+def _product(values) -> int:
+    """``${fsa_prod:${model.net.strides}}``: the product of a list (1 for an empty one)."""
+    out = 1
+    for v in values or []:
+        out *= int(v)
+    return out
+
+
+if not OmegaConf.has_resolver("fsa_prod"):
+    OmegaConf.register_new_resolver("fsa_prod", _product)
+
+
+def data_label(cfg: Mapping) -> str:
+    """What the data is called in run names, tags and the report's cells: the bias preset for
+    the synthetic cohort, the folder's name for a user's cohort (where ``bias`` means nothing)."""
+    data = cfg.get("data") or {}
+    folder = data.get("cohort_dir")
+    if folder:
+        return Path(str(folder)).expanduser().resolve().name or str(folder)
+    return str((cfg.get("bias") or {}).get("name"))
+
+
+def _data_label(*, _root_: DictConfig) -> str:
+    return data_label(_root_)
+
+
+if not OmegaConf.has_resolver("fsa_data_label"):
+    OmegaConf.register_new_resolver("fsa_data_label", _data_label)
+
+
 #: Keys that do not change what an experiment computes (excluded from its hash).
 NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name", "num_threads")
 NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")
@@ -107,6 +138,9 @@ def experiment_hash(cfg: DictConfig) -> str:
     c = OmegaConf.to_container(cfg, resolve=False)
     for key in NON_EXPERIMENT_KEYS:
         c.pop(key, None)
+    if (c.get("data") or {}).get("cohort_dir"):  # a user's cohort: the synthetic generator's settings play no part
+        c.pop("cohort", None)
+        c.pop("bias", None)
     for key in NON_EXPERIMENT_TRAINER_KEYS:
         (c.get("trainer") or {}).pop(key, None)
     return stable_hash(c)

@@ -7,13 +7,11 @@ in seconds with the offending key named, before any cohort is generated or model
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.al.callback import holdout_owner
@@ -21,9 +19,15 @@ from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings
 from fair_seg_al.al.state import check_same_config, load_state
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import assign_groups
-from fair_seg_al.config import ConfigError, experiment_hash, require, strategy_label, to_dataclass
+from fair_seg_al.config import ConfigError, data_label, experiment_hash, require, strategy_label, to_dataclass
+from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.datamodule import ALDataModule
+from fair_seg_al.data.errors import CohortFormatError, listing
+from fair_seg_al.data.layouts import LAYOUTS, load_cohort
+from fair_seg_al.data.pool import initial_fractions
+from fair_seg_al.data.preprocess import Preprocessing, check_grids
+from fair_seg_al.data.splits import per_group_count
 from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.strategies import Strategy
 from fair_seg_al.utils.io import atomic_write_json
@@ -64,6 +68,11 @@ def _instantiate(node: DictConfig, key: str, where: str):
         raise ConfigError(f"{key}: {cause} (set in {where} or a command-line override)") from None
 
 
+def _plain(node) -> dict:
+    """A config node as a plain dict ({} for a missing or empty one)."""
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node or {})
+
+
 def build_strategy(cfg: DictConfig) -> Strategy:
     """Instantiate ``cfg.strategy`` with its estimator and composition, if it has them."""
     name = cfg.strategy.get("name")
@@ -90,14 +99,6 @@ def _group_sizes(cfg: DictConfig, spec: CohortSpec | None, cohort: CohortFolder 
     return {g: groups.count(g) for g in spec.groups}
 
 
-def _volume_shape(spec: CohortSpec | None, cohort: CohortFolder | None) -> tuple[int, ...]:
-    if cohort is not None:
-        import nibabel as nib
-
-        return tuple(nib.load(cohort.records[0].image).shape)
-    return spec.shape
-
-
 def validate(cfg: DictConfig) -> Prepared:
     """Check the whole config before any work.
 
@@ -106,7 +107,29 @@ def validate(cfg: DictConfig) -> Prepared:
         CohortFormatError: the user's cohort folder is not valid.
     """
     cohort_dir = cfg.data.get("cohort_dir")
-    cohort = CohortFolder.load(cohort_dir) if cohort_dir else None
+    cohort = None
+    if cohort_dir:
+        try:
+            grouping = Grouping.from_config(_plain(cfg.data.get("groups")))
+        except ValueError as err:
+            raise ConfigError(
+                f"data.groups: {err} (set in conf/data/default.yaml or a command-line override)"
+            ) from None
+        label_values = cfg.data.get("label_values")
+        layout = str(cfg.data.get("layout", "folder"))
+        require(layout in LAYOUTS, "data.layout", f"must be one of {list(LAYOUTS)}, got {layout!r}", group="data")
+        options = _plain(cfg.data.get("layout_options"))
+        try:
+            cohort = load_cohort(
+                cohort_dir,
+                layout,
+                options,
+                grouping=grouping,
+                label_values=list(label_values) if label_values else None,
+                allow_outside=bool(cfg.data.get("allow_outside_paths", False)),
+            )
+        except TypeError as err:  # an option the layout does not take
+            raise ConfigError(f"data.layout_options: {err} (layout {layout})") from None
     spec = None if cohort is not None else CohortSpec.from_config(cfg.cohort, cfg.bias)
     settings = to_dataclass(ALSettings, cfg.al, "al")
     require(settings.initial_size >= 1, "al.initial_size", f"must be >= 1, got {settings.initial_size}")
@@ -130,27 +153,21 @@ def validate(cfg: DictConfig) -> Prepared:
 
     # group shares of the initial set
     sizes = _group_sizes(cfg, spec, cohort)
-    fractions = dict(OmegaConf.to_container(cfg.init.fractions, resolve=True))
-    require(
-        set(fractions) <= set(sizes),
-        "init.fractions",
-        f"names groups {sorted(set(fractions) - set(sizes))} that the cohort does not have ({sorted(sizes)})",
-        group="init",
-    )
-    require(
-        all(v >= 0 for v in fractions.values()) and math.isclose(sum(fractions.values()), 1.0, abs_tol=1e-6),
-        "init.fractions",
-        f"must be >= 0 and sum to 1, got {fractions}",
-        group="init",
-    )
+    try:
+        fractions = initial_fractions(OmegaConf.to_container(cfg.init, resolve=True), sizes)
+    except ValueError as err:
+        raise ConfigError(
+            f"init.{err} (set in conf/init/{cfg.init.get('name')}.yaml or a command-line override)"
+        ) from None
 
-    # sizes: test/val per group, the pool, the budget
-    test, val = int(cfg.data.test_per_group), int(cfg.data.val_per_group)
+    # sizes: test/val per group (a count, or a fraction of the smallest group), the pool, the budget
+    try:
+        test = per_group_count(cfg.data.test_per_group, sizes, "data.test_per_group")
+        val = per_group_count(cfg.data.val_per_group, sizes, "data.val_per_group")
+    except ValueError as err:
+        raise ConfigError(f"{err} (set in conf/data/default.yaml or a command-line override)") from None
     require(
-        test >= 1 and val >= 0,
-        "data.test_per_group",
-        f"test_per_group must be >= 1 and val_per_group >= 0, got {test}, {val}",
-        group="data",
+        test >= 1, "data.test_per_group", f"must give at least one test subject per group, got {test}", group="data"
     )
     pool = {}
     for g, n in sizes.items():
@@ -178,17 +195,26 @@ def validate(cfg: DictConfig) -> Prepared:
         f"{test + val} per group for test and validation); lower al.rounds or al.budget, or use a larger cohort (cohort.n_subjects)",
     )
 
-    # the network must fit the volume
-    strides = list(OmegaConf.select(cfg, "model.net.strides", default=[]) or [])
-    factor = int(np.prod(strides)) if strides else 1
-    shape = _volume_shape(spec, cohort)
-    require(
-        all(s % factor == 0 for s in shape),
-        "model.net.strides",
-        f"the volume {tuple(shape)} must be divisible by the product of the strides {strides} (= {factor}) "
-        "on every side; change model.net.strides or cohort.box_size_mm / cohort.spacing_mm",
-        group="model",
-    )
+    # preprocessing onto one grid (every volume is then padded to a shape the network takes)
+    try:
+        preprocessing = Preprocessing.from_config(_plain(cfg.data.get("preprocess")))
+    except ValueError as err:
+        raise ConfigError(f"data.preprocess: {err} (set in conf/data/preprocess/ or a command-line override)") from None
+    patch = cfg.data.get("patch_size")
+    if patch:
+        divisor = int(cfg.data.get("pad_divisor") or 1)
+        require(
+            len(patch) == 3 and all(int(p) >= 1 and int(p) % divisor == 0 for p in patch),
+            "data.patch_size",
+            f"must be three sizes divisible by the network's stride product {divisor}, got {list(patch)}",
+            group="data",
+        )
+    if cohort is not None:
+        problems = check_grids(cohort.records, preprocessing)
+        if problems:
+            raise CohortFormatError(
+                f"cohort folder {cohort.root}: " + listing("subjects cannot share one grid", problems)
+            )
     strategy = build_strategy(cfg)
     probes = build_probes(cfg)
     estimators = {"strategy.estimator": strategy.estimator} if strategy.estimator is not None else {}
@@ -211,7 +237,7 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multi
     group = w.get("group") or (cfg.sweep_name if multirun else "runs")
     tags = [
         f"strategy={strategy_label(cfg.strategy)}",
-        f"bias={cfg.bias.name}",
+        f"bias={cfg.bias.name}" if not cfg.data.get("cohort_dir") else f"data={data_label(cfg)}",
         f"init={cfg.init.name}",
         f"seed={cfg.seed}",
         *list(w.get("tags") or []),

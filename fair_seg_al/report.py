@@ -37,7 +37,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from fair_seg_al.comparisons import REFERENCES, paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
-from fair_seg_al.config import experiment_hash, strategy_label  # noqa: E402
+from fair_seg_al.config import data_label, experiment_hash, strategy_label  # noqa: E402
 from fair_seg_al.stats import area_under_curve  # noqa: E402
 from fair_seg_al.utils.io import atomic_path, atomic_write_text, stable_hash  # noqa: E402
 
@@ -92,7 +92,7 @@ def _read_run(path: Path) -> Run:
     return Run(
         path,
         run_label(cfg),
-        str(cfg.bias.name),
+        data_label(cfg),  # the bias preset, or the name of a user's cohort folder
         str(cfg.init.name),
         int(cfg.seed),
         planned,
@@ -307,9 +307,11 @@ def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]
     strategies = sorted(summary["strategy"].unique(), key=_order)
     colors = {s: plt.cm.tab10(i) for i, s in enumerate(strategies)}
     groups = _groups(summary)
+    styles = ["-", "--", ":", "-."]  # one line style per group (cycled beyond four)
+    group_key = ", ".join(f"{g}: {styles[k % len(styles)]}" for k, g in enumerate(groups))
     written = []
     for name, metrics, ylabel in (
-        ("dice_groups", [f"dice_{g}" for g in groups], "Dice (solid: A, dashed: B)"),
+        ("dice_groups", [f"dice_{g}" for g in groups], f"Dice per group ({group_key})"),
         ("disparity", ["disparity"], "disparity (max - min group Dice)"),
         ("es_dice", ["es_dice"], "ES-Dice"),
     ):
@@ -318,8 +320,8 @@ def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]
             for s in strategies:
                 d = summary[(summary["bias"] == bias) & (summary["init"] == init) & (summary["strategy"] == s)]
                 for k, m in enumerate(metrics):
-                    _band(ax, d, m, colors[s], s if k == 0 else None, "-" if k == 0 else "--")
-            ax.set_title(f"bias={bias}, init={init}", fontsize=10)
+                    _band(ax, d, m, colors[s], s if k == 0 else None, styles[k % len(styles)])
+            ax.set_title(f"{bias}, init={init}", fontsize=10)
             ax.set_xlabel("labeled images")
             ax.grid(alpha=0.3)
         axes[0].set_ylabel(ylabel)
@@ -351,8 +353,8 @@ def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]
             for s in strategies:
                 d = share[(share["bias"] == bias) & (share["init"] == init) & (share["strategy"] == s)]
                 _band(ax, d, "share", colors[s], s)
-            ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-            ax.set_title(f"bias={bias}, init={init}", fontsize=10)
+            ax.axhline(1 / max(len(groups), 1), color="grey", lw=0.8, ls=":")  # an even share
+            ax.set_title(f"{bias}, init={init}", fontsize=10)
             ax.set_xlabel("acquisition round")
             ax.grid(alpha=0.3)
         axes[0].set_ylabel(f"share of group {target} among acquired")

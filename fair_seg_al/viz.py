@@ -53,8 +53,8 @@ def plot_subjects(
             ax.set_title(f"{view}", fontsize=9)
         extra = rec.extra
         row[0].set_ylabel(
-            f"{sid}\ngroup {rec.group}\natrophy {extra.get('atrophy_mm', 0):.1f} mm\n"
-            f"vol {extra.get('caudate_volume_mm3', float('nan')):.0f} mm³",
+            f"{sid}\ngroup {rec.group}\natrophy {float(extra.get('atrophy_mm') or 0):.1f} mm\n"
+            f"vol {float(extra.get('caudate_volume_mm3') or 'nan'):.0f} mm³",  # manifest cells are text
             fontsize=9,
         )
     if title:
@@ -74,7 +74,7 @@ def plot_group_examples(cohort_dir: str | os.PathLike, out: str | os.PathLike, p
     for group in cohort.groups:
         # the subjects whose bias magnitude is closest to the group's median: typical ones
         members = cohort.subject_ids(group=group)
-        mags = np.array([float(cohort.record(s).extra.get("bias_magnitude", 0.0)) for s in members])
+        mags = np.array([float(cohort.record(s).extra.get("bias_magnitude") or 0.0) for s in members])
         order = np.argsort(np.abs(mags - np.median(mags)), kind="stable")
         ids += [members[i] for i in order[:per_group]]
     info = cohort.info or {}

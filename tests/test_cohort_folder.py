@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fair_seg_al.data import CohortFolder, CohortFormatError
+from fair_seg_al.data.attributes import Binning, Grouping
 
 
 @pytest.fixture
@@ -66,7 +67,9 @@ def test_missing_folder_and_manifest(tmp_path):
 
 def test_missing_column(cohort_copy):
     _save_manifest(cohort_copy, _manifest(cohort_copy).drop(columns="group"))
-    _expect(cohort_copy, "lacks column", "group")
+    _expect(cohort_copy, "group column(s) ['group'] not found")
+    _save_manifest(cohort_copy, _manifest(cohort_copy).drop(columns="image"))
+    _expect(cohort_copy, "lacks column", "image")
 
 
 def test_missing_image_file(cohort_copy):
@@ -128,9 +131,72 @@ def test_unreadable_nifti(cohort_copy):
     _expect(cohort_copy, "subject sub-0000", "cannot read NIfTI")
 
 
-def test_mixed_shapes_are_rejected(cohort_copy):
+def test_mixed_shapes_are_accepted_and_padded_to_one(cohort_copy):
+    from fair_seg_al.data.datamodule import ALDataModule
+
     for kind in ("images", "labels"):
         path = cohort_copy / kind / "sub-0005.nii.gz"
         img = nib.load(path)
         nib.save(nib.Nifti1Image(np.asarray(img.dataobj)[:, :, :-2], img.affine), path)
-    _expect(cohort_copy, "subject sub-0005", "differs from", "one shape")
+    assert len(CohortFolder.load(cohort_copy)) == 6
+    dm = ALDataModule(str(cohort_copy), test_per_group=1, val_per_group=1, pad_divisor=4)
+    dm.setup()
+    assert {tuple(im.shape) for im, _ in dm._store.values()} == {(1, 12, 16, 16)}  # 14 slices padded back to 16
+
+
+def test_na_none_and_null_are_group_names(cohort_copy):
+    df = _manifest(cohort_copy)
+    df["group"] = ["NA", "None", "null", "NA", "None", "null"]
+    _save_manifest(cohort_copy, df)
+    (cohort_copy / "cohort.json").unlink()  # a user's folder: no generator's list of groups
+    cohort = CohortFolder.load(cohort_copy)
+    assert cohort.groups == ["NA", "None", "null"] and cohort.group_of("sub-0003") == "NA"
+
+
+def test_intersectional_and_binned_groups_from_extra_columns(cohort_copy):
+    df = _manifest(cohort_copy)
+    df["sex"] = ["F", "M", "F", "M", "F", "M"]
+    df["age"] = ["50", "61", "72", "55", "66", "80"]
+    _save_manifest(cohort_copy, df)
+    grouping = Grouping(columns=("sex", "age"), bins={"age": Binning(edges=(60.0,))})
+    cohort = CohortFolder.load(cohort_copy, grouping=grouping)
+    assert cohort.groups == ["F:age<60", "F:age>=60", "M:age<60", "M:age>=60"]
+    assert [cohort.group_of(f"sub-000{i}") for i in range(6)] == [
+        "F:age<60", "M:age>=60", "F:age>=60", "M:age<60", "F:age>=60", "M:age>=60",
+    ]  # fmt: skip
+    assert cohort.record("sub-0000").extra["sex"] == "F"
+
+
+def test_nan_and_inf_voxels_are_refused(cohort_copy):
+    for sid, bad in (("sub-0001", np.nan), ("sub-0002", np.inf)):
+        path = cohort_copy / "images" / f"{sid}.nii.gz"
+        img = nib.load(path)
+        data = np.asarray(img.dataobj, dtype=np.float32)
+        data[0, 0, 0] = bad
+        nib.save(nib.Nifti1Image(data, img.affine), path)
+    _expect(cohort_copy, "subject sub-0001: image has 1 NaN and 0 Inf voxels",
+            "subject sub-0002: image has 0 NaN and 1 Inf voxels", "2 problem(s)")  # fmt: skip
+
+
+def test_paths_outside_the_folder_are_refused_unless_allowed(cohort_copy, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.copy(cohort_copy / "images" / "sub-0000.nii.gz", outside / "img.nii.gz")
+    df = _manifest(cohort_copy)
+    df.loc[0, "image"] = "../elsewhere/img.nii.gz"
+    df.loc[1, "image"] = str((cohort_copy / df.loc[1, "image"]).resolve())  # absolute but inside: fine
+    _save_manifest(cohort_copy, df)
+    _expect(cohort_copy, "subject sub-0000: image path '../elsewhere/img.nii.gz' leads outside", "allow_outside_paths")
+    assert len(CohortFolder.load(cohort_copy, allow_outside=True)) == 6
+
+
+def test_multi_label_segmentation_with_chosen_values(cohort_copy):
+    path = cohort_copy / "labels" / "sub-0000.nii.gz"
+    img = nib.load(path)
+    aseg = np.asarray(img.dataobj).astype(np.int16) * 11  # the structure as FreeSurfer's left caudate
+    aseg[0, 0, :3] = 50  # another structure
+    nib.save(nib.Nifti1Image(aseg, img.affine), path)
+    _expect(cohort_copy, "subject sub-0000: label must be binary 0/1, found values [0, 11, 50]", "data.label_values")
+    _expect(cohort_copy, "subject sub-0000: label has no voxel with the structure's value(s) [17]", label_values=[17])
+    with pytest.raises(CohortFormatError, match="sub-0001"):  # the other subjects' labels are 0/1: no 11 there
+        CohortFolder.load(cohort_copy, label_values=[11])

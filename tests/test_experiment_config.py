@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nibabel as nib
+import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -138,13 +141,18 @@ def test_unknown_group_in_init_is_rejected():
     _fails(r"init\.fractions: names groups \[.C.\]", "+init.fractions.C=0.5")
 
 
-def test_network_that_does_not_fit_the_volume_is_rejected():
-    _fails(
-        r"model\.net\.strides: the volume \(12, 16, 16\)",
-        "experiment=smoke",
-        "model.net.strides=[2,2,2]",
-        "model.net.channels=[8,16,32,64]",
-    )
+def test_a_volume_the_network_does_not_divide_is_padded_not_refused(tiny_cohort):
+    from fair_seg_al.data.datamodule import ALDataModule
+
+    cfg = cfg_with("experiment=smoke", "model.net.strides=[2,2,2]", "model.net.channels=[8,16,32,64]")
+    validate(cfg)  # 12x16x16 voxels and a stride product of 8: accepted
+    assert cfg.data.pad_divisor == 8
+    dm = ALDataModule(tiny_cohort, test_per_group=1, val_per_group=1, pad_divisor=8)
+    dm.setup()
+    image, label = dm._store["sub-0000"]
+    assert tuple(image.shape) == (1, 16, 16, 16) == tuple(label.shape)  # 12 -> 16: 2 voxels each side in x
+    assert int(label.sum()) == int(np.asarray(nib.load(tiny_cohort / "labels" / "sub-0000.nii.gz").dataobj).sum())
+    assert torch.all(image[0, :2] == image.min()) and torch.all(label[0, :2] == 0)
 
 
 def test_bad_strategy_parameter_is_rejected():

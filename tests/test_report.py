@@ -218,3 +218,23 @@ def test_acquired_share_of_the_second_group_by_hand():
     m = run_metrics(summary, {"r"}).iloc[0]
     assert m["acquired_share"] == pytest.approx((9 - 5) / (30 - 10))
     assert m["gap"] == pytest.approx(0.2) and m["worst_dice"] == pytest.approx(0.5)
+
+
+def test_three_groups_in_tables_paired_metrics_and_figures(tmp_path):
+    sweep = tmp_path / "sweep"
+    for seed in (0, 1):
+        for strategy, x in (("entropy", 0.6), ("random", 0.7)):
+            run = make_run(sweep, f"{strategy}{seed}", strategy, seed, [0.8, 0.8], [0.7, 0.7])
+            df = pd.read_csv(run / "rounds.csv").drop(columns=["dice_A", "dice_B", "n_labeled_A", "n_labeled_B"])
+            df = df.assign(dice_F=0.8, dice_M=0.7, dice_X=x, n_labeled_F=4, n_labeled_M=3, n_labeled_X=3,
+                           disparity=0.8 - x)  # fmt: skip
+            df.to_csv(run / "rounds.csv", index=False)
+    out = build_report([sweep])
+    table = pd.read_csv(out / "final_table.csv").set_index("strategy")
+    assert table.loc["entropy", "dice_X"] == pytest.approx(0.6) and table.loc["random", "dice_F"] == pytest.approx(0.8)
+    paired = pd.read_csv(out / "paired.csv").set_index(["reference", "strategy", "metric"])
+    # random minus entropy: worst group 0.7 vs 0.6 in both seeds; no two-group gap or share with three groups
+    assert paired.loc[("entropy", "random", "worst_dice"), "mean_diff"] == pytest.approx(0.1)
+    assert ("entropy", "random", "gap") not in paired.index
+    assert "Dice F | Dice M | Dice X" in (out / "report.md").read_text()
+    assert (out / "dice_groups.png").read_bytes()[:4] == b"\x89PNG"

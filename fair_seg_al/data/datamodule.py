@@ -13,19 +13,22 @@ builds a fresh Trainer per round, and every ``*_dataloader`` call reads the curr
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
-import nibabel as nib
-import numpy as np
 import pytorch_lightning as pl
 import torch
 import torchio as tio
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
+from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
+from fair_seg_al.data.layouts import load_cohort
 from fair_seg_al.data.pool import ActivePool
-from fair_seg_al.data.splits import check_disjoint, make_split
+from fair_seg_al.data.preprocess import Preprocessing, common_shape, pad_to
+from fair_seg_al.data.splits import check_disjoint, make_split, per_group_count
+from fair_seg_al.utils.io import atomic_path, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,9 @@ class CachedVolumes(Dataset):
         ids: Sequence[str],
         groups: Mapping[str, str],
         transform: tio.Transform | None = None,
+        patch: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> None:
-        self.store, self.ids, self.groups, self.transform = store, list(ids), groups, transform
+        self.store, self.ids, self.groups, self.transform, self.patch = store, list(ids), groups, transform, patch
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -48,6 +52,8 @@ class CachedVolumes(Dataset):
     def __getitem__(self, i: int) -> dict:
         sid = self.ids[i]
         image, label = self.store[sid]
+        if self.patch is not None:  # before augmentation: augmenting a patch is cheaper than a volume
+            image, label = self.patch(image, label)
         if self.transform is not None:
             subject = self.transform(tio.Subject(image=tio.ScalarImage(tensor=image), label=tio.LabelMap(tensor=label)))
             image, label = subject["image"].data, subject["label"].data
@@ -75,39 +81,101 @@ def build_augmentation(cfg: Mapping | None) -> tio.Transform | None:
     )
 
 
+class PatchSampler:
+    """One training patch per draw: centred on a structure voxel with probability ``pos_ratio``,
+    anywhere otherwise (MONAI's ``RandCropByPosNegLabel``), from a seeded generator."""
+
+    def __init__(self, size: Sequence[int], pos_ratio: float = 0.5, seed: int = 0) -> None:
+        from monai.transforms import RandCropByPosNegLabel
+
+        self.size = tuple(int(s) for s in size)
+        self.crop = RandCropByPosNegLabel(
+            self.size, pos=pos_ratio, neg=1.0 - pos_ratio, num_samples=1, allow_smaller=True
+        )
+        self.crop.set_random_state(seed)
+
+    def __call__(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.crop.randomize(label)
+        return (
+            torch.as_tensor(self.crop(image, label=label, randomize=False)[0]).contiguous(),
+            torch.as_tensor(self.crop(label, label=label, randomize=False)[0]).contiguous(),
+        )
+
+
 class ALDataModule(pl.LightningDataModule):
     """Test/validation sets fixed per ``split_seed``; the pool's labeled part trains.
 
     Args:
         cohort_dir: a folder in the dataset format (see :mod:`fair_seg_al.data.cohort_folder`), or an
             already validated :class:`CohortFolder`.
-        groups: allowed group names (default: the cohort's).
-        test_per_group, val_per_group: sizes of the fixed, group-balanced sets.
+        groups: which attribute columns make the groups (``data.groups``:
+            :meth:`Grouping.from_config <fair_seg_al.data.attributes.Grouping.from_config>`).
+        layout, layout_options: the dataset layout of ``cohort_dir`` (:mod:`fair_seg_al.data.layouts`).
+        label_values: a multi-label segmentation's structure values (None: binary labels).
+        allow_outside_paths: accept manifest paths outside the cohort folder.
+        test_per_group, val_per_group: sizes of the fixed, group-balanced sets: a count per
+            group, or a fraction of the smallest group.
         split_seed: seed of the split (independent of the AL seed).
         batch_size: training batch size.
         eval_batch_size: batch size for scoring and evaluation.
         num_workers: DataLoader workers (0 is fastest for cached tiny volumes).
+        patch_size: train on patches of this size (see :class:`PatchSampler`); None: whole volumes.
         augmentation: ``data.augmentation`` config (``enabled: false`` by default).
+        preprocess: ``data.preprocess`` (:class:`~fair_seg_al.data.preprocess.Preprocessing`).
+        pad_divisor: every volume is padded to one shape divisible by this (the network's
+            stride product).
+        cache_dir: where preprocessed volumes are kept between jobs (None: not kept); only
+            used when preprocessing resamples or crops.
     """
 
     def __init__(
         self,
         cohort_dir: str | CohortFolder,
-        groups: Sequence[str] | None = None,
-        test_per_group: int = 20,
-        val_per_group: int = 5,
+        groups: Mapping | None = None,
+        layout: str = "folder",
+        layout_options: Mapping | None = None,
+        label_values: Sequence[int] | None = None,
+        allow_outside_paths: bool = False,
+        test_per_group: int | float = 20,
+        val_per_group: int | float = 5,
         split_seed: int = 0,
+        patch_size: Sequence[int] | None = None,
         batch_size: int = 4,
         eval_batch_size: int = 8,
         num_workers: int = 0,
         augmentation: Mapping | None = None,
+        preprocess: Mapping | Preprocessing | None = None,
+        pad_divisor: int = 1,
+        cache_dir: str | None = None,
     ) -> None:
         super().__init__()
-        self.cohort = (
-            cohort_dir if isinstance(cohort_dir, CohortFolder) else CohortFolder.load(cohort_dir, groups=groups)
+        self.preprocessing = (
+            preprocess if isinstance(preprocess, Preprocessing) else Preprocessing.from_config(preprocess)
         )
+        self.pad_divisor, self.cache_dir = int(pad_divisor), cache_dir
+        self.patch_size = tuple(int(p) for p in patch_size) if patch_size else None
+        self.label_values = list(label_values) if label_values else None
+        self.cohort = (
+            cohort_dir
+            if isinstance(cohort_dir, CohortFolder)
+            else load_cohort(
+                cohort_dir,
+                layout,
+                layout_options,
+                grouping=Grouping.from_config(groups),
+                label_values=self.label_values,
+                allow_outside=allow_outside_paths,
+            )
+        )
+        self.label_values = self.cohort.label_values  # a layout may name the structure (nnU-Net's dataset.json)
         self.groups = self.cohort.groups
-        self.split = make_split(self.cohort, test_per_group, val_per_group, split_seed)
+        sizes = {g: len(self.cohort.subject_ids(g)) for g in self.groups}
+        self.split = make_split(
+            self.cohort,
+            per_group_count(test_per_group, sizes, "data.test_per_group"),
+            per_group_count(val_per_group, sizes, "data.val_per_group"),
+            split_seed,
+        )
         check_disjoint(self.split)
         self.pool = ActivePool(self.split["pool"], [self.cohort.group_of(s) for s in self.split["pool"]])
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
@@ -121,12 +189,33 @@ class ALDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self._store:
             return
-        norm = tio.ZNormalization()
+        transform = self.preprocessing.transform(self.label_values)
+        cache = self._cache_folder()
+        loaded = {}
         for rec in tqdm(self.cohort.records, desc="Loading cohort", unit="img", leave=False):
-            image = torch.from_numpy(np.asarray(nib.load(rec.image).dataobj, dtype=np.float32))[None]
-            label = torch.from_numpy(np.asarray(nib.load(rec.label).dataobj, dtype=np.uint8))[None]
-            image = norm(tio.ScalarImage(tensor=image)).data
-            self._store[rec.subject_id] = (image.contiguous(), label.contiguous())
+            cached = cache / f"{rec.subject_id}.pt" if cache is not None else None
+            if cached is not None and cached.is_file():
+                item = torch.load(cached, weights_only=True)
+            else:
+                item = transform({"image": str(rec.image), "label": str(rec.label)})
+                item = {"image": item["image"], "label": item["label"]}
+                if cached is not None:
+                    with atomic_path(cached) as tmp:
+                        torch.save(item, tmp)
+            loaded[rec.subject_id] = item
+        # one shape for the whole cohort (batches, and the network's strides), at least a patch
+        shapes = [it["image"].shape[1:] for it in loaded.values()] + ([self.patch_size] if self.patch_size else [])
+        self.shape = common_shape(shapes, self.pad_divisor)
+        for sid, it in loaded.items():
+            self._store[sid] = pad_to(it["image"], it["label"], self.shape)
+
+    def _cache_folder(self) -> Path | None:
+        """Preprocessed volumes are kept only where making them costs more than reading the files."""
+        p = self.preprocessing
+        if self.cache_dir is None or (p.spacing is None and p.crop == "none"):
+            return None
+        key = stable_hash([self.cohort.fingerprint, p.key, self.label_values])
+        return Path(self.cache_dir) / "preprocessed" / key
 
     @property
     def volume_shape(self) -> tuple[int, ...]:
@@ -147,9 +236,10 @@ class ALDataModule(pl.LightningDataModule):
         return self.pool.train_ids
 
     # ----------------------------------------------------------------- loaders
-    def dataset(self, ids: Sequence[str], train: bool = False) -> CachedVolumes:
+    def dataset(self, ids: Sequence[str], train: bool = False, seed: int = 0) -> CachedVolumes:
         self.setup()
-        return CachedVolumes(self._store, ids, self._group_map, self.augmentation if train else None)
+        patch = PatchSampler(self.patch_size, seed=seed) if train and self.patch_size else None
+        return CachedVolumes(self._store, ids, self._group_map, self.augmentation if train else None, patch)
 
     def loader(self, ids: Sequence[str], batch_size: int | None = None) -> DataLoader:
         """Ordered, non-augmented loader over ``ids`` (scoring and evaluation)."""
@@ -167,7 +257,7 @@ class ALDataModule(pl.LightningDataModule):
         generator = torch.Generator().manual_seed(seed)
         sampler = RandomSampler(range(len(ids)), replacement=True, num_samples=samples, generator=generator)
         return DataLoader(
-            self.dataset(ids, train=True),
+            self.dataset(ids, train=True, seed=seed),
             batch_size=self.batch_size,
             sampler=sampler,
             num_workers=self.num_workers,

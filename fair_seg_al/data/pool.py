@@ -132,3 +132,43 @@ def draw_initial_set(
             raise ValueError(f"initial set needs {n} subjects of group {group!r} but the pool has {len(members)}")
         picked += [members[i] for i in rng.permutation(len(members))[:n]]
     return picked
+
+
+def initial_fractions(init: Mapping, group_sizes: Mapping[str, int]) -> dict[str, float]:
+    """The initial set's group shares from the ``init`` config, for whatever groups a cohort has.
+
+    - ``fractions: {F: 0.8, M: 0.1, X: 0.1}``: exactly these (every other group gets 0);
+    - else ``majority_share: null`` (``init=balanced``): equal shares over the cohort's groups;
+    - else (``init=imbalanced``): ``majority_share`` to the group named ``majority``, or by
+      default the largest group (the first in order among equals), the rest shared equally.
+
+    ``group_sizes`` is in the cohort's group order.
+
+    Raises:
+        ValueError: ``"<key>: <problem>"`` for unknown group names or shares that are not a distribution.
+    """
+    groups = list(group_sizes)
+    fractions = init.get("fractions")
+    if fractions:
+        unknown = sorted(set(fractions) - set(groups))
+        if unknown:
+            raise ValueError(f"fractions: names groups {unknown} that the cohort does not have ({groups})")
+        values = {g: float(fractions.get(g, 0.0)) for g in groups}
+        if any(v < 0 for v in values.values()) or abs(sum(values.values()) - 1.0) > 1e-6:
+            raise ValueError(f"fractions: must be >= 0 and sum to 1, got {dict(fractions)}")
+        return values
+    share = init.get("majority_share")
+    if share is None:
+        return {g: 1.0 / len(groups) for g in groups}
+    share = float(share)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"majority_share: must be in [0, 1], got {share}")
+    majority = init.get("majority")
+    if majority is None:
+        majority = max(groups, key=lambda g: (group_sizes[g], -groups.index(g)))
+    elif majority not in groups:
+        raise ValueError(f"majority: {majority!r} is not a group of the cohort ({groups})")
+    if len(groups) == 1:
+        return {majority: 1.0}
+    rest = (1.0 - share) / (len(groups) - 1)
+    return {g: share if g == majority else rest for g in groups}

@@ -13,6 +13,24 @@ import numpy as np
 from fair_seg_al.data.cohort_folder import CohortFolder
 
 
+def per_group_count(value: int | float, group_sizes: dict[str, int], key: str) -> int:
+    """``data.test_per_group`` / ``val_per_group`` as a count per group.
+
+    An integer is a count; a fraction in (0, 1) is that share of the *smallest* group, taken
+    from every group alike, so the set stays group-balanced (at least 1 for a positive share).
+
+    Raises:
+        ValueError: naming ``key``, for a negative value or a fraction outside (0, 1).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{key} must be a count >= 0 or a fraction in (0, 1), got {value!r}")
+    if isinstance(value, float) and not value.is_integer():
+        if not 0 < value < 1:
+            raise ValueError(f"{key} must be a count >= 0 or a fraction in (0, 1), got {value!r}")
+        return max(1, round(value * min(group_sizes.values())))
+    return int(value)
+
+
 def make_split(cohort: CohortFolder, test_per_group: int, val_per_group: int, seed: int) -> dict[str, list[str]]:
     """``{"test": ids, "val": ids, "pool": ids}``, test and val with equal counts per group.
 

@@ -6,7 +6,7 @@ callback does the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -27,6 +27,10 @@ class SegmentationModule(pl.LightningModule):
         channels_last: keep 3D activations and conv weights channels-last
             (``torch.channels_last_3d``): the same results up to float rounding, x1.5 per training step on this
             project's CPU (``benchmarks/bench_train_step.py``).
+        roi_size: predict whole volumes by sliding a window of this size (MONAI's sliding-window
+            inference, Gaussian-weighted overlaps), for volumes too large to predict at once;
+            None: one forward pass per volume. Set with ``data.patch_size`` (training patches).
+        sw_batch_size, sw_overlap: windows per forward pass, and their overlap.
     """
 
     def __init__(
@@ -36,8 +40,13 @@ class SegmentationModule(pl.LightningModule):
         optimizer: Callable,
         scheduler: Callable | None = None,
         channels_last: bool = False,
+        roi_size: Sequence[int] | None = None,
+        sw_batch_size: int = 4,
+        sw_overlap: float = 0.25,
     ) -> None:
         super().__init__()
+        self.roi_size = tuple(int(r) for r in roi_size) if roi_size else None
+        self.sw_batch_size, self.sw_overlap = int(sw_batch_size), float(sw_overlap)
         self.net, self.loss = net, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.channels_last = channels_last
@@ -50,8 +59,20 @@ class SegmentationModule(pl.LightningModule):
         return self.net(x)
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        """Softmax probabilities ``(B, C, X, Y, Z)``."""
-        return torch.softmax(self(x), dim=1)
+        """Softmax probabilities ``(B, C, X, Y, Z)`` (by sliding window when ``roi_size`` is set)."""
+        if self.roi_size is None:
+            return torch.softmax(self(x), dim=1)
+        from monai.inferers import sliding_window_inference
+
+        probs = sliding_window_inference(
+            x,
+            self.roi_size,
+            self.sw_batch_size,
+            lambda window: torch.softmax(self(window), dim=1),
+            overlap=self.sw_overlap,
+            mode="gaussian",
+        )
+        return torch.as_tensor(probs)  # a plain tensor, not MONAI's MetaTensor
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss = self.loss(self(batch["image"]), batch["label"])

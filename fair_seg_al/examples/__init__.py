@@ -1,0 +1,1 @@
+"""Runnable examples (``python -m fair_seg_al.examples.<name>``)."""
