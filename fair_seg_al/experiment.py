@@ -111,11 +111,21 @@ def validate(cfg: DictConfig) -> Prepared:
     if cohort_dir:
         try:
             grouping = Grouping.from_config(_plain(cfg.data.get("groups")))
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             raise ConfigError(
                 f"data.groups: {err} (set in conf/data/default.yaml or a command-line override)"
             ) from None
         label_values = cfg.data.get("label_values")
+        require(
+            label_values is None
+            or (
+                OmegaConf.is_list(label_values)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in label_values)
+            ),
+            "data.label_values",
+            f"must be a list of integer label values, e.g. [11], or null; got {label_values!r}",
+            group="data",
+        )
         layout = str(cfg.data.get("layout", "folder"))
         require(layout in LAYOUTS, "data.layout", f"must be one of {list(LAYOUTS)}, got {layout!r}", group="data")
         options = _plain(cfg.data.get("layout_options"))

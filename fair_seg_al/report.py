@@ -307,7 +307,8 @@ def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]
     strategies = sorted(summary["strategy"].unique(), key=_order)
     colors = {s: plt.cm.tab10(i) for i, s in enumerate(strategies)}
     groups = _groups(summary)
-    styles = ["-", "--", ":", "-."]  # one line style per group (cycled beyond four)
+    # one line style per group; beyond four, markers tell the groups apart
+    styles = [ls + mk for mk in ("", "o", "s", "^", "x") for ls in ("-", "--", ":", "-.")]
     group_key = ", ".join(f"{g}: {styles[k % len(styles)]}" for k, g in enumerate(groups))
     written = []
     for name, metrics, ylabel in (

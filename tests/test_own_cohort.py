@@ -51,3 +51,23 @@ def test_plain_fractions_override_for_any_groups(own, tmp_path):
           f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
     rounds = pd.read_csv(run / "rounds.csv")
     assert rounds.loc[0, ["n_labeled_F", "n_labeled_M", "n_labeled_X"]].tolist() == [2, 1, 1]
+
+
+def test_the_readme_command_fits_the_example_cohort(tmp_path):
+    """The README's own-cohort command, read from the README, validates on the example as built."""
+    import re
+
+    from fair_seg_al.experiment import validate
+    from tests.conftest import REPO
+    from tests.test_experiment_config import cfg_with
+
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    line = next(
+        ln for ln in text.splitlines() if ln.startswith("python -m fair_seg_al.main data.cohort_dir=data/own_cohort")
+    )
+    overrides = re.sub(r"\s+#.*$", "", line).split()[3:]
+    folder = build(tmp_path / "own_cohort")  # the default sizes, as the README builds it
+    overrides = [f"data.cohort_dir={folder}" if o.startswith("data.cohort_dir=") else o for o in overrides]
+    assert "init=balanced" in overrides
+    prep = validate(cfg_with(*overrides))
+    assert sorted(prep.fractions) == ["F", "M", "X"]

@@ -136,3 +136,53 @@ def test_spacings_and_orientations_preprocessing_cannot_reconcile_are_named(tmp_
     assert keep == [
         "subject s1: orientation LAS differs from RAS of s0 (reorient with data.preprocess.orientation=RAS)"
     ]
+
+
+def test_voxel_sizes_are_compared_in_the_axis_order_they_will_have(tmp_path):
+    from fair_seg_al.data.preprocess import check_grids
+
+    class Rec:
+        def __init__(self, sid, affine):
+            self.subject_id, self.image = (
+                sid,
+                _save(tmp_path / f"{sid}.nii.gz", np.zeros((4, 4, 4), np.float32), affine),
+            )
+
+    axial = np.diag([1.0, 1.0, 2.0, 1.0])  # RAS, 2 mm slices along z
+    sar = np.zeros((4, 4))  # file axes (S, A, R): the 2 mm axis stored first
+    sar[2, 0], sar[1, 1], sar[0, 2], sar[3, 3] = 2.0, 1.0, 1.0, 1.0
+    same_numbers = np.zeros((4, 4))  # file zooms (1, 1, 2) too, but the 2 mm axis is x (R) once in RAS
+    same_numbers[1, 0], same_numbers[2, 1], same_numbers[0, 2], same_numbers[3, 3] = 1.0, 1.0, 2.0, 1.0
+    assert check_grids([Rec("a", axial), Rec("b", sar)], Preprocessing()) == []  # equal after reorientation
+    problems = check_grids([Rec("a", axial), Rec("c", same_numbers)], Preprocessing())
+    assert len(problems) == 1 and problems[0].startswith(
+        "subject c: voxel size (2.0, 1.0, 1.0) mm differs from (1.0, 1.0, 2.0)"
+    )
+
+
+def test_preprocessed_cache_follows_the_files_and_failures_name_the_subject(tiny_cohort, tmp_path):
+    import shutil
+
+    from fair_seg_al.data.datamodule import ALDataModule
+    from fair_seg_al.data.errors import CohortFormatError
+
+    cohort = tmp_path / "c"
+    shutil.copytree(tiny_cohort, cohort)
+    resample = {"spacing": 4.0, "crop": {"mode": "foreground"}}  # resamples (a no-op size) and crops: cached
+
+    def image_of(sid):
+        dm = ALDataModule(
+            str(cohort), test_per_group=1, val_per_group=1, preprocess=resample, cache_dir=str(tmp_path / "cache")
+        )
+        dm.setup()
+        return dm._store[sid][0]
+
+    before = image_of("sub-0001")
+    assert any((tmp_path / "cache" / "preprocessed").rglob("sub-0001.pt"))
+    path = cohort / "images" / "sub-0001.nii.gz"
+    img = nib.load(path)
+    nib.save(nib.Nifti1Image(np.asarray(img.dataobj)[::-1].copy(), img.affine), path)  # edited in place
+    assert not torch.equal(image_of("sub-0001"), before)  # not the stale cached volume
+    nib.save(nib.Nifti1Image(np.ones(img.shape, np.float32), img.affine), path)  # a constant image
+    with pytest.raises(CohortFormatError, match="subject sub-0001: preprocessing failed"):
+        image_of("sub-0001")

@@ -65,8 +65,13 @@ class Grouping:
         columns = (columns,) if isinstance(columns, str) else tuple(str(c) for c in columns)
         bins = {}
         for col, b in (cfg.get("bins") or {}).items():
-            edges = b.get("edges")
-            bins[str(col)] = Binning(tuple(float(e) for e in edges) if edges is not None else None, b.get("quantiles"))
+            edges = b.get("edges") if isinstance(b, Mapping) else None
+            if not isinstance(b, Mapping) or (edges is not None and not isinstance(edges, Sequence)):
+                raise ValueError(f"bins.{col} must be {{edges: [cut points]}} or {{quantiles: N}}, got {b!r}")
+            quantiles = b.get("quantiles")
+            bins[str(col)] = Binning(
+                tuple(float(e) for e in edges) if edges is not None else None, int(quantiles) if quantiles else None
+            )
         unknown = sorted(set(bins) - set(columns))
         if unknown:
             raise ValueError(f"bins given for {unknown}, which are not among the group columns {list(columns)}")

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
+from fair_seg_al.data.errors import CohortFormatError, listing
 from fair_seg_al.data.layouts import load_cohort
 from fair_seg_al.data.pool import ActivePool
 from fair_seg_al.data.preprocess import Preprocessing, common_shape, pad_to
@@ -191,18 +192,33 @@ class ALDataModule(pl.LightningDataModule):
             return
         transform = self.preprocessing.transform(self.label_values)
         cache = self._cache_folder()
-        loaded = {}
+        loaded, failures = {}, []
         for rec in tqdm(self.cohort.records, desc="Loading cohort", unit="img", leave=False):
             cached = cache / f"{rec.subject_id}.pt" if cache is not None else None
             if cached is not None and cached.is_file():
                 item = torch.load(cached, weights_only=True)
             else:
-                item = transform({"image": str(rec.image), "label": str(rec.label)})
+                try:
+                    item = transform({"image": str(rec.image), "label": str(rec.label)})
+                except Exception as err:  # MONAI wraps the cause; name the subject, keep going, list all
+                    cause = err.__cause__ or err
+                    failures.append(f"subject {rec.subject_id}: preprocessing failed ({type(cause).__name__}: {cause})")
+                    continue
                 item = {"image": item["image"], "label": item["label"]}
+                if not (torch.isfinite(item["image"]).all() and item["label"].any()):
+                    failures.append(
+                        f"subject {rec.subject_id}: after preprocessing the image is constant or not finite, "
+                        "or the structure is gone (check the crop box and the spacing)"
+                    )
+                    continue
                 if cached is not None:
                     with atomic_path(cached) as tmp:
                         torch.save(item, tmp)
             loaded[rec.subject_id] = item
+        if failures:
+            raise CohortFormatError(
+                f"cohort {self.cohort.root}: " + listing("subjects cannot be preprocessed", failures)
+            )
         # one shape for the whole cohort (batches, and the network's strides), at least a patch
         shapes = [it["image"].shape[1:] for it in loaded.values()] + ([self.patch_size] if self.patch_size else [])
         self.shape = common_shape(shapes, self.pad_divisor)
@@ -214,7 +230,11 @@ class ALDataModule(pl.LightningDataModule):
         p = self.preprocessing
         if self.cache_dir is None or (p.spacing is None and p.crop == "none"):
             return None
-        key = stable_hash([self.cohort.fingerprint, p.key, self.label_values])
+        # the files themselves (path, size, modification time): an image fixed in place is preprocessed again
+        files = [
+            (str(f), f.stat().st_size, f.stat().st_mtime_ns) for r in self.cohort.records for f in (r.image, r.label)
+        ]
+        key = stable_hash([self.cohort.fingerprint, p.key, self.label_values, files])
         return Path(self.cache_dir) / "preprocessed" / key
 
     @property

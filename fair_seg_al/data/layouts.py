@@ -96,10 +96,16 @@ def bids_table(
     if "participant_id" not in attrs.columns:
         raise CohortFormatError(f"{table_path} has no participant_id column (BIDS requires it)")
     subjects = [p.removeprefix("sub-") for p in attrs["participant_id"]]
+    try:
+        images = [image_pattern.format(subject=s) for s in subjects]
+        labels = [label_pattern.format(subject=s) for s in subjects]
+    except (KeyError, IndexError, ValueError) as err:
+        raise CohortFormatError(
+            f"data.layout_options: image_pattern / label_pattern may use only {{subject}} (got {err!r} in "
+            f"{image_pattern!r} / {label_pattern!r})"
+        ) from None
     df = attrs.drop(columns=["participant_id"]).assign(
-        subject_id=[f"sub-{s}" for s in subjects],
-        image=[image_pattern.format(subject=s) for s in subjects],
-        label=[label_pattern.format(subject=s) for s in subjects],
+        subject_id=[f"sub-{s}" for s in subjects], image=images, label=labels
     )
     return df, table_path
 

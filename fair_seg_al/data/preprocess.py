@@ -197,7 +197,13 @@ def check_grids(records, preprocessing: Preprocessing) -> list[str]:
     problems, first = [], None
     for rec in records:
         affine = nib.load(rec.image).affine
-        zooms = tuple(round(float(z), 3) for z in np.sqrt((affine[:3, :3] ** 2).sum(axis=0)))
+        zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+        if preprocessing.orientation is not None:  # compare voxel sizes in the axis order they will have
+            ornt = nib.orientations.io_orientation(affine)
+            reordered = np.empty(3)
+            reordered[ornt[:, 0].astype(int)] = zooms
+            zooms = reordered
+        zooms = tuple(round(float(z), 3) for z in zooms)
         axes = "".join(nib.aff2axcodes(affine))
         if first is None:
             first = (rec.subject_id, zooms, axes)

@@ -2,7 +2,7 @@
 
     python -m fair_seg_al.examples.own_cohort data/own_cohort                     # build it (seconds)
     python -m fair_seg_al.main data.cohort_dir=data/own_cohort init=balanced \\
-        data.test_per_group=4 data.val_per_group=2 al.initial_size=6 al.budget=6 al.rounds=3
+        data.test_per_group=2 data.val_per_group=1 al.initial_size=6 al.budget=3 al.rounds=2
 
 Nothing here is the synthetic generator: another template (the ICBM 2009c T1), another atlas
 (AAL) and another structure (the left thalamus, AAL 7101, as a binary mask). Subjects differ by a random rigid-plus-scale pose and a scanner
