@@ -71,3 +71,13 @@ def test_patch_size_must_suit_the_network(patch):
     else:
         validate(cfg)
         assert list(cfg.model.roi_size) == patch  # the sliding window follows the patch
+
+
+def test_dataloader_workers_draw_different_patches(tiny_cohort):
+    dm = ALDataModule(
+        tiny_cohort, test_per_group=1, val_per_group=1, patch_size=(8, 8, 8), pad_divisor=4, num_workers=2
+    )
+    dm.batch_size = 1
+    ids = dm.pool.ids[:1]  # one image: only the crop position can differ
+    one_each = list(dm.sampling_loader(ids, samples=2, seed=0))  # two batches of one: one per worker
+    assert not torch.equal(one_each[0]["image"], one_each[1]["image"])  # copies of one stream would agree

@@ -89,11 +89,15 @@ class PatchSampler:
     def __init__(self, size: Sequence[int], pos_ratio: float = 0.5, seed: int = 0) -> None:
         from monai.transforms import RandCropByPosNegLabel
 
-        self.size = tuple(int(s) for s in size)
+        self.size, self.seed = tuple(int(s) for s in size), int(seed)
         self.crop = RandCropByPosNegLabel(
             self.size, pos=pos_ratio, neg=1.0 - pos_ratio, num_samples=1, allow_smaller=True
         )
         self.crop.set_random_state(seed)
+
+    def for_worker(self, worker_id: int) -> None:
+        """A DataLoader worker's own stream (workers start with copies of one random state)."""
+        self.crop.set_random_state(self.seed * 1009 + worker_id + 1)
 
     def __call__(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self.crop.randomize(label)
@@ -101,6 +105,12 @@ class PatchSampler:
             torch.as_tensor(self.crop(image, label=label, randomize=False)[0]).contiguous(),
             torch.as_tensor(self.crop(label, label=label, randomize=False)[0]).contiguous(),
         )
+
+
+def _patch_stream_per_worker(worker_id: int) -> None:
+    info = torch.utils.data.get_worker_info()
+    if info is not None and info.dataset.patch is not None:
+        info.dataset.patch.for_worker(worker_id)
 
 
 class ALDataModule(pl.LightningDataModule):
@@ -282,6 +292,7 @@ class ALDataModule(pl.LightningDataModule):
             sampler=sampler,
             num_workers=self.num_workers,
             drop_last=False,
+            worker_init_fn=_patch_stream_per_worker if self.num_workers and self.patch_size else None,
         )
 
     def train_dataloader(self) -> DataLoader:
