@@ -148,9 +148,17 @@ def validate(cfg: DictConfig) -> Prepared:
     require(isinstance(cfg.seed, int) and cfg.seed >= 0, "seed", f"must be an integer >= 0, got {cfg.seed}")
     require(cfg.metrics.es_alpha >= 0, "metrics.es_alpha", f"must be >= 0, got {cfg.metrics.es_alpha}")
     require(
-        int(cfg.trainer.max_steps) >= 1,
+        isinstance(cfg.trainer.get("max_steps"), int) and cfg.trainer.max_steps >= 1,
         "trainer.max_steps",
-        f"must be >= 1, got {cfg.trainer.max_steps}",
+        f"must be an integer >= 1 (training steps per AL round), got {cfg.trainer.get('max_steps')!r}",
+        group="trainer",
+    )
+    devices = cfg.trainer.get("devices", 1)
+    require(
+        devices in (1, "1") or (OmegaConf.is_list(devices) and len(devices) == 1),  # one device, or one named GPU
+        "trainer.devices",
+        f"must be 1, got {cfg.trainer.get('devices')!r}: with several devices the acquisition callback would run on "
+        "every rank; run one job per device instead (e.g. the parallel or SLURM launcher)",
         group="trainer",
     )
     mode = OmegaConf.select(cfg, "logger.wandb.mode")

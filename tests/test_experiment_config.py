@@ -196,3 +196,13 @@ def test_oracle_runs_are_tagged_as_controls_in_wandb(tmp_path, monkeypatch):
     finally:
         logger.experiment.finish()
     assert {"control=oracle", "strategy=weighted_entropy.oracle.quota"} <= tags
+
+
+def test_several_devices_and_unset_steps_are_config_errors():
+    _fails(r"trainer.devices: must be 1, got 2: with several devices the acquisition callback", "trainer.devices=2")
+    _fails(r"trainer.devices: must be 1", "trainer.devices=auto")
+    validate(cfg_with("trainer.devices=[0]"))  # one named device is fine
+    _fails(
+        r"trainer.max_steps: must be an integer >= 1 \(training steps per AL round\), got None",
+        "trainer.max_steps=null",
+    )

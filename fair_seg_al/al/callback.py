@@ -242,7 +242,14 @@ class AcquisitionCallback(pl.Callback):
         score_start = time.perf_counter()
         if self.strategy.uses_model:
             ids, raw = score_images(module, self.dm.loader(unlabeled), self.strategy)
-            assert ids == unlabeled
+            if ids != unlabeled:  # an explicit check: asserts vanish under python -O
+                raise RuntimeError(f"round {self.round}: scored images {ids[:3]}... differ from the unlabeled pool")
+            bad = [sid for sid, v in zip(ids, raw, strict=True) if not np.isfinite(v)]
+            if bad:  # NaN sorts last and would turn acquisition into a silent random draw
+                raise FloatingPointError(
+                    f"round {self.round}: the {self.strategy.name} score is not finite for {len(bad)} of {len(ids)} "
+                    f"pool images (e.g. {bad[:5]}): the model diverged or an image holds NaN/Inf"
+                )
         else:
             raw = np.full(len(unlabeled), np.nan)
         out["seconds_score"] = round(time.perf_counter() - score_start, 3)

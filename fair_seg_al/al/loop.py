@@ -139,7 +139,9 @@ class ActiveLearningLoop:
                 self.model = self.model_factory()
             self.callback.round = r
             trainer = self.trainer_factory([self.callback])
-            steps = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else 100
+            steps = trainer.max_steps
+            if not steps or steps < 1:  # no hidden default: the config check names trainer.max_steps first
+                raise ValueError(f"trainer.max_steps must be >= 1 (steps per AL round), got {steps}")
             self.dm.start_round(seed_r, steps * self.dm.batch_size)
             trainer.fit(self.model, datamodule=self.dm)
         return self.callback.round_rows

@@ -76,6 +76,11 @@ class SegmentationModule(pl.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss = self.loss(self(batch["image"]), batch["label"])
+        if not torch.isfinite(loss):  # a diverged run must fail loudly, not look like a poor one
+            raise FloatingPointError(
+                f"training loss is {loss.item()} at step {self.global_step} (images {list(batch.get('id', []))[:4]}); "
+                "lower model.optimizer.lr or check the images"
+            )
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["image"].shape[0])
         return loss
 
