@@ -314,7 +314,10 @@ def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> 
         {"cohort_dir": str(cohort_dir), "cohort": datamodule.cohort.fingerprint, **datamodule.split},
     )
 
-    logger = build_wandb_logger(cfg, run_dir, saved.get("wandb_id") if saved else None, multirun)
+    complete = saved is not None and bool(saved.get("complete"))
+    # a finished job of a relaunched sweep opens no W&B run (it would be an empty one); a resumed
+    # job continues its own W&B run (same id, resume="allow")
+    logger = None if complete else build_wandb_logger(cfg, run_dir, saved.get("wandb_id") if saved else None, multirun)
 
     def make_model():
         return hydra.utils.instantiate(cfg.model)
@@ -340,7 +343,7 @@ def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> 
     if logger is not None:
         loop.extra_state["wandb_id"] = logger.experiment.id
     try:
-        if saved is not None and saved.get("complete"):
+        if complete:
             log.info("%s is already complete (round %d); nothing to do", run_dir, saved["round"])
             loop.resume(saved)
             return loop.callback.round_rows

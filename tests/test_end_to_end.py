@@ -244,7 +244,7 @@ def test_oracle_estimates_equal_the_test_dice_and_are_marked(tmp_path):
 
 
 def test_relaunching_a_sweep_with_one_more_seed_runs_only_the_new_job(tmp_path):
-    common = ["-m", *SMOKE, "al.rounds=0", "logger=none", "resume=true", "sweep_name=grow"]
+    common = ["-m", *SMOKE, "al.rounds=0", "resume=true", "sweep_name=grow"]  # W&B offline (the default)
     _main(*common, "seed=0", cwd=tmp_path)
     sweep = tmp_path / "logs" / "al" / "multiruns" / "grow"
     (first,) = [p for p in sweep.iterdir() if (p / ".hydra").is_dir()]
@@ -258,3 +258,5 @@ def test_relaunching_a_sweep_with_one_more_seed_runs_only_the_new_job(tmp_path):
     assert first in jobs  # the same folder, not a second copy under a new job number
     assert ((first / "rounds.csv").stat().st_mtime_ns, (first / "al_state.pt").stat().st_mtime_ns) == before
     assert "already complete" in res.stdout + res.stderr
+    # one offline W&B run per job: the finished job opened no second, empty one
+    assert [len(list(j.glob("wandb/offline-run-*"))) for j in jobs] == [1, 1]
