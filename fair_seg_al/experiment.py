@@ -6,12 +6,14 @@ in seconds with the offending key named, before any cohort is generated or model
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
+from filelock import FileLock, Timeout
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.al.callback import holdout_owner
@@ -38,6 +40,29 @@ log = logging.getLogger(__name__)
 
 class RunExistsError(ConfigError):
     """The run folder already holds an AL run and resume was not asked for."""
+
+
+class RunLockedError(RunExistsError):
+    """Another process is running this run folder (e.g. a second ``resume=true``)."""
+
+
+RUN_LOCK = ".al_run.lock"
+
+
+@contextlib.contextmanager
+def run_folder_lock(run_dir: Path):
+    """Hold the run folder for this process: a second process on the same folder is refused at once."""
+    lock = FileLock(str(run_dir / RUN_LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunLockedError(
+            f"resume: {run_dir} is being run by another process (it holds {RUN_LOCK}); wait for it to finish or stop it"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass
@@ -284,7 +309,11 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str | None, multi
 
 
 def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> list[dict]:
-    """Validate, generate (or reuse) the cohort, and run the AL experiment into ``run_dir``."""
+    """Validate, generate (or reuse) the cohort, and run the AL experiment into ``run_dir``.
+
+    Raises:
+        RunLockedError: another process is running ``run_dir``.
+    """
     prep = validate(cfg)
     if cfg.get("num_threads"):  # the Hydra entry point also shares cores out under the parallel launcher
         import torch
@@ -292,6 +321,11 @@ def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> 
         torch.set_num_threads(int(cfg.num_threads))
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with run_folder_lock(run_dir):
+        return _run(cfg, run_dir, multirun, prep)
+
+
+def _run(cfg: DictConfig, run_dir: Path, multirun: bool, prep: Prepared) -> list[dict]:
     if prep.cohort is None:
         cohort_dir = generate_cohort(prep.spec, cache_dir=cfg.paths.cohort_cache_dir, num_workers="auto")
     else:
