@@ -112,15 +112,21 @@ def test_common_shape_and_padding_by_hand():
         pad_to(image, label, (1, 4, 4))
 
 
-def test_spacings_and_orientations_preprocessing_cannot_reconcile_are_named(tmp_path):
-    from fair_seg_al.data.preprocess import check_grids
+def _header_only(folder):
+    """Records whose image is an empty volume with the given affine (check_grids reads headers only)."""
 
     class Rec:
         def __init__(self, sid, affine):
-            self.subject_id, self.image = (
-                sid,
-                _save(tmp_path / f"{sid}.nii.gz", np.zeros((4, 4, 4), np.float32), affine),
-            )
+            self.subject_id = sid
+            self.image = _save(folder / f"{sid}.nii.gz", np.zeros((4, 4, 4), np.float32), affine)
+
+    return Rec
+
+
+def test_spacings_and_orientations_preprocessing_cannot_reconcile_are_named(tmp_path):
+    from fair_seg_al.data.preprocess import check_grids
+
+    Rec = _header_only(tmp_path)
 
     ras2 = np.diag([2.0, 2.0, 2.0, 1.0])
     las2 = np.diag([-2.0, 2.0, 2.0, 1.0])
@@ -141,12 +147,7 @@ def test_spacings_and_orientations_preprocessing_cannot_reconcile_are_named(tmp_
 def test_voxel_sizes_are_compared_in_the_axis_order_they_will_have(tmp_path):
     from fair_seg_al.data.preprocess import check_grids
 
-    class Rec:
-        def __init__(self, sid, affine):
-            self.subject_id, self.image = (
-                sid,
-                _save(tmp_path / f"{sid}.nii.gz", np.zeros((4, 4, 4), np.float32), affine),
-            )
+    Rec = _header_only(tmp_path)
 
     axial = np.diag([1.0, 1.0, 2.0, 1.0])  # RAS, 2 mm slices along z
     sar = np.zeros((4, 4))  # file axes (S, A, R): the 2 mm axis stored first
