@@ -75,8 +75,11 @@ def main(cfg: DictConfig) -> float | None:
         "lightning_fabric.utilities.rank_zero",
     ):
         logging.getLogger(name).setLevel(logging.WARNING)  # per-round Trainer banners
-    threads = job_threads(
-        cfg.get("num_threads"), hc.launcher.get("_target_"), hc.launcher.get("n_jobs"), available_cores()
+    # an explicit num_threads is applied by run(); here only the parallel launcher's share of the cores
+    threads = (
+        None
+        if cfg.get("num_threads")
+        else job_threads(None, hc.launcher.get("_target_"), hc.launcher.get("n_jobs"), available_cores())
     )
     if threads:
         import torch
