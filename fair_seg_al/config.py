@@ -16,6 +16,11 @@ from omegaconf.errors import OmegaConfBaseException
 
 from fair_seg_al.utils.io import stable_hash
 
+#: The packaged configs: ``fair_seg_al/conf`` links to the top-level ``conf/`` in a checkout and
+#: is a copy in an installed wheel. An absolute path, so Hydra reads it as a folder either way
+#: (a user's own folder joins with ``--config-dir`` or ``hydra.searchpath``).
+CONF_DIR = str(Path(__file__).resolve().parent / "conf")
+
 T = TypeVar("T")
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
-from filelock import FileLock, Timeout
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.al.callback import holdout_owner
@@ -33,6 +32,7 @@ from fair_seg_al.data.splits import per_group_count
 from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.strategies import Strategy
 from fair_seg_al.utils.io import atomic_write_json
+from fair_seg_al.utils.locks import LOCK_KINDS, LockTimeoutError, folder_lock
 from fair_seg_al.utils.quota import quota_split
 
 log = logging.getLogger(__name__)
@@ -50,19 +50,15 @@ RUN_LOCK = ".al_run.lock"
 
 
 @contextlib.contextmanager
-def run_folder_lock(run_dir: Path):
+def run_folder_lock(run_dir: Path, kind: str = "auto"):
     """Hold the run folder for this process: a second process on the same folder is refused at once."""
-    lock = FileLock(str(run_dir / RUN_LOCK))
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
+        with folder_lock(run_dir / RUN_LOCK, kind, timeout_s=0):
+            yield
+    except LockTimeoutError:
         raise RunLockedError(
             f"resume: {run_dir} is being run by another process (it holds {RUN_LOCK}); wait for it to finish or stop it"
         ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 @dataclass
@@ -131,6 +127,19 @@ def validate(cfg: DictConfig) -> Prepared:
         ConfigError: naming the key (and file) at fault.
         CohortFormatError: the user's cohort folder is not valid.
     """
+    require(
+        cfg.paths.lock in LOCK_KINDS,
+        "paths.lock",
+        f"must be one of {list(LOCK_KINDS)}, got {cfg.paths.lock!r}",
+        "paths",
+    )
+    timeout = cfg.paths.lock_timeout_s
+    require(
+        timeout is None or (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout >= 0),
+        "paths.lock_timeout_s",
+        f"must be a number of seconds >= 0 or null, got {timeout!r}",
+        group="paths",
+    )
     cohort_dir = cfg.data.get("cohort_dir")
     cohort = None
     if cohort_dir:
@@ -321,13 +330,19 @@ def run(cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False) -> 
         torch.set_num_threads(int(cfg.num_threads))
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    with run_folder_lock(run_dir):
+    with run_folder_lock(run_dir, cfg.paths.lock):
         return _run(cfg, run_dir, multirun, prep)
 
 
 def _run(cfg: DictConfig, run_dir: Path, multirun: bool, prep: Prepared) -> list[dict]:
     if prep.cohort is None:
-        cohort_dir = generate_cohort(prep.spec, cache_dir=cfg.paths.cohort_cache_dir, num_workers="auto")
+        cohort_dir = generate_cohort(
+            prep.spec,
+            cache_dir=cfg.paths.cohort_cache_dir,
+            num_workers="auto",
+            lock=cfg.paths.lock,
+            lock_timeout_s=cfg.paths.lock_timeout_s,
+        )
     else:
         cohort_dir = prep.cohort.root
     # a user's folder was validated above: hand it over instead of reading it all again
@@ -342,6 +357,7 @@ def _run(cfg: DictConfig, run_dir: Path, multirun: bool, prep: Prepared) -> list
         raise RunExistsError(f"resume: {run_dir} already holds an AL run; pass resume=true to continue it")
     if saved is not None:
         check_same_config(saved, prep.config_hash, run_dir)
+        datamodule.check_same_data(saved["data"], run_dir / "al_state.pt")
     # only now, when the folder is ours to write: the report reads the test set from it
     atomic_write_json(
         run_dir / "split.json",

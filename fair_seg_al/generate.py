@@ -18,7 +18,8 @@ import hydra
 from omegaconf import DictConfig
 
 from fair_seg_al.cohort import CohortSpec, generate_cohort
-from fair_seg_al.config import ConfigError
+from fair_seg_al.config import CONF_DIR, ConfigError
+from fair_seg_al.utils.locks import LockTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ def generate_from_config(cfg: DictConfig) -> Path:
         cache_dir=cfg.paths.cohort_cache_dir,
         num_workers=cfg.get("num_workers", "auto"),
         overwrite=bool(cfg.get("overwrite", False)),
+        lock=cfg.paths.lock,
+        lock_timeout_s=cfg.paths.lock_timeout_s,
     )
     if cfg.get("figure", False) and not (out / "cohort.png").exists():
         from fair_seg_al.viz import plot_group_examples
@@ -40,11 +43,11 @@ def generate_from_config(cfg: DictConfig) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="generate")
 def main(cfg: DictConfig) -> None:
     try:
         out = generate_from_config(cfg)
-    except (ConfigError, FileExistsError) as err:
+    except (ConfigError, FileExistsError, LockTimeoutError) as err:
         log.error("%s", err)  # into the run's log file
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

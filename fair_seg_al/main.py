@@ -22,9 +22,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.al.state import STATE_FILE
-from fair_seg_al.config import ConfigError
+from fair_seg_al.config import CONF_DIR, ConfigError
 from fair_seg_al.data.cohort_folder import CohortFormatError
 from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.utils.locks import LockTimeoutError
 from fair_seg_al.utils.threads import available_cores, job_threads
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ if not OmegaConf.has_resolver("fsa_run_dir"):
     OmegaConf.register_new_resolver("fsa_run_dir", _run_dir, use_cache=True)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="main")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="main")
 def main(cfg: DictConfig) -> float | None:
     """Run one experiment; returns its final ES-Dice (for Hydra sweepers)."""
     from fair_seg_al.experiment import RunExistsError, run
@@ -87,7 +88,7 @@ def main(cfg: DictConfig) -> float | None:
         torch.set_num_threads(threads)
     try:
         rows = run(cfg, run_dir, multirun=multirun)
-    except (ConfigError, CohortFormatError, FileExistsError) as err:
+    except (ConfigError, CohortFormatError, FileExistsError, LockTimeoutError) as err:
         log.error("%s", err)
         print(f"error: {err}", file=sys.stderr)
         if multirun and isinstance(err, RunExistsError):

@@ -30,7 +30,9 @@ def _main(*overrides, cwd: Path, timeout=600):
 
 
 def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
-    _main("-m", "strategy=weighted_entropy,entropy", "bias=strong,weak", *SMOKE, "sweep_name=e2e", cwd=tmp_path)
+    res = _main("-m", "strategy=weighted_entropy,entropy", "bias=strong,weak", *SMOKE, "sweep_name=e2e", cwd=tmp_path)
+    # the two cohorts (one per bias) were generated before the jobs started; every job found its own
+    assert "prepare_cohorts: 4 job(s) need 2 synthetic cohort(s)" in res.stdout + res.stderr
     sweep = tmp_path / "logs" / "al" / "multiruns" / "e2e"
     jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
     # job folders are named by the run and keyed by a hash of its experiment config, not by job number
@@ -60,6 +62,7 @@ def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
         assert (job / ".hydra" / "config.yaml").is_file()
         runs = list((job / "wandb").glob("offline-run-*"))
         assert len(runs) == 1, runs
+        assert "Reusing cached cohort" in (job / "main.log").read_text()
     # the weighted strategy logged its group weights
     assert "weight_B" in pd.read_csv(next(j for j in jobs if j.name.startswith("weighted")) / "rounds.csv").columns
     # every job reused one cached cohort per bias

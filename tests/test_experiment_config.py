@@ -206,3 +206,9 @@ def test_several_devices_and_unset_steps_are_config_errors():
         r"trainer.max_steps: must be an integer >= 1 \(training steps per AL round\), got None",
         "trainer.max_steps=null",
     )
+
+
+def test_bad_lock_settings_name_their_key():
+    _fails(r"paths\.lock: must be one of \['auto', 'soft'\], got 'nfs'", "paths.lock=nfs")
+    _fails(r"paths\.lock_timeout_s: must be a number of seconds >= 0 or null, got -1", "paths.lock_timeout_s=-1")
+    assert validate(cfg_with("paths.lock=soft", "paths.lock_timeout_s=null"))

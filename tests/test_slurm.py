@@ -118,3 +118,45 @@ def test_preempted_job_is_requeued_and_resumes(tmp_path):
     assert rounds["round"].tolist() == [0, 1, 2, 3]
     assert rounds["n_labeled"].tolist() == [6, 10, 14, 18]
     assert pd.read_csv(job_dir / "selections.csv")["subject_id"].is_unique
+
+
+@pytest.mark.slow
+def test_a_failed_job_fails_in_slurm_and_the_others_complete(tmp_path):
+    """One job of two has a bad config: its array task exits non-zero (SLURM: FAILED), the
+    other completes, the launching command exits non-zero, the report lists the failure."""
+    start_cluster()
+    env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path), "WANDB_SILENT": "true"}
+    res = subprocess.run(
+        # al.initial_size=1000 is larger than the pool: that job's config is refused before training
+        slurm_sweep("strategy=random", "seed=0", "al.initial_size=6,1000", "logger=none", cpus=1),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert res.returncode != 0
+    assert "al.initial_size" in res.stdout + res.stderr
+    sweep = tmp_path / "logs" / "al" / "multiruns" / "sweep_tiny"
+    # the launcher stops waiting at the first failed result; let the other task finish
+    deadline = time.time() + 900
+    while time.time() < deadline and subprocess.run(["squeue", "-h"], capture_output=True, text=True).stdout.strip():
+        time.sleep(1)
+    jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
+    failed = [j for j in jobs if (j / "FAILED").exists()]
+    done = [j for j in jobs if (j / "rounds.csv").exists()]
+    assert len(jobs) == 2 and len(failed) == 1 and len(done) == 1, [j.name for j in jobs]
+    assert "al.initial_size" in (failed[0] / "FAILED").read_text()
+    # SLURM's own record of each array task: the failed one exited non-zero
+    states = {}
+    for log in (sweep / ".submitit").rglob("*_log.out"):
+        job_id = log.name.removesuffix("_log.out")  # <array job>_<task>
+        info = subprocess.run(["scontrol", "-o", "show", "job", job_id], capture_output=True, text=True).stdout
+        for line in info.splitlines():
+            fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+            states[fields.get("JobId")] = (fields.get("JobState"), fields.get("ExitCode"))
+    assert sorted(s for s, _ in states.values()) == ["COMPLETED", "FAILED"], states
+    assert sorted(code for _, code in states.values()) == ["0:0", "1:0"], states
+    subprocess.run([sys.executable, "-m", "fair_seg_al.report", str(sweep)], cwd=REPO, env=env, check=True)
+    listed = (sweep / "report" / "report.md").read_text().split("## Failed or incomplete runs")[1]
+    assert failed[0].name in listed and "al.initial_size" in listed

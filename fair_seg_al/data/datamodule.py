@@ -12,6 +12,7 @@ builds a fresh Trainer per round, and every ``*_dataloader`` call reads the curr
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
-from fair_seg_al.data.errors import CohortFormatError, listing
+from fair_seg_al.data.errors import CohortFormatError, DataChangedError, listing
 from fair_seg_al.data.layouts import load_cohort
 from fair_seg_al.data.pool import ActivePool
 from fair_seg_al.data.preprocess import Preprocessing, common_shape, pad_to
@@ -193,6 +194,7 @@ class ALDataModule(pl.LightningDataModule):
         self.augmentation = build_augmentation(augmentation)
         self.round_seed = 0
         self.train_samples = batch_size
+        self._content: str | None = None
         self._store: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._group_map = {r.subject_id: r.group for r in self.cohort.records}
 
@@ -305,10 +307,56 @@ class ALDataModule(pl.LightningDataModule):
         return self.loader(self.split["test"])
 
     # ----------------------------------------------------------------- state
+    @property
+    def content_fingerprint(self) -> str:
+        """sha256 of what the run sees: every subject's id, group and voxels, as preprocessed.
+
+        It follows the data, not the files that describe it: an image edited in place, a
+        new generator version or another preprocessing changes it; a manifest re-saved with
+        other column order, extra columns or new timestamps on the files does not.
+        """
+        if self._content is None:
+            self.setup()
+            digest = hashlib.sha256()
+            for sid in sorted(self._store):
+                digest.update(f"{sid}\0{self._group_map[sid]}\0".encode())
+                for volume in self._store[sid]:
+                    digest.update(f"{volume.dtype}{tuple(volume.shape)}".encode())
+                    digest.update(volume.contiguous().numpy().tobytes())
+            self._content = digest.hexdigest()
+        return self._content
+
     def state_dict(self) -> dict:
-        return {"pool": self.pool.state_dict(), "split": self.split, "cohort": self.cohort.fingerprint}
+        return {
+            "pool": self.pool.state_dict(),
+            "split": self.split,
+            "cohort": self.cohort.fingerprint,
+            "content": self.content_fingerprint,
+        }
+
+    def check_same_data(self, state: dict, where: str | Path = "the saved AL state") -> None:
+        """Refuse to continue a run whose saved state was computed on other data.
+
+        Raises:
+            DataChangedError: the split or the data's content differ (states written before
+                the content fingerprint existed are checked on the split only).
+        """
+        if state["split"] != self.split:
+            raise DataChangedError(
+                f"{where}: its test/val/pool split differs from this cohort's with this data.split_seed; "
+                "the cohort's subjects or groups changed. Start a new run (resume=false) or restore the data."
+            )
+        saved = state.get("content")
+        if saved is None:
+            log.warning("%s predates data fingerprints: only its split was checked", where)
+        elif saved != self.content_fingerprint:
+            raise DataChangedError(
+                f"{where}: the cohort's images or labels changed since this run's state was saved "
+                f"(content fingerprint {saved[:12]}, now {self.content_fingerprint[:12]}, cohort {self.cohort.root}). "
+                "An image or label was edited, or the generator or the preprocessing (data.preprocess) changed. "
+                "Start a new run (resume=false) or restore the data it was computed on."
+            )
 
     def load_state_dict(self, state: dict) -> None:
-        if state["split"] != self.split:
-            raise ValueError("saved AL state has a different test/val/pool split than this cohort and split_seed")
+        self.check_same_data(state)
         self.pool.load_state_dict(state["pool"])

@@ -11,6 +11,10 @@ class CohortFormatError(ValueError):
     """A cohort does not follow its dataset format; the message lists every problem."""
 
 
+class DataChangedError(CohortFormatError):
+    """A run is resumed on data other than the data its saved state was computed on."""
+
+
 class GroupingError(CohortFormatError):
     """Subjects' attributes cannot be turned into groups; the message lists every subject at fault."""
 
