@@ -75,9 +75,11 @@ def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
     ids=["paper_form", "prequential_power"],
 )
 def test_resume_after_interruption_selects_like_an_uninterrupted_run(tmp_path, variant):
-    common = [*SMOKE, "al.rounds=3", "strategy=weighted_entropy", *variant, "logger=none", "al.reset_weights=false"]
+    # the interrupted run logs to W&B (offline): its resumed process continues the same W&B run
+    common = [*SMOKE, "al.rounds=3", "strategy=weighted_entropy", *variant, "al.reset_weights=false"]
     full = tmp_path / "full"
-    _main(*common, f"hydra.run.dir={full}", cwd=tmp_path)
+    _main(*common, "logger=none", f"hydra.run.dir={full}", cwd=tmp_path)
+    common = [*common, "logger=wandb"]
 
     # interrupted: the process dies right after round 1's state is saved
     part = tmp_path / "part"
@@ -99,6 +101,9 @@ def test_resume_after_interruption_selects_like_an_uninterrupted_run(tmp_path, v
     assert pd.read_csv(part / "rounds.csv")["round"].tolist() == [0, 1]
 
     _main(*common, f"resume={part}", cwd=tmp_path)
+    # two processes, one W&B run: the same run id in both offline folders (wandb sync appends them)
+    ids = {p.name.rsplit("-", 1)[1] for p in (part / "wandb").glob("offline-run-*")}
+    assert len(list((part / "wandb").glob("offline-run-*"))) == 2 and len(ids) == 1, ids
     a = pd.read_csv(full / "selections.csv")
     b = pd.read_csv(part / "selections.csv")
     assert a["subject_id"].tolist() == b["subject_id"].tolist()
