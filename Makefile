@@ -92,6 +92,7 @@ format: install
 bench: install
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_al.py
+	$(PY) benchmarks/bench_uncertainty.py
 	$(PY) benchmarks/bench_rounds.py
 	$(PY) benchmarks/bench_train_step.py
 	$(PY) benchmarks/bench_sweep.py

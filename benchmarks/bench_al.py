@@ -30,12 +30,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHAPE = (24, 32, 32)
 
 
-def build_module():
+def build_module(dropout: float = 0.0):
+    """The default network of conf/model/unet.yaml, in eval mode, predicting whole volumes."""
     import hydra
 
     from fair_seg_al.model import SegmentationModule
 
     cfg = OmegaConf.load(REPO / "conf/model/unet.yaml")
+    cfg.roi_size = None  # the config takes it from data.patch_size (null by default): whole volumes
+    cfg.net.dropout = dropout
     module: SegmentationModule = hydra.utils.instantiate(cfg)
     return module.eval()
 

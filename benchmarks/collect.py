@@ -10,6 +10,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 PARTS = [
     ("Cohort generation speed", "benchmarks_generate.md", "benchmarks/bench_generate.py"),
     ("Pool scoring: throughput and memory", "benchmarks_al.md", "benchmarks/bench_al.py"),
+    ("Multi-pass scoring: MC dropout and TTA", "benchmarks_uncertainty.md", "benchmarks/bench_uncertainty.py"),
     ("Where a round's time goes", "benchmarks_rounds.md", "benchmarks/bench_rounds.py"),
     ("One training step: precision and memory format", "benchmarks_train_step.md", "benchmarks/bench_train_step.py"),
     ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),

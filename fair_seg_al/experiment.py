@@ -30,7 +30,7 @@ from fair_seg_al.data.pool import initial_fractions
 from fair_seg_al.data.preprocess import Preprocessing, check_grids
 from fair_seg_al.data.splits import per_group_count
 from fair_seg_al.estimation import GroupPerformanceEstimator
-from fair_seg_al.strategies import Strategy
+from fair_seg_al.strategies import MCDropoutStrategy, Strategy
 from fair_seg_al.utils.io import atomic_write_json
 from fair_seg_al.utils.locks import LOCK_KINDS, LockTimeoutError, folder_lock
 from fair_seg_al.utils.quota import quota_split
@@ -268,6 +268,15 @@ def validate(cfg: DictConfig) -> Prepared:
                 f"cohort folder {cohort.root}: " + listing("subjects cannot share one grid", problems)
             )
     strategy = build_strategy(cfg)
+    dropout = OmegaConf.select(cfg, "model.net.dropout", default=0) or 0
+    require(
+        not isinstance(strategy, MCDropoutStrategy) or float(dropout) > 0,
+        "model.net.dropout",
+        f"strategy {cfg.strategy.name} scores with MC dropout and needs dropout in the network: set "
+        "model.net.dropout=0.1 (for a fair comparison, for every strategy of the sweep), got "
+        f"{dropout}",
+        group="model",
+    )
     probes = build_probes(cfg)
     estimators = {"strategy.estimator": strategy.estimator} if strategy.estimator is not None else {}
     estimators.update({f"estimation.probes.{k}": v for k, v in probes.items()})

@@ -29,7 +29,8 @@ def cfg_with(*overrides):
 @pytest.mark.parametrize("strategy", sorted(p.stem for p in (REPO / "conf" / "strategy").glob("*.yaml")))
 @pytest.mark.parametrize("init", ["balanced", "imbalanced"])
 def test_every_strategy_and_init_validates(strategy, init):
-    cfg = cfg_with(f"strategy={strategy}", f"init={init}")
+    dropout = ["model.net.dropout=0.1"] if "mc_" in strategy else []  # MC dropout needs it (next test)
+    cfg = cfg_with(f"strategy={strategy}", f"init={init}", *dropout)
     prep = validate(cfg)
     assert cfg.strategy.name == strategy and cfg.run_name.startswith(strategy)
     assert prep.settings.rounds == 4
@@ -212,3 +213,8 @@ def test_bad_lock_settings_name_their_key():
     _fails(r"paths\.lock: must be one of \['auto', 'soft'\], got 'nfs'", "paths.lock=nfs")
     _fails(r"paths\.lock_timeout_s: must be a number of seconds >= 0 or null, got -1", "paths.lock_timeout_s=-1")
     assert validate(cfg_with("paths.lock=soft", "paths.lock_timeout_s=null"))
+
+
+def test_mc_dropout_without_dropout_in_the_network_is_refused():
+    _fails(r"model\.net\.dropout: strategy mc_bald scores with MC dropout", "strategy=mc_bald")
+    assert validate(cfg_with("strategy=mc_bald", "model.net.dropout=0.1")).strategy.passes == 8

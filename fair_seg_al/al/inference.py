@@ -6,6 +6,7 @@ so memory does not grow with the pool size.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -38,13 +39,45 @@ def iterate_probabilities(
         module.train(was_training)
 
 
+def model_fingerprint(module: torch.nn.Module) -> str:
+    """sha256 of the module's parameters and buffers: changes whenever training changed the model."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def score_images(module: SegmentationModule, loader: DataLoader, strategy: Strategy) -> tuple[list[str], np.ndarray]:
-    """``(ids, scores)``: the strategy's score of every image in ``loader``."""
+    """``(ids, scores)``: the strategy's score of every image in ``loader``.
+
+    Batches are scored by ``strategy.score_batch`` (one pass, or several for MC dropout and
+    test-time augmentation) and reduced to one number per image before the next. A strategy
+    that caches (``caches_scores``) scores images once per model: asked again with the same
+    parameters, it answers from memory.
+    """
+    key = model_fingerprint(module) if strategy.caches_scores else None
+    all_ids = list(getattr(getattr(loader, "dataset", None), "ids", []))  # known up front: the cache can answer
+    if key is not None and all_ids:
+        cached = strategy.cached_scores(key, all_ids)
+        if cached is not None:
+            return all_ids, cached
     ids, scores = [], []
-    for batch, probs in iterate_probabilities(module, loader, desc=f"Scoring pool ({strategy.name})"):
-        ids += list(batch["id"])
-        scores.append(strategy.score(probs).float().cpu())
-    return ids, torch.cat(scores).numpy() if scores else np.zeros(0)
+    was_training = module.training
+    module.eval()
+    batches = tqdm(loader, desc=f"Scoring pool ({strategy.name})", unit="batch", leave=False, disable=None)
+    try:
+        with torch.inference_mode():
+            for batch in batches:
+                images = batch["image"].to(module.device, non_blocking=True)
+                scores.append(strategy.score_batch(module, images, list(batch["id"])).float().cpu())
+                ids += list(batch["id"])
+    finally:
+        module.train(was_training)
+    out = torch.cat(scores).numpy() if scores else np.zeros(0)
+    if key is not None:
+        strategy.remember(key, ids, out)
+    return ids, out
 
 
 def dice_of_images(module: SegmentationModule, loader: DataLoader) -> tuple[list[str], list[str], np.ndarray]:

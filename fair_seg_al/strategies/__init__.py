@@ -9,12 +9,18 @@ from fair_seg_al.strategies.random_sampling import (
     RandomStrategy,
     StratifiedRandomStrategy,
 )
-from fair_seg_al.strategies.weights import group_weights
+from fair_seg_al.strategies.uncertainty import MCDropoutStrategy, MultiPassStrategy, PassStatistics, TTAStrategy
+from fair_seg_al.strategies.weights import GroupWeighting, group_weights
 
 __all__ = [
     "Composition",
     "CompositionControlStrategy",
     "EntropyStrategy",
+    "GroupWeighting",
+    "MCDropoutStrategy",
+    "MultiPassStrategy",
+    "PassStatistics",
+    "TTAStrategy",
     "MaskedEntropyStrategy",
     "Power",
     "Quota",

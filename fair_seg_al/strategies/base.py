@@ -39,9 +39,12 @@ class Strategy:
     uses_model = True
     #: a group-performance estimator (``strategy/estimator``) for group-aware strategies
     estimator = None
+    #: keep the scores of the last model seen (worth it for strategies with several passes per image)
+    caches_scores = False
 
     def __init__(self, composition: Composition | None = None) -> None:
         self.composition = composition if composition is not None else TopK()
+        self._cache: tuple[str, dict[str, float]] | None = None
 
     def score(self, probs: torch.Tensor) -> torch.Tensor:
         """Informativeness of each image.
@@ -53,6 +56,23 @@ class Strategy:
             ``(B,)`` scores; higher is picked first.
         """
         raise NotImplementedError
+
+    def score_batch(self, module: torch.nn.Module, images: torch.Tensor, ids: Sequence[str]) -> torch.Tensor:
+        """Scores ``(B,)`` of a batch of images: one forward pass, unless a strategy needs more."""
+        return self.score(module.probabilities(images))
+
+    def cached_scores(self, model_key: str, ids: Sequence[str]) -> np.ndarray | None:
+        """Scores computed earlier for these images by the same model (None if any is missing)."""
+        if self._cache is None or self._cache[0] != model_key:
+            return None
+        known = self._cache[1]
+        return np.array([known[i] for i in ids]) if all(i in known for i in ids) else None
+
+    def remember(self, model_key: str, ids: Sequence[str], scores: np.ndarray) -> None:
+        """Keep ``scores`` of ``ids`` under ``model_key`` (a new key forgets the old model's)."""
+        if self._cache is None or self._cache[0] != model_key:
+            self._cache = (model_key, {})
+        self._cache[1].update(zip(ids, (float(s) for s in scores), strict=True))
 
     def image_weights(self, groups: Sequence[str], ctx: SelectionContext) -> np.ndarray:
         """Multiplier of each image's score (1 unless a strategy reweights groups)."""

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
-import numpy as np
 import torch
 
 from fair_seg_al.estimation import GroupPerformanceEstimator, TrainSetEstimator
 from fair_seg_al.metrics import argmax_is
-from fair_seg_al.strategies.base import SelectionContext, Strategy, voxel_entropy
+from fair_seg_al.strategies.base import Strategy, voxel_entropy
 from fair_seg_al.strategies.composition import Composition
-from fair_seg_al.strategies.weights import WEIGHT_FORMS, group_weights
+from fair_seg_al.strategies.weights import GroupWeighting
 
 EMPTY_ROI_RULES = ("max", "global", "zero")
 
@@ -31,6 +29,24 @@ def dilate_cube(mask: torch.Tensor, margin: int) -> torch.Tensor:
             out.narrow(axis, shift, n - shift).logical_or_(src.narrow(axis, 0, n - shift))
             out.narrow(axis, 0, n - shift).logical_or_(src.narrow(axis, shift, n - shift))
     return out
+
+
+def roi_mean(values: torch.Tensor, roi: torch.Tensor, empty_roi: str, max_value: float) -> torch.Tensor:
+    """Mean of voxel ``values`` ``(B, X, Y, Z)`` inside each boolean ``roi``: ``(B,)``.
+
+    An image with an empty ROI scores by ``empty_roi``: ``"max"``, ``max_value`` (the largest
+    the voxel measure can be); ``"global"``, the whole-volume mean; ``"zero"``, 0.
+    """
+    values, roi = values.flatten(1), roi.flatten(1).to(values.dtype)
+    size = roi.sum(dim=1)
+    masked = (values * roi).sum(dim=1) / size.clamp_min(1)
+    if empty_roi == "max":
+        fallback = torch.full_like(masked, max_value)
+    elif empty_roi == "global":
+        fallback = values.mean(dim=1)
+    else:
+        fallback = torch.zeros_like(masked)
+    return torch.where(size > 0, masked, fallback)
 
 
 class EntropyStrategy(Strategy):
@@ -74,20 +90,10 @@ class MaskedEntropyStrategy(Strategy):
         return dilate_cube(argmax_is(probs, self.foreground), self.margin)
 
     def score(self, probs: torch.Tensor) -> torch.Tensor:
-        entropy = voxel_entropy(probs).flatten(1)
-        roi = self.roi(probs).flatten(1).float()
-        size = roi.sum(dim=1)
-        masked = (entropy * roi).sum(dim=1) / size.clamp_min(1)
-        if self.empty_roi == "max":
-            fallback = torch.full_like(masked, math.log(probs.shape[1]))
-        elif self.empty_roi == "global":
-            fallback = entropy.mean(dim=1)
-        else:
-            fallback = torch.zeros_like(masked)
-        return torch.where(size > 0, masked, fallback)
+        return roi_mean(voxel_entropy(probs), self.roi(probs), self.empty_roi, math.log(probs.shape[1]))
 
 
-class WeightedEntropyStrategy(MaskedEntropyStrategy):
+class WeightedEntropyStrategy(GroupWeighting, MaskedEntropyStrategy):
     """Masked entropy times a weight for the image's group (the paper's Weighted Entropy).
 
     The weights come from an estimator's per-group performance ``d_g`` (the worse a group is
@@ -121,23 +127,5 @@ class WeightedEntropyStrategy(MaskedEntropyStrategy):
         estimator: GroupPerformanceEstimator | None = None,
         composition: Composition | None = None,
     ) -> None:
-        super().__init__(margin, foreground, empty_roi, composition)
-        if weight_form not in WEIGHT_FORMS:
-            raise ValueError(f"weight_form must be one of {WEIGHT_FORMS}, got {weight_form!r}")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        if not 0 <= weight_floor <= 1:
-            raise ValueError(f"weight_floor must be in [0, 1], got {weight_floor}")
-        self.weight_form, self.temperature, self.weight_floor = weight_form, temperature, weight_floor
-        self.estimator = estimator if estimator is not None else TrainSetEstimator()
-
-    def group_weights(self, ctx: SelectionContext) -> dict[str, float] | None:
-        if ctx.group_performance is None:
-            return None
-        return group_weights(ctx.group_performance, self.weight_form, self.temperature, self.weight_floor)
-
-    def image_weights(self, groups: Sequence[str], ctx: SelectionContext) -> np.ndarray:
-        weights = self.group_weights(ctx)
-        if weights is None:
-            raise ValueError("weighted_entropy needs its estimator's per-group performance")
-        return np.array([weights.get(g, 1.0) for g in groups])
+        MaskedEntropyStrategy.__init__(self, margin, foreground, empty_roi, composition)
+        self.init_weighting(weight_form, temperature, weight_floor, estimator or TrainSetEstimator())

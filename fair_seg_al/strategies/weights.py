@@ -15,7 +15,7 @@ other groups are weighted among themselves; the estimates file says which group 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -51,3 +51,37 @@ def group_weights(
             wk = len(wk) * wk / wk.sum()
         w[known] = floor + (1.0 - floor) * wk
     return {g: round(float(v), 12) for g, v in zip(names, w, strict=True)}
+
+
+class GroupWeighting:
+    """Mixin for strategies that multiply each image's score by its group's weight.
+
+    The weights come from ``estimator``'s per-group performance estimates through
+    :func:`group_weights`. Without an estimator every weight is 1 (an unweighted strategy).
+    """
+
+    estimator = None
+    weight_form, temperature, weight_floor = "one_minus_dice", 0.1, 0.1
+
+    def init_weighting(self, weight_form: str, temperature: float, weight_floor: float, estimator) -> None:
+        if weight_form not in WEIGHT_FORMS:
+            raise ValueError(f"weight_form must be one of {WEIGHT_FORMS}, got {weight_form!r}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if not 0 <= weight_floor <= 1:
+            raise ValueError(f"weight_floor must be in [0, 1], got {weight_floor}")
+        self.weight_form, self.temperature, self.weight_floor = weight_form, temperature, weight_floor
+        self.estimator = estimator
+
+    def group_weights(self, ctx) -> dict[str, float] | None:
+        if self.estimator is None or ctx.group_performance is None:
+            return None
+        return group_weights(ctx.group_performance, self.weight_form, self.temperature, self.weight_floor)
+
+    def image_weights(self, groups: Sequence[str], ctx) -> np.ndarray:
+        if self.estimator is None:
+            return np.ones(len(groups))
+        weights = self.group_weights(ctx)
+        if weights is None:
+            raise ValueError(f"{self.name} needs its estimator's per-group performance")
+        return np.array([weights.get(g, 1.0) for g in groups])
