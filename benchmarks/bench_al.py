@@ -138,16 +138,26 @@ def main() -> None:
         f"| {t['bare_img_s']:.1f} | {t['score_img_s']:.1f} | {t['ratio']:.2f} |",
         "",
         "Peak memory while scoring pools of growing size (images made on the fly, fresh process each):",
+    ]
+    write_doc(args.out, lines + memory_table(m))
+
+
+def memory_table(rows: list[tuple[int, float, float]]) -> list[str]:
+    """Markdown lines of a peak-memory table from :func:`memory`'s rows."""
+    lines = [
         "",
         "| pool size | peak RSS before scoring (MiB) | peak RSS after scoring (MiB) | growth (MiB) |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {n} | {b:.1f} | {a:.1f} | {a - b:.1f} |" for n, b, a in m]
-    text = "\n".join(lines) + "\n"
-    print(text)
+    return lines + [f"| {n} | {b:.1f} | {a:.1f} | {a - b:.1f} |" for n, b, a in rows]
+
+
+def write_doc(path: str, lines: list[str]) -> None:
     from fair_seg_al.utils.io import atomic_write_text
 
-    atomic_write_text(args.out, text)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    atomic_write_text(path, text)
 
 
 if __name__ == "__main__":

@@ -152,16 +152,8 @@ def main() -> None:
         "",
         f"Peak memory of MC-dropout scoring (N = {n}) for pools of growing size (images made on the fly, fresh "
         "process each):",
-        "",
-        "| pool size | peak RSS before scoring (MiB) | peak RSS after scoring (MiB) | growth (MiB) |",
-        "|---|---|---|---|",
     ]
-    lines += [f"| {size} | {b:.1f} | {a:.1f} | {a - b:.1f} |" for size, b, a in m]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    from fair_seg_al.utils.io import atomic_write_text
-
-    atomic_write_text(args.out, text)
+    bench_al.write_doc(args.out, lines + bench_al.memory_table(m))
 
 
 if __name__ == "__main__":

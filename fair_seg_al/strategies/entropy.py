@@ -31,6 +31,13 @@ def dilate_cube(mask: torch.Tensor, margin: int) -> torch.Tensor:
     return out
 
 
+def check_roi_args(margin: int, empty_roi: str) -> None:
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    if empty_roi not in EMPTY_ROI_RULES:
+        raise ValueError(f"empty_roi must be one of {EMPTY_ROI_RULES}, got {empty_roi!r}")
+
+
 def roi_mean(values: torch.Tensor, roi: torch.Tensor, empty_roi: str, max_value: float) -> torch.Tensor:
     """Mean of voxel ``values`` ``(B, X, Y, Z)`` inside each boolean ``roi``: ``(B,)``.
 
@@ -79,10 +86,7 @@ class MaskedEntropyStrategy(Strategy):
         self, margin: int = 2, foreground: int = 1, empty_roi: str = "max", composition: Composition | None = None
     ) -> None:
         super().__init__(composition)
-        if margin < 0:
-            raise ValueError(f"margin must be >= 0, got {margin}")
-        if empty_roi not in EMPTY_ROI_RULES:
-            raise ValueError(f"empty_roi must be one of {EMPTY_ROI_RULES}, got {empty_roi!r}")
+        check_roi_args(margin, empty_roi)
         self.margin, self.foreground, self.empty_roi = margin, foreground, empty_roi
 
     def roi(self, probs: torch.Tensor) -> torch.Tensor:

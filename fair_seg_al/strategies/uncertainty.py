@@ -32,7 +32,7 @@ from torch import nn
 from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.strategies.base import Strategy, voxel_entropy
 from fair_seg_al.strategies.composition import Composition
-from fair_seg_al.strategies.entropy import EMPTY_ROI_RULES, dilate_cube, roi_mean
+from fair_seg_al.strategies.entropy import check_roi_args, dilate_cube, roi_mean
 from fair_seg_al.strategies.weights import GroupWeighting
 from fair_seg_al.utils.io import stable_hash
 
@@ -134,10 +134,7 @@ class MultiPassStrategy(GroupWeighting, Strategy):
             raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        if margin < 0:
-            raise ValueError(f"margin must be >= 0, got {margin}")
-        if empty_roi not in EMPTY_ROI_RULES:
-            raise ValueError(f"empty_roi must be one of {EMPTY_ROI_RULES}, got {empty_roi!r}")
+        check_roi_args(margin, empty_roi)
         self.passes, self.measure, self.reduction = int(passes), measure, reduction
         self.margin, self.foreground, self.empty_roi, self.seed = margin, foreground, empty_roi, int(seed)
         self.init_weighting(weight_form, temperature, weight_floor, estimator)
