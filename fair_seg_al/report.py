@@ -242,7 +242,7 @@ def markdown(table: pd.DataFrame, groups: list[str], runs: Sequence[Run], source
     lines = [
         "# fair_seg_al report",
         "",
-        f"Runs: {len(runs)} from {', '.join(map(str, sources))}.",
+        f"Runs: {len(runs)} from {', '.join(f'`{s}`' for s in sources)} (relative to this report).",
         "Final budget: mean ± SD over seeds on the fixed, group-balanced test set. Disparity = max - min "
         f"group Dice; reduction is relative to `{REFERENCE}` (positive = smaller disparity). AUC = mean "
         "height of the curve over the labeled budget.",
@@ -389,7 +389,9 @@ def build_report(
     table, groups = final_table(summary, complete)
     paired = paired_table(run_metrics(summary, complete), references)
     command = command or "python -m fair_seg_al.report " + " ".join(map(str, paths)) + (f" --out {out}")
-    text = markdown(table, groups, runs, paths).rstrip("\n").split("\n")
+    # sources as seen from the report's folder, like summary.csv's run folders: no machine paths in a shared report
+    sources = [os.path.relpath(Path(p).resolve(), out.resolve()) for p in paths]
+    text = markdown(table, groups, runs, sources).rstrip("\n").split("\n")
     text[1:1] = ["", f"Produced by: `{command}`"]
     text += [""] + paired_markdown(paired)
     atomic_write_text(out / "report.md", "\n".join(text) + "\n")
