@@ -129,7 +129,8 @@ def main() -> None:
     print(m, flush=True)
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; command: `python benchmarks/bench_uncertainty.py --passes {n}`",
+        f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} at the end (other work on the "
+        f"machine slows both sides of each ratio); command: `python benchmarks/bench_uncertainty.py --passes {n}`",
         "",
         f"Scoring with N = {n} passes against N bare forward passes (default U-Net with dropout 0.1, "
         f"{SHAPE[0]}x{SHAPE[1]}x{SHAPE[2]}, batch 8, 96 images, best of 5; goal: ratio >= 0.9):",
