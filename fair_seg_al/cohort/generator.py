@@ -270,7 +270,9 @@ def _write_cohort(spec: CohortSpec, folder: Path, workers: int, progress: bool) 
     (folder / "images").mkdir(parents=True)
     (folder / "labels").mkdir()
     jobs = [(i, g, str(folder)) for i, g in enumerate(assign_groups(spec))]
-    bar = dict(total=len(jobs), desc=f"Generating cohort ({workers} proc)", unit="subj", disable=not progress)
+    bar = dict(
+        total=len(jobs), desc=f"Generating cohort ({workers} proc)", unit="subj", disable=None if progress else True
+    )  # None: on a terminal only, never into log files
     if workers == 1 or len(jobs) == 1:
         _init_worker(ctx)
         rows = [_simulate_and_write(job) for job in tqdm(jobs, **bar)]

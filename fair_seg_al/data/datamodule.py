@@ -205,7 +205,7 @@ class ALDataModule(pl.LightningDataModule):
         transform = self.preprocessing.transform(self.label_values)
         cache = self._cache_folder()
         loaded, failures = {}, []
-        for rec in tqdm(self.cohort.records, desc="Loading cohort", unit="img", leave=False):
+        for rec in tqdm(self.cohort.records, desc="Loading cohort", unit="img", leave=False, disable=None):
             cached = cache / f"{rec.subject_id}.pt" if cache is not None else None
             if cached is not None and cached.is_file():
                 item = torch.load(cached, weights_only=True)
