@@ -19,10 +19,11 @@ from fair_seg_al.model import SegmentationModule
 from fair_seg_al.strategies import Strategy
 
 
-def iterate_probabilities(
+def iterate_images(
     module: SegmentationModule, loader: DataLoader, desc: str | None = None
 ) -> Iterator[tuple[dict, torch.Tensor]]:
-    """Yield ``(batch, probs)`` with ``probs`` ``(B, C, X, Y, Z)`` on the module's device.
+    """Yield ``(batch, images)`` with the images on the module's device, the module in eval mode
+    under ``inference_mode`` (its training flag is restored afterwards).
 
     With ``desc``, a progress bar (per batch) shows on a terminal.
     """
@@ -34,9 +35,17 @@ def iterate_probabilities(
     try:
         with torch.inference_mode():
             for batch in batches:
-                yield batch, module.probabilities(batch["image"].to(module.device, non_blocking=True))
+                yield batch, batch["image"].to(module.device, non_blocking=True)
     finally:
         module.train(was_training)
+
+
+def iterate_probabilities(
+    module: SegmentationModule, loader: DataLoader, desc: str | None = None
+) -> Iterator[tuple[dict, torch.Tensor]]:
+    """Yield ``(batch, probs)`` with ``probs`` ``(B, C, X, Y, Z)`` on the module's device."""
+    for batch, images in iterate_images(module, loader, desc):
+        yield batch, module.probabilities(images)
 
 
 def model_fingerprint(module: torch.nn.Module) -> str:
@@ -63,17 +72,10 @@ def score_images(module: SegmentationModule, loader: DataLoader, strategy: Strat
         if cached is not None:
             return all_ids, cached
     ids, scores = [], []
-    was_training = module.training
-    module.eval()
-    batches = tqdm(loader, desc=f"Scoring pool ({strategy.name})", unit="batch", leave=False, disable=None)
-    try:
-        with torch.inference_mode():
-            for batch in batches:
-                images = batch["image"].to(module.device, non_blocking=True)
-                scores.append(strategy.score_batch(module, images, list(batch["id"])).float().cpu())
-                ids += list(batch["id"])
-    finally:
-        module.train(was_training)
+    for batch, images in iterate_images(module, loader, desc=f"Scoring pool ({strategy.name})"):
+        batch_ids = list(batch["id"])
+        ids += batch_ids
+        scores.append(strategy.score_batch(module, images, batch_ids).float().cpu())
     out = torch.cat(scores).numpy() if scores else np.zeros(0)
     if key is not None:
         strategy.remember(key, ids, out)
