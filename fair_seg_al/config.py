@@ -91,7 +91,8 @@ def strategy_label(strategy: Mapping) -> str:
     if est is not None and est.get("name") != "train":
         parts.append(str(est.get("name")))
     if comp is not None and comp.get("name") != "topk":
-        parts.append(str(comp.get("name")))
+        reference = comp.get("reference")  # a matched composition: whose counts it copies
+        parts.append(str(comp.get("name")) + (f"_{Path(str(reference)).name}" if reference else ""))
     return ".".join(parts)
 
 

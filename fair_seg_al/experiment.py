@@ -16,6 +16,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.al.callback import holdout_owner
+from fair_seg_al.al.evaluation import MetricSettings
 from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings
 from fair_seg_al.al.state import check_same_config, load_state
 from fair_seg_al.cohort import CohortSpec, generate_cohort
@@ -180,7 +181,7 @@ def validate(cfg: DictConfig) -> Prepared:
     require(settings.budget >= 1, "al.budget", f"must be >= 1, got {settings.budget}")
     require(settings.rounds >= 0, "al.rounds", f"must be >= 0, got {settings.rounds}")
     require(isinstance(cfg.seed, int) and cfg.seed >= 0, "seed", f"must be an integer >= 0, got {cfg.seed}")
-    require(cfg.metrics.es_alpha >= 0, "metrics.es_alpha", f"must be >= 0, got {cfg.metrics.es_alpha}")
+    to_dataclass(MetricSettings, cfg.metrics, "metrics")
     require(
         isinstance(cfg.trainer.get("max_steps"), int) and cfg.trainer.max_steps >= 1,
         "trainer.max_steps",
@@ -396,7 +397,7 @@ def _run(cfg: DictConfig, run_dir: Path, multirun: bool, prep: Prepared) -> list
         int(cfg.seed),
         run_dir,
         prep.config_hash,
-        float(cfg.metrics.es_alpha),
+        to_dataclass(MetricSettings, cfg.metrics, "metrics"),
         probes=prep.probes,
     )
     if logger is not None:

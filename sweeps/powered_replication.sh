@@ -6,6 +6,8 @@
 #   bash sweeps/powered_replication.sh                    # strong bias, seeds 0-11, two per chunk
 #   CELL=minority bash sweeps/powered_replication.sh      # group B 20 % of the cohort
 #   CELL=weak SEEDS="0 1 2 3" bash sweeps/powered_replication.sh
+#   CELL=strong_bare CODE_DIR=../repl bash sweeps/powered_replication.sh   # the paper's bare Weighted
+#       Entropy (no weight floor, no shrinkage) added to the strong cell, same seeds and pinned code
 # Relaunching is safe: finished jobs are skipped, interrupted ones continue (resume=true).
 # CODE_DIR=DIR runs the jobs with the code checked out in DIR (e.g. a worktree pinned at the
 # replication's commit, so that this checkout can move on without mixing code versions); logs,
@@ -20,9 +22,11 @@ CHUNK=${CHUNK:-2}
 CELL=${CELL:-strong}
 case "$CELL" in
   strong) sweep=sweep_powered; args=(experiment=sweep_powered) ;;
+  strong_bare) sweep=sweep_powered; args=(experiment=sweep_powered strategy=weighted_entropy
+    strategy.name=weighted_entropy_bare strategy.weight_floor=0 strategy.estimator.small_groups=none) ;;
   minority) sweep=sweep_powered_minority; args=(experiment=sweep_powered_minority) ;;
   weak) sweep=sweep_powered_weak; args=(experiment=sweep_powered bias=weak sweep_name=sweep_powered_weak) ;;
-  *) echo "CELL must be strong, minority or weak (got $CELL)" >&2; exit 2 ;;
+  *) echo "CELL must be strong, strong_bare, minority or weak (got $CELL)" >&2; exit 2 ;;
 esac
 set -- $SEEDS
 while [ $# -gt 0 ]; do

@@ -74,6 +74,7 @@ def test_every_experiment_preset_validates_and_cpu_sweeps_run_side_by_side(prese
         "sweep_powered",
         "sweep_powered_minority",
         "uncertainty_cpu",
+        "uncertainty_matched",
         "estimator_benchmark",
         "gpu_packing",
     )

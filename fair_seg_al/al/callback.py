@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 
-from fair_seg_al.al.evaluation import Evaluation, evaluate_groups
+from fair_seg_al.al.evaluation import Evaluation, MetricSettings, evaluate_groups
 from fair_seg_al.al.finetune import finetune_dice
 from fair_seg_al.al.inference import dice_of_images, score_images
 from fair_seg_al.al.recording import RunRecorder
@@ -61,7 +61,7 @@ class AcquisitionCallback(pl.Callback):
         rounds: number of acquisition rounds (the last trained round acquires nothing).
         rng: the selection generator (its state is part of the AL state).
         run_dir: where the run's tables go.
-        es_alpha: alpha of the equity-scaled Dice.
+        metrics: ES alpha and boundary-metric settings (``metrics`` config).
         save_state: called with the round just completed, after its outputs are written.
         probes: analysis-only estimators, by name, measured every round and recorded in
             ``estimates.csv``; they never influence the selection.
@@ -77,14 +77,14 @@ class AcquisitionCallback(pl.Callback):
         rounds: int,
         rng: np.random.Generator,
         run_dir: str | Path,
-        es_alpha: float = 1.0,
+        metrics: MetricSettings | None = None,
         save_state: Callable[[int], None] | None = None,
         probes: Mapping[str, GroupPerformanceEstimator] | None = None,
         model_factory: Callable[[], pl.LightningModule] | None = None,
         seed: int = 0,
     ) -> None:
         self.dm, self.strategy, self.budget, self.rounds = datamodule, strategy, budget, rounds
-        self.rng, self.es_alpha, self.save_state = rng, es_alpha, save_state
+        self.rng, self.metrics, self.save_state = rng, metrics or MetricSettings(), save_state
         self.model_factory, self.seed = model_factory, seed
         self.estimators: dict[str, tuple[GroupPerformanceEstimator, str]] = {}
         if strategy.estimator is not None:
@@ -121,12 +121,12 @@ class AcquisitionCallback(pl.Callback):
     # -------------------------------------------------------------------- the round's work
     def end_round(self, module: pl.LightningModule, train_seconds: float = 0.0) -> dict:
         """Everything after training, without a Trainer: returns the round's row."""
-        ev = evaluate_groups(module, self.dm, self.es_alpha)
+        ev = evaluate_groups(module, self.dm, self.metrics)
         row = {"round": self.round, **ev.row, "seconds_train": round(train_seconds, 3)}
         row["oracle_control"] = self.oracle_control
         self.recorder.test_rows += [
-            {"round": self.round, "subject_id": s, "group": g, "dice": float(d)}
-            for s, g, d in zip(ev.test_ids, ev.test_groups, ev.test_dice, strict=True)
+            {"round": self.round, "subject_id": s, "group": g, **{k: float(v[i]) for k, v in ev.test_values.items()}}
+            for i, (s, g) in enumerate(zip(ev.test_ids, ev.test_groups, strict=True))
         ]
         acquiring = self.round < self.rounds
         estimates, seconds_estimate = self.estimate(module, ev, include_selection=acquiring)

@@ -7,14 +7,14 @@ so memory does not grow with the pool size.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from fair_seg_al.metrics import argmax_is, dice_per_case
+from fair_seg_al.metrics import argmax_is, dice_per_case, surface_metrics_per_case
 from fair_seg_al.model import SegmentationModule
 from fair_seg_al.strategies import Strategy
 
@@ -82,12 +82,34 @@ def score_images(module: SegmentationModule, loader: DataLoader, strategy: Strat
     return ids, out
 
 
-def dice_of_images(module: SegmentationModule, loader: DataLoader) -> tuple[list[str], list[str], np.ndarray]:
-    """``(ids, groups, dice)``: per-image Dice of the argmax prediction (class 1)."""
-    ids, groups, dice = [], [], []
+def metrics_of_images(
+    module: SegmentationModule,
+    loader: DataLoader,
+    spacing: Sequence[float] | None = None,
+    tolerance_mm: float | None = None,
+) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
+    """``(ids, groups, {"dice": ..., ["nsd": ..., "hd95": ...]})``: per-image metrics of the
+    argmax prediction (class 1). With ``spacing`` (mm per axis), also normalised surface Dice
+    at ``tolerance_mm`` (default: one voxel, the largest side) and HD95 in mm."""
+    ids, groups, values = [], [], {"dice": []}
+    surface = spacing is not None
+    if surface:
+        tolerance_mm = float(max(spacing)) if tolerance_mm is None else float(tolerance_mm)
+        values |= {"nsd": [], "hd95": []}
     for batch, probs in iterate_probabilities(module, loader):
         ids += list(batch["id"])
         groups += list(batch["group"])
         target = batch["label"][:, 0].to(probs.device) == 1
-        dice.append(dice_per_case(argmax_is(probs, 1), target).cpu())
-    return ids, groups, torch.cat(dice).numpy() if dice else np.zeros(0)
+        pred = argmax_is(probs, 1)
+        values["dice"].append(dice_per_case(pred, target).cpu().numpy())
+        if surface:
+            nsd, hd95 = surface_metrics_per_case(pred, target, spacing, tolerance_mm)
+            values["nsd"].append(nsd)
+            values["hd95"].append(hd95)
+    return ids, groups, {k: np.concatenate(v) if v else np.zeros(0) for k, v in values.items()}
+
+
+def dice_of_images(module: SegmentationModule, loader: DataLoader) -> tuple[list[str], list[str], np.ndarray]:
+    """``(ids, groups, dice)``: per-image Dice of the argmax prediction (class 1)."""
+    ids, groups, values = metrics_of_images(module, loader)
+    return ids, groups, values["dice"]

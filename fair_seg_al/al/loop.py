@@ -17,6 +17,7 @@ import numpy as np
 import pytorch_lightning as pl
 
 from fair_seg_al.al.callback import AcquisitionCallback
+from fair_seg_al.al.evaluation import MetricSettings
 from fair_seg_al.al.state import check_same_config, load_state, save_state
 from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.data.pool import draw_initial_set
@@ -51,7 +52,7 @@ class ActiveLearningLoop:
         seed: the run's seed.
         run_dir: outputs and ``al_state.pt``.
         config_hash: identifies the experiment; a resume with another config is refused.
-        es_alpha: ES-Dice alpha.
+        metrics: ES alpha and boundary-metric settings (``metrics`` config).
         probes: analysis-only group-performance estimators (``estimation.probes``).
     """
 
@@ -66,7 +67,7 @@ class ActiveLearningLoop:
         seed: int,
         run_dir: str | Path,
         config_hash: str,
-        es_alpha: float = 1.0,
+        metrics: MetricSettings | None = None,
         probes: Mapping[str, GroupPerformanceEstimator] | None = None,
     ) -> None:
         self.dm, self.strategy, self.settings, self.seed = datamodule, strategy, settings, seed
@@ -81,7 +82,7 @@ class ActiveLearningLoop:
             settings.rounds,
             rng,
             run_dir,
-            es_alpha,
+            metrics,
             save_state=self._save,
             probes=probes,
             model_factory=model_factory,

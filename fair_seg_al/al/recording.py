@@ -4,7 +4,7 @@
 - ``selections.csv``: every labeled image, with the round, score, weight and ``held_out``;
 - ``estimates.csv``: per round x estimator x group: images used, estimate, the test Dice
   it tries to estimate (analysis only: no non-oracle rule reads it) and seconds;
-- ``test_dice.csv``: per round, the per-image test Dice.
+- ``test_dice.csv``: per round, the per-image test Dice, NSD and HD95.
 
 Every file is rewritten atomically, so a crash leaves the previous round's files intact.
 """
@@ -17,6 +17,8 @@ import pytorch_lightning as pl
 
 from fair_seg_al.al.state import write_table
 
+#: per test image and round (``nsd``: normalised surface Dice, ``hd95``: mm; empty with metrics.surface=false)
+TEST_COLUMNS = ["round", "subject_id", "group", "dice", "nsd", "hd95"]
 SELECTION_COLUMNS = ["round", "subject_id", "group", "held_out", "score", "raw_score", "weight"]
 ESTIMATE_COLUMNS = [
     "round",
@@ -56,7 +58,7 @@ class RunRecorder:
         write_table(self.run_dir / "rounds.csv", self.round_rows, first)
         write_table(self.run_dir / "selections.csv", self.selection_rows, SELECTION_COLUMNS)
         write_table(self.run_dir / "estimates.csv", self.estimate_rows, ESTIMATE_COLUMNS)
-        write_table(self.run_dir / "test_dice.csv", self.test_rows, ["round", "subject_id", "group", "dice"])
+        write_table(self.run_dir / "test_dice.csv", self.test_rows, TEST_COLUMNS)
 
     @staticmethod
     def log(trainer: pl.Trainer, row: dict) -> None:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import nibabel as nib
 import pytorch_lightning as pl
 import torch
 import torchio as tio
@@ -248,6 +249,16 @@ class ALDataModule(pl.LightningDataModule):
         ]
         key = stable_hash([self.cohort.fingerprint, p.key, self.label_values, files])
         return Path(self.cache_dir) / "preprocessed" / key
+
+    @property
+    def voxel_size(self) -> tuple[float, float, float]:
+        """Voxel size in mm of the grid the network sees, in its axis order (boundary metrics)."""
+        if self.preprocessing.spacing is not None:
+            return tuple(float(s) for s in self.preprocessing.spacing)
+        image = nib.load(self.cohort.records[0].image)  # header only; every subject shares it (checked)
+        if self.preprocessing.orientation is not None:
+            image = nib.as_closest_canonical(image)
+        return tuple(float(z) for z in image.header.get_zooms()[:3])
 
     @property
     def volume_shape(self) -> tuple[int, ...]:

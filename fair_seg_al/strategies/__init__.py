@@ -2,7 +2,7 @@
 (``strategy/composition``)."""
 
 from fair_seg_al.strategies.base import SelectionContext, Strategy, voxel_entropy
-from fair_seg_al.strategies.composition import Composition, Power, Quota, Shortfall, TopK
+from fair_seg_al.strategies.composition import Composition, Matched, Power, Quota, Shortfall, TopK
 from fair_seg_al.strategies.entropy import EntropyStrategy, MaskedEntropyStrategy, WeightedEntropyStrategy
 from fair_seg_al.strategies.random_sampling import (
     CompositionControlStrategy,
@@ -22,6 +22,7 @@ __all__ = [
     "PassStatistics",
     "TTAStrategy",
     "MaskedEntropyStrategy",
+    "Matched",
     "Power",
     "Quota",
     "RandomStrategy",

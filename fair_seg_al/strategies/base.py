@@ -93,7 +93,9 @@ class Strategy:
         """Indices (into ``scores``) of the ``budget`` images to label, by the composition rule
         (top-k by default: top scores, ties in seeded random order)."""
         ctx = ctx or SelectionContext(round=0)
-        return self.composition.compose(scores, groups, budget, rng, self.group_weights(ctx), dict(ctx.labeled_counts))
+        return self.composition.compose(
+            scores, groups, budget, rng, self.group_weights(ctx), dict(ctx.labeled_counts), round=ctx.round
+        )
 
 
 def voxel_entropy(probs: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

@@ -13,6 +13,9 @@ or not) and the groups' weights go in, pool indices come out. Config group
 - :class:`Power`: stochastic power / soft-rank sampling (Kirsch et al. 2022; baal's
   ``PowerSampling`` and ``RankBasedSampling``): draws without replacement with
   probability proportional to ``score ** (1 / temperature)`` or ``rank ** (-1 / temperature)``.
+- :class:`Matched`: group counts copied round by round from a reference run's
+  ``selections.csv``; top scores within a group. It holds the group mix fixed, so a score
+  compared with its matched twin differs from it only in *which* images of a group it picks.
 - :class:`Shortfall`: group counts in proportion to each group's shortfall against equal
   labeled counts; random within a group. With random scores it is the composition-only
   control: a weighted rule that does no better than it gains nothing from its estimates.
@@ -21,8 +24,10 @@ or not) and the groups' weights go in, pool indices come out. Config group
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.stats import rankdata
 
 from fair_seg_al.utils.quota import quota_split
@@ -71,7 +76,10 @@ class Composition:
         rng: np.random.Generator,
         group_weights: Mapping[str, float] | None = None,
         labeled_counts: Mapping[str, int] | None = None,
+        round: int | None = None,
     ) -> np.ndarray:
+        """Indices into ``scores`` of the batch: ``group_weights`` from a group-aware strategy,
+        ``labeled_counts`` per group before this batch, ``round`` the AL round selecting."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -83,7 +91,7 @@ class TopK(Composition):
 
     name = "topk"
 
-    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None):
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None, round=None):
         return ranked(scores, rng)[:budget]
 
 
@@ -110,7 +118,7 @@ class Quota(Composition):
 
     name = "quota"
 
-    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None):
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None, round=None):
         groups = np.asarray(groups)
         names = sorted(set(groups.tolist()))
         shares = {g: (group_weights or {}).get(g, 1.0) for g in names}
@@ -145,7 +153,7 @@ class Power(Composition):
         with np.errstate(divide="ignore"):
             return np.where(scores > 0, np.log(np.clip(scores, 1e-300, None)) / self.temperature, -np.inf)
 
-    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None):
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None, round=None):
         logp = self.log_probabilities(scores)
         keys = logp + rng.gumbel(size=len(logp))
         return np.lexsort((rng.random(len(keys)), -keys))[:budget]
@@ -161,7 +169,7 @@ class Shortfall(Composition):
 
     name = "shortfall"
 
-    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None):
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None, round=None):
         groups = np.asarray(groups)
         names = sorted(set(groups.tolist()) | set(labeled_counts or {}))
         have = {g: int((labeled_counts or {}).get(g, 0)) for g in names}
@@ -169,4 +177,90 @@ class Shortfall(Composition):
         shares = {g: max(0.0, target - have[g]) for g in names}
         available = {g: int((groups == g).sum()) for g in names}
         counts = split_with_refill(budget, shares, available, rng)
+        return _pick_within_groups(scores, groups, counts, rng)
+
+
+class Matched(Composition):
+    """Each round's group counts copied from a reference run's ``selections.csv``; the
+    top-scored images within each group.
+
+    A composition-matched control: masked entropy matched to BALD's counts differs from BALD
+    only in the uncertainty score, and from plain masked entropy only in the group mix. The
+    reference must share this run's seed and initial set (checked every round: the labeled
+    counts before a batch must equal the reference's).
+
+    Args:
+        reference: the reference run's folder, or its ``selections.csv``, or a strategy label
+            (e.g. ``mc_bald``) whose run is found in ``runs_dir`` by ``match``.
+        runs_dir: where to look for a reference given by label (a sweep folder).
+        match: the rest of the reference run's folder name after ``<label>-`` (the data, init
+            and seed, e.g. ``strong-imbalanced-seed3``); the experiment key after it may differ.
+
+    Raises:
+        ValueError: no reference, several, or one without a finished selection.
+    """
+
+    name = "matched"
+
+    def __init__(self, reference: str, runs_dir: str | None = None, match: str | None = None) -> None:
+        self.reference = str(reference)
+        self.selections = self.find(self.reference, runs_dir, match)
+        table = pd.read_csv(self.selections, dtype={"group": str})
+        missing = {"round", "group"} - set(table.columns)
+        if missing:
+            raise ValueError(f"reference selections {self.selections} lack column(s) {sorted(missing)}")
+        self.counts = {
+            int(r): d["group"].value_counts().to_dict() for r, d in table.groupby("round")
+        }  # round labeled in -> {group: n}
+
+    @staticmethod
+    def find(reference: str, runs_dir: str | None, match: str | None) -> Path:
+        path = Path(reference).expanduser()
+        if path.is_file():
+            return path
+        if path.is_dir():
+            found = path / "selections.csv"
+            if not found.is_file():
+                raise ValueError(f"reference run {path} has no selections.csv (not started or not a run folder)")
+            return found
+        if runs_dir is None or match is None:
+            raise ValueError(f"reference {reference!r} is no file or folder, and no runs_dir/match to find it by label")
+        runs = sorted(p for p in Path(runs_dir).glob(f"{reference}-{match}-*") if (p / "selections.csv").is_file())
+        if len(runs) != 1:
+            names = ", ".join(p.name for p in runs) or "none"
+            raise ValueError(
+                f"reference {reference!r}: need exactly one run {reference}-{match}-* with selections.csv in "
+                f"{runs_dir}, found {names} (run the reference strategy first, in the same sweep)"
+            )
+        return runs[0] / "selections.csv"
+
+    def reference_counts(self, labeled_in: int) -> dict[str, int]:
+        if labeled_in not in self.counts:
+            raise ValueError(
+                f"reference {self.selections} has no selection for round {labeled_in} (it is unfinished "
+                f"or ran fewer rounds; it has rounds {sorted(self.counts)})"
+            )
+        return dict(self.counts[labeled_in])
+
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None, round=None):
+        if round is None:
+            raise ValueError("the matched composition needs the round that selects")
+        have = {g: int(n) for g, n in (labeled_counts or {}).items() if n}
+        before: dict[str, int] = {}
+        for r in range(round + 1):
+            for g, n in self.reference_counts(r).items():
+                before[g] = before.get(g, 0) + int(n)
+        if have != before:
+            raise ValueError(
+                f"round {round}: this run has labeled {have} but the reference {self.selections} had {before}: "
+                "not the same seed and initial set"
+            )
+        groups = np.asarray(groups)
+        counts = self.reference_counts(round + 1)
+        available = {g: int((groups == g).sum()) for g in set(groups.tolist()) | set(counts)}
+        short = {g: n for g, n in counts.items() if n > available.get(g, 0)}
+        if short or sum(counts.values()) != min(budget, len(groups)):
+            raise ValueError(
+                f"round {round}: the reference's batch {counts} does not fit this pool ({available}, budget {budget})"
+            )
         return _pick_within_groups(scores, groups, counts, rng)
