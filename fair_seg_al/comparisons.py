@@ -3,9 +3,14 @@
 Runs of one bias x init cell that differ only in strategy share their seed's initial set,
 cohort and test set, so each strategy is compared with a reference seed by seed. Per
 metric: the mean paired difference (strategy minus reference), its 95 % bootstrap CI over
-seeds, Wilcoxon and sign tests, the paired SD and the seeds needed to resolve a given
-difference at 80 % power. A difference whose interval excludes 0 is *resolved*; otherwise
-it is *within noise*, and the report says which.
+seeds: the paired t-interval (primary) and the percentile bootstrap, Wilcoxon and sign
+tests, the paired SD and the seeds needed to resolve a given difference at 80 % power. A
+difference whose t-interval excludes 0 is *resolved* (better or worse); otherwise it is
+*unresolved*, with its interval. These tables are exploratory (no multiplicity control); a
+planned family of questions is Holm-adjusted where it is answered (the verdicts).
+
+Where the runs recorded them, the boundary metric's columns sit beside Dice's: NSD disparity
+and worst-group NSD, final and AUC.
 """
 
 from __future__ import annotations
@@ -28,10 +33,14 @@ PAIRED_METRICS = {
     "auc_gap": "closer to 0",
     "auc_worst_dice": "higher",
     "auc_es_dice": "higher",
+    "nsd_disparity": "lower",
+    "worst_nsd": "higher",
+    "auc_nsd_disparity": "lower",
+    "auc_worst_nsd": "higher",
     "acquired_share": "descriptive",
 }
 #: the columns of the report's paired tables (all metrics are in paired.csv)
-SHOWN = ["disparity", "gap", "worst_dice", "es_dice", "auc_es_dice"]
+SHOWN = ["disparity", "gap", "worst_dice", "es_dice", "auc_es_dice", "nsd_disparity", "worst_nsd"]
 REFERENCES = ("entropy", "random")
 
 
@@ -54,8 +63,14 @@ def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
             "worst_dice": dice.min(axis=1),
             "es_dice": d["es_dice"].to_numpy(float),
         }
+        if all(f"nsd_{g}" in d for g in groups):  # runs that recorded the boundary metric
+            nsd = d[[f"nsd_{g}" for g in groups]].to_numpy(float)
+            series["nsd_disparity"] = nsd.max(axis=1) - nsd.min(axis=1)
+            series["worst_nsd"] = nsd.min(axis=1)
         x = d["n_labeled"].to_numpy(float)
         row = {k: d[k].iloc[0] for k in ("bias", "init", "strategy", "seed")} | {"run_dir": run_dir}
+        for m in ("nsd_disparity", "worst_nsd"):
+            row[m] = row[f"auc_{m}"] = np.nan  # filled below where recorded
         for m, y in series.items():
             row[m] = float(y[-1])
             row[f"auc_{m}"] = area_under_curve(x, y)
@@ -97,6 +112,9 @@ def paired_table(metrics: pd.DataFrame, references: Sequence[str] = REFERENCES, 
                         "ci_low": p.ci_low,
                         "ci_high": p.ci_high,
                         "resolved": p.resolved,
+                        "t_p": p.t_p,
+                        "boot_low": p.boot_low,
+                        "boot_high": p.boot_high,
                         "wilcoxon_p": p.wilcoxon_p,
                         "sign_p": p.sign_p,
                         "n_positive": p.n_positive,
@@ -116,24 +134,27 @@ def paired_markdown(table: pd.DataFrame, delta: float = 0.02) -> list[str]:
     if table.empty:
         return ["## Paired comparisons", "", "No cell has a reference strategy (entropy or random).", ""]
     lines = [
-        "## Paired comparisons (per seed, strategy minus reference)",
+        "## Paired comparisons (per seed, strategy minus reference; exploratory)",
         "",
-        "Each entry: mean paired difference over the seeds both strategies ran, [95 % bootstrap CI], "
-        "Wilcoxon p. **Bold**: resolved (the interval excludes 0); plain: within seed noise. "
+        "Each entry: mean paired difference over the seeds both strategies ran, [95 % paired t-interval], "
+        "Wilcoxon p. **Bold**: resolved (the interval excludes 0); plain: unresolved. No multiplicity "
+        "control here: these tables are exploratory; `paired.csv` also has the percentile bootstrap "
+        "interval (`boot_low`, `boot_high`). NSD columns: `-` where the runs did not record it. "
         f"Disparity (max - min group Dice, final budget) is better lower; gap = Dice A - Dice B; worst = "
         f"lowest group Dice; AUC = mean over the budget. `n for {delta:g}`: paired seeds needed to resolve "
         f"a final-disparity difference of {delta:g} at 80 % power, from this paired SD.",
         "",
     ]
     sd_col = f"seeds_for_{delta:g}"
+    shown = [m for m in SHOWN if m in set(table["metric"])]  # NSD only where the runs recorded it
     for (bias, init, ref), t in table.groupby(["bias", "init", "reference"], sort=False):
         lines += [f"### bias={bias}, init={init}: against `{ref}`", ""]
-        head = ["strategy", "seeds"] + SHOWN + ["disparity reduction [CI]", "paired SD (disparity)", f"n for {delta:g}"]
+        head = ["strategy", "seeds"] + shown + ["disparity reduction [CI]", "paired SD (disparity)", f"n for {delta:g}"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for strategy, d in t.groupby("strategy", sort=False):
             d = d.set_index("metric")
             cells = [strategy, str(int(d["seeds"].max()))]
-            for m in SHOWN:
+            for m in shown:
                 if m not in d.index:
                     cells.append("-")
                     continue
@@ -173,14 +194,14 @@ def paired_figure(table: pd.DataFrame, out: Path, reference: str = "entropy") ->
             d = t[(t["bias"] == bias) & (t["init"] == init) & (t["metric"] == m)]
             y = np.arange(len(d))
             err = np.vstack([d["mean_diff"] - d["ci_low"], d["ci_high"] - d["mean_diff"]])
-            colors = ["tab:red" if r else "tab:gray" for r in d["resolved"]]
+            colors = ["tab:red" if ok else "tab:gray" for ok in d["resolved"]]
             ax.errorbar(d["mean_diff"], y, xerr=err, fmt="none", ecolor=colors)
             ax.scatter(d["mean_diff"], y, c=colors, zorder=3)
             ax.axvline(0, color="k", lw=0.8)
             ax.set_yticks(y, d["strategy"])
             ax.set_title(f"{bias}/{init}: {m}", fontsize=9)
-            ax.set_xlabel(f"minus {reference} (95 % CI)", fontsize=8)
-    fig.suptitle(f"Paired differences against {reference} (red: resolved; grey: within noise)")
+            ax.set_xlabel(f"minus {reference} (95 % paired t-interval)", fontsize=8)
+    fig.suptitle(f"Paired differences against {reference} (red: resolved; grey: unresolved)")
     fig.tight_layout()
     path = out / "paired_differences.png"
     fig.savefig(path, dpi=110)

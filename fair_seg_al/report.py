@@ -10,6 +10,9 @@ path's ``report/``):
 - ``report.md``: per bias x init, at the final budget, mean +- SD over seeds of the group
   Dice, overall Dice, disparity and ES-Dice, each strategy's disparity reduction relative
   to ``entropy``, and the areas under the budget curves; failed or incomplete runs listed;
+- ``levels.csv`` (and its section of report.md): the same final levels with a 95 % interval
+  over seeds *and* test images (a two-level bootstrap: every run of a cell shares one test set,
+  whose own sampling error no spread over seeds shows), on Dice and, where recorded, NSD;
 - ``dice_groups.png``, ``disparity.png``, ``es_dice.png``, ``acquired_share.png``: curves
   against the labeled budget, one panel per bias x init, one line per strategy, a band
   over seeds.
@@ -38,7 +41,7 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from fair_seg_al.comparisons import REFERENCES, paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
 from fair_seg_al.config import data_label, experiment_hash, strategy_label  # noqa: E402
-from fair_seg_al.stats import area_under_curve  # noqa: E402
+from fair_seg_al.stats import area_under_curve, two_level_bootstrap  # noqa: E402
 from fair_seg_al.utils.io import atomic_path, atomic_write_text, stable_hash  # noqa: E402
 
 STRATEGY_ORDER = [
@@ -48,6 +51,7 @@ STRATEGY_ORDER = [
     "entropy",
     "masked_entropy",
     "weighted_entropy",
+    "weighted_entropy_floor",
 ]
 REFERENCE = "entropy"
 KEYS = ["strategy", "bias", "init", "seed"]
@@ -110,6 +114,13 @@ def run_label(cfg) -> str:
     composition (:func:`~fair_seg_al.config.strategy_label`); runs that select with the test
     set are labelled as the oracle control they are."""
     label = strategy_label(cfg.strategy)
+    # Archived runs from before Weighted Entropy's presets were renamed (issue #16): the floor /
+    # shrinkage variant ran as `weighted_entropy`, the paper's bare form as `weighted_entropy_bare`.
+    name = str(cfg.strategy.get("name"))
+    if name == "weighted_entropy" and float(OmegaConf.select(cfg, "strategy.weight_floor", default=0.0) or 0) > 0:
+        label = label.replace("weighted_entropy", "weighted_entropy_floor", 1)
+    elif name == "weighted_entropy_bare":
+        label = label.replace("weighted_entropy_bare", "weighted_entropy", 1)
     if OmegaConf.select(cfg, "strategy.estimator.name") == "oracle":
         label += " (oracle control)"
     return label
@@ -234,6 +245,90 @@ def final_table(summary: pd.DataFrame, complete: set[str]) -> tuple[pd.DataFrame
     return table, groups
 
 
+def final_test_values(run_dir: Path) -> pd.DataFrame | None:
+    """Per-image test values of a run's last round (``test_dice.csv``, or gzipped in an archive)."""
+    for name in ("test_dice.csv", "test_dice.csv.gz"):
+        if (run_dir / name).is_file():
+            df = pd.read_csv(run_dir / name, dtype={"subject_id": str, "group": str})
+            return df[df["round"] == df["round"].max()].sort_values("subject_id").reset_index(drop=True)
+    return None
+
+
+#: absolute levels with a two-level interval: name -> (per-image column, statistic of per-seed group means)
+def _level_statistics(counts: np.ndarray) -> dict:
+    share = counts / counts.sum()
+    return {
+        "worst": lambda m: m.min(axis=1),
+        "disparity": lambda m: m.max(axis=1) - m.min(axis=1),
+        "es": lambda m: (m @ share) / (1 + np.abs(m - (m @ share)[:, None]).sum(axis=1)),
+    }
+
+
+def levels_table(runs: Sequence[Run], n_boot: int = 2000) -> pd.DataFrame:
+    """Per cell x strategy: final group means, worst group, disparity and ES of Dice (and NSD where
+    recorded), each with a 95 % two-level bootstrap interval over seeds and test images."""
+    rows = []
+    cells: dict[tuple[str, str, str], list[Run]] = {}
+    for r in runs:
+        if r.failure is None:
+            cells.setdefault((r.bias, r.init, r.strategy), []).append(r)
+    for (bias, init, strategy), members in cells.items():
+        tables = [t for t in (final_test_values(r.path) for r in members) if t is not None]
+        if not tables or any(
+            len(t) != len(tables[0]) or (t["subject_id"] != tables[0]["subject_id"]).any() for t in tables
+        ):
+            continue  # no per-image file, or not one shared test set
+        groups = tables[0]["group"].to_numpy()
+        names = sorted(set(groups.tolist()))
+        counts = np.array([(groups == g).sum() for g in names], dtype=float)
+        row = {"bias": bias, "init": init, "strategy": strategy, "seeds": len(tables), "test_images": len(groups)}
+        for metric in ("dice", "nsd"):
+            if metric not in tables[0] or tables[0][metric].isna().all():
+                continue
+            values = np.stack([t[metric].to_numpy(float) for t in tables])
+            for k, g in enumerate(names):
+                row[f"{metric}_{g}"], row[f"{metric}_{g}_low"], row[f"{metric}_{g}_high"] = two_level_bootstrap(
+                    values, groups, lambda m, k=k: m[:, k], n_boot
+                )
+            for name, stat in _level_statistics(counts).items():
+                key = {"worst": f"worst_{metric}", "disparity": f"{metric}_disparity", "es": f"es_{metric}"}[name]
+                row[key], row[f"{key}_low"], row[f"{key}_high"] = two_level_bootstrap(values, groups, stat, n_boot)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table = table.sort_values(["bias", "init"], kind="stable").reset_index(drop=True)
+    return table
+
+
+def levels_markdown(levels: pd.DataFrame) -> list[str]:
+    if levels.empty:
+        return []
+    lines = [
+        "## Absolute levels at the final budget (95 % interval over seeds and test images)",
+        "",
+        "Mean over seeds [two-level bootstrap: seeds resampled, and crossed with them the shared test "
+        "images, within each group]. The test set is fixed, so an interval over seeds alone would "
+        "leave out its sampling error. Paired differences between strategies do not carry that error "
+        "in the same way (both sides score the same images): compare strategies with the paired tables.",
+        "",
+    ]
+    cols = [c for c in ("worst_dice", "dice_disparity", "es_dice", "worst_nsd", "nsd_disparity") if c in levels]
+    names = {"worst_dice": "worst Dice", "dice_disparity": "disparity", "es_dice": "ES-Dice",
+             "worst_nsd": "worst NSD", "nsd_disparity": "NSD disparity"}  # fmt: skip
+    for (bias, init), t in levels.groupby(["bias", "init"], sort=False):
+        lines += [f"### bias={bias}, init={init}", ""]
+        head = ["strategy", "seeds", "test images"] + [names[c] for c in cols]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for _, r in t.iterrows():
+            cells = [r["strategy"], str(int(r["seeds"])), str(int(r["test_images"]))]
+            for c in cols:
+                ok = not np.isnan(r.get(c, np.nan))
+                cells.append(f"{r[c]:.3f} [{r[c + '_low']:.3f}, {r[c + '_high']:.3f}]" if ok else "-")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
 def _pm(row: pd.Series, m: str) -> str:
     return f"{row[m]:.3f} ± {row[m + '_sd']:.3f}"
 
@@ -311,11 +406,17 @@ def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]
     styles = [ls + mk for mk in ("", "o", "s", "^", "x") for ls in ("-", "--", ":", "-.")]
     group_key = ", ".join(f"{g}: {styles[k % len(styles)]}" for k, g in enumerate(groups))
     written = []
-    for name, metrics, ylabel in (
+    panels_of = [
         ("dice_groups", [f"dice_{g}" for g in groups], f"Dice per group ({group_key})"),
         ("disparity", ["disparity"], "disparity (max - min group Dice)"),
         ("es_dice", ["es_dice"], "ES-Dice"),
-    ):
+    ]
+    if all(f"nsd_{g}" in summary and summary[f"nsd_{g}"].notna().any() for g in groups):  # runs that recorded NSD
+        panels_of += [
+            ("nsd_groups", [f"nsd_{g}" for g in groups], f"NSD per group ({group_key})"),
+            ("nsd_disparity", ["nsd_disparity"], "NSD disparity (max - min group NSD)"),
+        ]
+    for name, metrics, ylabel in panels_of:
         panels, fig, axes = _panels(summary)
         for ax, (bias, init) in zip(axes, panels, strict=True):
             for s in strategies:
@@ -393,12 +494,16 @@ def build_report(
     sources = [os.path.relpath(Path(p).resolve(), out.resolve()) for p in paths]
     text = markdown(table, groups, runs, sources).rstrip("\n").split("\n")
     text[1:1] = ["", f"Produced by: `{command}`"]
-    text += [""] + paired_markdown(paired)
+    levels = levels_table([r for r in runs if str(r.path) in complete])
+    text += [""] + levels_markdown(levels) + paired_markdown(paired)
     atomic_write_text(out / "report.md", "\n".join(text) + "\n")
     with atomic_path(out / "final_table.csv") as tmp:
         table.to_csv(tmp, index=False)
     with atomic_path(out / "paired.csv") as tmp:
         paired.to_csv(tmp, index=False)
+    if not levels.empty:
+        with atomic_path(out / "levels.csv") as tmp:
+            levels.to_csv(tmp, index=False)
     # the figures rest on the same complete runs as the tables (failed ones are listed in report.md)
     if complete:
         figures(summary[summary["run_dir"].isin(complete)], [r for r in runs if r.failure is None], out)

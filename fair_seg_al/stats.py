@@ -4,9 +4,17 @@ Runs that differ only in strategy share their seed's initial set, test set and c
 strategy is compared with a reference *per seed*: the paired difference removes the
 seed-to-seed variation both share. Everything here is a pure function of per-seed values.
 
+The primary interval is the paired t-interval (at 5-20 seeds a percentile bootstrap is too
+narrow: it ignores the t distribution's heavier tails); the percentile bootstrap is kept as
+a second column. A planned family of tests is Holm-adjusted (:func:`holm`). Absolute levels
+(a strategy's final Dice) vary with the seeds *and* with the one fixed test set, so their
+interval resamples both (:func:`two_level_bootstrap`).
+
 >>> d = paired_summary([0.02, 0.03, 0.01, 0.04, 0.05, 0.00, 0.02, 0.03], seed=0)
 >>> round(d.mean, 4), d.n, d.resolved
 (0.025, 8, True)
+>>> verdict(d, "higher")
+'resolved better (+0.025 [+0.012, +0.038])'
 >>> seeds_needed(sd=0.025, delta=0.02)
 13
 """
@@ -22,22 +30,93 @@ from scipy import stats
 
 @dataclass
 class PairedSummary:
-    """A paired difference over seeds: mean, 95 % bootstrap CI, Wilcoxon and sign tests."""
+    """A paired difference over seeds: mean, 95 % paired t-interval (``ci_low``, ``ci_high``)
+    and its p-value, the percentile bootstrap interval, Wilcoxon and sign tests.
+
+    ``p_adjusted`` is the Holm-adjusted t p-value once the summary is part of a planned family
+    (:func:`holm`); :attr:`resolved` then uses it instead of the interval alone.
+    """
 
     n: int
     mean: float
     sd: float
     ci_low: float
     ci_high: float
+    t_p: float
+    boot_low: float
+    boot_high: float
     wilcoxon_p: float
     sign_p: float
     n_positive: int
     n_negative: int
+    p_adjusted: float | None = None
 
     @property
     def resolved(self) -> bool:
-        """The 95 % interval excludes 0 (the difference is not within seed noise)."""
+        """The 95 % t-interval excludes 0 (Holm-adjusted p < 0.05 within a planned family)."""
+        if self.p_adjusted is not None:
+            return bool(self.p_adjusted < 0.05)
         return bool(self.ci_low > 0 or self.ci_high < 0)
+
+
+def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Paired t-interval of the mean and the two-sided one-sample t p-value (NaN below 2 values).
+
+    A constant difference has a zero-width interval and p 0 (or 1 if it is 0).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) < 2:
+        return float("nan"), float("nan"), float("nan")
+    mean, se = float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v)))
+    if se == 0:
+        return mean, mean, 1.0 if mean == 0 else 0.0
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1)) * se
+    p = float(2 * stats.t.sf(abs(mean) / se, len(v) - 1))
+    return mean - half, mean + half, p
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error), NaN kept as NaN.
+
+    >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(len(p), np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m, running = len(order), 0.0
+    for k, i in enumerate(order):
+        running = max(running, min(1.0, (m - k) * p[i]))
+        out[i] = running
+    return out
+
+
+def adjust_family(summaries) -> None:
+    """Holm-adjust a planned family of :class:`PairedSummary` in place (sets ``p_adjusted``)."""
+    summaries = [s for s in summaries if s is not None]
+    for s, q in zip(summaries, holm([s.t_p for s in summaries]), strict=True):
+        s.p_adjusted = float(q)
+
+
+def verdict(p: PairedSummary, better: str = "higher") -> str:
+    """The only words a difference gets: "resolved better", "resolved worse" (for the strategy,
+    given which direction is ``better``: "higher", "lower", "closer to 0"), "resolved higher" /
+    "resolved lower" (a descriptive metric), or "unresolved", each with the mean and interval."""
+    text = f"{p.mean:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]"
+    if p.p_adjusted is not None:
+        text += f", Holm p={p.p_adjusted:.2g}"
+    if not p.resolved:
+        return f"unresolved ({text})"
+    up = p.mean > 0
+    if better == "higher":
+        word = "better" if up else "worse"
+    elif better == "lower":
+        word = "worse" if up else "better"
+    else:  # closer to 0 needs the levels, not just the difference; descriptive has no better
+        word = "higher" if up else "lower"
+    return f"resolved {word} ({text})"
 
 
 def area_under_curve(x, y) -> float:
@@ -83,12 +162,16 @@ def paired_summary(differences, n_boot: int = 10000, seed: int = 0) -> PairedSum
     v = np.asarray(differences, dtype=float)
     v = v[~np.isnan(v)]
     lo, hi = bootstrap_ci(v, n_boot, seed=seed)
+    t_lo, t_hi, t_p = t_interval(v)
     return PairedSummary(
         n=len(v),
         mean=float(v.mean()) if len(v) else float("nan"),
         sd=float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
-        ci_low=lo,
-        ci_high=hi,
+        ci_low=t_lo,
+        ci_high=t_hi,
+        t_p=t_p,
+        boot_low=lo,
+        boot_high=hi,
         wilcoxon_p=wilcoxon(v),
         sign_p=sign_test(v),
         n_positive=int((v > 0).sum()),
@@ -123,3 +206,39 @@ def reduction_ci(reference, strategy, n_boot: int = 10000, seed: int = 0) -> tup
     r, s_ = ref[idx].mean(axis=1), st[idx].mean(axis=1)
     ratios = (r - s_) / np.where(r > 0, r, np.nan)
     return point, float(np.nanpercentile(ratios, 2.5)), float(np.nanpercentile(ratios, 97.5))
+
+
+def two_level_bootstrap(
+    values: np.ndarray, groups, statistic, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """Interval of an absolute level over seeds *and* test images.
+
+    ``values`` is ``(n_seeds, n_images)``: per seed (run) and test image, e.g. the final Dice;
+    every run of a cell scores the same test images, so the image axis is shared. Each
+    replicate resamples seeds with replacement and, crossed with them, test images with
+    replacement within each group (the group sizes stay fixed); ``statistic`` maps the
+    ``(n_seeds', n_groups)`` per-seed group means to one number per seed, averaged over seeds.
+
+    Returns ``(point, low, high)``, the point from the data as they are.
+
+    >>> v = np.array([[0.8, 0.6], [0.8, 0.6]])
+    >>> [round(x, 6) for x in two_level_bootstrap(v, ["A", "B"], lambda m: m[:, 0] - m[:, 1])]
+    [0.2, 0.2, 0.2]
+    """
+    values = np.asarray(values, dtype=float)
+    groups = np.asarray(groups)
+    names = sorted(set(groups.tolist()))
+    members = [np.flatnonzero(groups == g) for g in names]
+
+    def estimate(v: np.ndarray, cols: list[np.ndarray]) -> float:
+        means = np.stack([v[:, c].mean(axis=1) for c in cols], axis=1)
+        return float(np.mean(statistic(means)))
+
+    point = estimate(values, members)
+    rng = np.random.default_rng(seed)
+    reps = np.empty(n_boot)
+    for b in range(n_boot):
+        rows = values[rng.integers(0, len(values), len(values))]
+        reps[b] = estimate(rows, [c[rng.integers(0, len(c), len(c))] for c in members])
+    tail = (1 - level) / 2 * 100
+    return point, float(np.percentile(reps, tail)), float(np.percentile(reps, 100 - tail))

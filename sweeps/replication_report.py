@@ -6,8 +6,9 @@ For every archived sweep under docs/replication/runs/ (sweep_powered, sweep_powe
 sweep_powered_weak): the standard report (``fair_seg_al.report``: tables, figures, paired
 comparisons against the references below) into docs/replication/<sweep>/, and verdicts.md with
 the analysis plan's primary questions (docs/powered_replication.md), answered mechanically from
-the per-seed paired differences: "resolved" when the 95 % bootstrap CI excludes 0, otherwise
-"within noise". Nothing here reads anything but the archived files.
+the per-seed paired differences. Each cell's planned tests form one family, Holm-adjusted
+(paired t p-values); the interval shown is the paired 95 % t-interval. Words: "resolved better",
+"resolved worse", "unresolved (CI [a, b])". Nothing here reads anything but the archived files.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import pandas as pd
 
 from fair_seg_al.comparisons import run_metrics
 from fair_seg_al.report import build_report
-from fair_seg_al.stats import paired_summary, reduction_ci
+from fair_seg_al.stats import adjust_family, paired_summary, reduction_ci, verdict
 from fair_seg_al.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "docs" / "replication" / "runs"
+WE = "weighted_entropy"  # the paper's bare form (archived runs: weighted_entropy_bare)
+FLOOR = "weighted_entropy_floor"  # floor 0.1 and shrinkage (archived as weighted_entropy)
 FAIR = "fair_weighted_entropy.kfold_scratch.quota"
 ORACLE = "oracle_weighted_entropy.oracle.quota (oracle control)"
 REFERENCES = ["entropy", "random", "stratified_random", "composition_control", FAIR]
@@ -36,88 +39,173 @@ def _diff(m: pd.DataFrame, a: str, b: str, metric: str):
     """Paired summary of ``a - b`` over the seeds both ran, or None if they share none."""
     pa, pb = (m[m["strategy"] == s].set_index("seed")[metric] for s in (a, b))
     seeds = sorted(set(pa.index) & set(pb.index))
-    if not seeds:
+    if not seeds or pa.loc[seeds].isna().all():
         return None, seeds
     return paired_summary(pa.loc[seeds].to_numpy() - pb.loc[seeds].to_numpy()), seeds
 
 
-def _fmt(p) -> str:
-    word = "resolved" if p.resolved else "within noise"
-    return f"{p.mean:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}] ({p.n} seeds, {word})"
+def _fmt(p, better: str = "higher") -> str:
+    interim = f" (interim: fewer than the planned {PLANNED_SEEDS})" if p.n < PLANNED_SEEDS else ""
+    return f"{verdict(p, better)}, {p.n} seeds{interim}"
+
+
+class Family:
+    """The planned questions' tests of one cell: summaries collected first, Holm-adjusted together,
+    then written (each with its Holm p); exploratory lines are added apart and say so."""
+
+    def __init__(self, m: pd.DataFrame) -> None:
+        self.m, self.tests = m, []
+
+    def test(self, a: str, b: str, metric: str):
+        p, _ = _diff(self.m, a, b, metric)
+        if p is not None:
+            self.tests.append(p)
+        return p
+
+    def adjust(self) -> int:
+        adjust_family(self.tests)
+        return len(self.tests)
+
+
+def _rivals(present: set[str]) -> list[str]:
+    """Claim (b)'s rivals: every strategy but the claimant and the controls."""
+    return sorted(present - {WE, ORACLE, "composition_control"})
 
 
 def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
     present = set(m["strategy"])
-    out = [f"### bias={bias}, init={init}", ""]
-    if {"weighted_entropy", "entropy"} <= present:
-        p, seeds = _diff(m, "weighted_entropy", "entropy", "disparity")
+    fam = Family(m)
+    # ---- the planned family (questions 1-5 of docs/powered_replication.md), tests first
+    q1 = fam.test(WE, "entropy", "disparity") if {WE, "entropy"} <= present else None
+    q2 = {o: fam.test(WE, o, "es_dice") for o in _rivals(present)} if WE in present else {}
+    q3 = (
+        (
+            fam.test("masked_entropy", "entropy", "acquired_share"),
+            fam.test("masked_entropy", "random", "acquired_share"),
+        )
+        if {"masked_entropy", "entropy", "random"} <= present
+        else None
+    )
+    q4 = {
+        (s, k): fam.test(s, "stratified_random", k)
+        for s in (WE, FAIR)
+        if s in present and "stratified_random" in present
+        for k in ("worst_dice", "auc_worst_dice")
+    }
+    q5 = {}
+    if {FAIR, "composition_control"} <= present:
+        q5 = {k: fam.test(FAIR, "composition_control", k) for k in ("worst_dice", "disparity")}
+        if ORACLE in present:
+            q5["oracle"] = fam.test(ORACLE, FAIR, "worst_dice")
+    n_tests = fam.adjust()
+    out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
+    # ---- the answers
+    if q1 is not None:
+        _, seeds = _diff(m, WE, "entropy", "disparity")
         ent = m[m["strategy"] == "entropy"].set_index("seed").loc[seeds, "disparity"]
-        we = m[m["strategy"] == "weighted_entropy"].set_index("seed").loc[seeds, "disparity"]
+        we = m[m["strategy"] == WE].set_index("seed").loc[seeds, "disparity"]
         red, lo, hi = reduction_ci(ent, we)
         claim = PAPER_REDUCTION.get(bias)
         inside = "" if claim is None else (
             f" The paper's {claim} % is {'inside' if lo * 100 <= claim <= hi * 100 else 'outside'} this interval."
         )  # fmt: skip
         out.append(
-            f"- **(a) Weighted Entropy cuts final disparity against entropy.** Difference {_fmt(p)}; "
-            f"reduction {100 * red:+.0f} % [{100 * lo:+.0f}, {100 * hi:+.0f}].{inside}"
+            f"- **(a) Weighted Entropy (the paper's bare form) cuts final disparity against entropy.** "
+            f"Difference {_fmt(q1, 'lower')}; reduction {100 * red:+.0f} % [{100 * lo:+.0f}, {100 * hi:+.0f}] "
+            f"(bootstrap over seeds).{inside}"
         )
-    if "weighted_entropy" in present:
-        rows, holds = [], True
-        for other in sorted(present - {"weighted_entropy", ORACLE, "composition_control"}):  # controls are not rivals
-            p, _ = _diff(m, "weighted_entropy", other, "es_dice")
-            if p is None:
-                continue
-            holds &= bool(p.resolved and p.mean > 0)
-            rows.append(f"`{other}` {_fmt(p)}")
+    if q2:
+        tested = {o: p for o, p in q2.items() if p is not None}
+        worse = [o for o, p in tested.items() if p.resolved and p.mean < 0]
+        better = [o for o, p in tested.items() if p.resolved and p.mean > 0]
+        if tested and len(better) == len(tested):
+            head = "holds: resolved better than every rival"
+        elif worse:
+            head = "does not hold: " + ", ".join(f"`{o}`" for o in worse) + " resolved better than Weighted Entropy"
+        else:
+            head = "unresolved: not resolved better than " + ", ".join(
+                f"`{o}`" for o in tested if o not in better
+            )  # fmt: skip
         out.append(
-            f"- **(b) Weighted Entropy has the highest ES-Dice:** {'holds' if holds else 'does not hold'} "
-            "(final ES-Dice, weighted_entropy minus: " + "; ".join(rows) + ")."
+            f"- **(b) Weighted Entropy has the highest ES-Dice:** {head} (final ES-Dice, {WE} minus: "
+            + "; ".join(f"`{o}` {_fmt(p)}" for o, p in tested.items())
+            + ")."
         )
-    if {"masked_entropy", "entropy", "random"} <= present:
-        pe, _ = _diff(m, "masked_entropy", "entropy", "acquired_share")
-        pr, _ = _diff(m, "masked_entropy", "random", "acquired_share")
-        removed = pe.resolved and pe.mean > 0 and not pr.resolved
+    if q3 is not None:
+        pe, pr = q3
         share = m.groupby("strategy")["acquired_share"].mean()
+        if not (pe.resolved and pe.mean > 0):
+            head = "unresolved whether masking changes the share at all"
+        elif pr.resolved:
+            head = "reduced, not removed (masked entropy's B share is resolved away from random's)"
+        else:
+            head = (
+                f"reduced; whether removed is unresolved (masked minus random CI [{pr.ci_low:+.3f}, {pr.ci_high:+.3f}])"
+            )
         out.append(
-            f"- **(c) Masking removes entropy's volume effect:** {'yes' if removed else 'no'}. Group B's share of the "
-            f"acquired images: entropy {share['entropy']:.2f}, masked {share['masked_entropy']:.2f}, random "
-            f"{share['random']:.2f}; masked minus entropy {_fmt(pe)}, masked minus random {_fmt(pr)}."
+            f"- **(c) Masking removes entropy's volume effect:** {head}. Group B's share of the acquired images: "
+            f"entropy {share['entropy']:.2f}, masked {share['masked_entropy']:.2f}, random {share['random']:.2f}; "
+            f"masked minus entropy {_fmt(pe, 'descriptive')}; masked minus random {_fmt(pr, 'descriptive')}."
         )
-    if "stratified_random" in present:
-        parts = []
-        for s in ("weighted_entropy", FAIR):
-            if s in present:
-                pf, _ = _diff(m, s, "stratified_random", "worst_dice")
-                pa, _ = _diff(m, s, "stratified_random", "auc_worst_dice")
-                parts.append(f"`{s}`: final {_fmt(pf)}, AUC {_fmt(pa)}")
-        beats = [s for s in ("weighted_entropy", FAIR) if s in present
-                 and all(p.resolved and p.mean > 0 for p in (_diff(m, s, "stratified_random", k)[0]
-                                                             for k in ("worst_dice",)))]  # fmt: skip
+    if q4:
+        wins = [
+            f"`{s}` ({'final' if k == 'worst_dice' else 'AUC'})"
+            for (s, k), p in q4.items()
+            if p.resolved and p.mean > 0
+        ]
+        losses = [
+            f"`{s}` ({'final' if k == 'worst_dice' else 'AUC'})"
+            for (s, k), p in q4.items()
+            if p.resolved and p.mean < 0
+        ]
+        head = ("resolved better: " + ", ".join(wins)) if wins else "none resolved better"
+        if losses:
+            head += "; resolved worse: " + ", ".join(losses)
+        parts = [f"`{s}` {'final' if k == 'worst_dice' else 'AUC'} {_fmt(p)}" for (s, k), p in q4.items()]
         out.append(
             "- **Does a fairness-aware rule beat `stratified_random` on worst-group Dice?** "
-            + (
-                "yes, at the final budget: " + ", ".join(f"`{b}`" for b in beats)
-                if beats
-                else "no resolved gain at the final budget"
-            )
+            + head
             + ". Worst-group Dice minus stratified_random: "
             + "; ".join(parts)
             + "."
         )
-    if {FAIR, "composition_control"} <= present:
-        pw, _ = _diff(m, FAIR, "composition_control", "worst_dice")
-        pd_, _ = _diff(m, FAIR, "composition_control", "disparity")
+        extra = []
+        for s in (FLOOR, "composition_control", ORACLE):
+            if s in present:
+                for k in ("worst_dice", "auc_worst_dice"):
+                    p, _ = _diff(m, s, "stratified_random", k)
+                    if p is not None:
+                        extra.append(
+                            f"`{s}` {'final' if k == 'worst_dice' else 'AUC'} {_fmt(p)} (bootstrap [{p.boot_low:+.3f}, {p.boot_high:+.3f}])"
+                        )
+        if extra:
+            out.append("  - *Exploratory (not in the family, unadjusted):* " + "; ".join(extra) + ".")
+    if q5:
         line = (
-            f"- **Do the estimates matter?** `{FAIR}` minus `composition_control`: worst-group Dice {_fmt(pw)}, "
-            f"final disparity {_fmt(pd_)}."
+            f"- **Do the estimates matter?** `{FAIR}` minus `composition_control`: worst-group Dice "
+            f"{_fmt(q5['worst_dice'])}; final disparity {_fmt(q5['disparity'], 'lower')}."
         )
-        if ORACLE in present:
-            po, _ = _diff(m, ORACLE, FAIR, "worst_dice")
-            line += (
-                f" The oracle control minus `{FAIR}` (what better estimates could add): worst-group Dice {_fmt(po)}."
-            )
+        if "oracle" in q5:
+            line += f" The oracle control minus `{FAIR}` (what better estimates could add): worst-group Dice {_fmt(q5['oracle'])}."
         out.append(line)
+    if FLOOR in present and "entropy" in present:
+        p, _ = _diff(m, FLOOR, "entropy", "disparity")
+        out.append(
+            f"- *Variant (exploratory):* `{FLOOR}` (floor 0.1, shrinkage prior) minus entropy, final disparity {_fmt(p, 'lower')}."
+        )
+    nsd = "worst_nsd" in m and m["worst_nsd"].notna().any()
+    if nsd:
+        rows = []
+        for s in sorted(present - {"stratified_random"}):
+            for k in ("worst_nsd", "nsd_disparity"):
+                p, _ = _diff(m, s, "stratified_random", k)
+                if p is not None:
+                    rows.append(f"`{s}` {k} {_fmt(p, 'higher' if k == 'worst_nsd' else 'lower')}")
+        out.append(
+            "- *Boundary metric (NSD; secondary, unadjusted), minus stratified_random:* " + "; ".join(rows) + "."
+        )
+    else:
+        out.append("- *Boundary metric (NSD):* not recorded by these runs (their code predates it).")
     return out + [""]
 
 
@@ -134,8 +222,11 @@ def main() -> None:
             f"# Verdicts: {sweep.name}",
             "",
             f"Produced by: `{COMMAND}` from the raw runs in `docs/replication/runs/{sweep.name}/`. The questions "
-            "and the rule for 'resolved' (the paired 95 % bootstrap CI over seeds excludes 0) were fixed in "
-            "docs/powered_replication.md before any run. No correction for multiplicity.",
+            "were fixed in docs/powered_replication.md before any run. The statistics were changed after the "
+            "results were seen (amendment 2): each interval is the paired 95 % t-interval over seeds, and the "
+            "planned tests of a cell are one family, Holm-adjusted ('resolved' = Holm p < 0.05). Labels: "
+            f"`{WE}` is the paper's bare form (archived as `weighted_entropy_bare`), `{FLOOR}` the variant "
+            "with a weight floor of 0.1 and the shrinkage prior (archived as `weighted_entropy`).",
             "",
             *(
                 [

@@ -28,7 +28,9 @@ while [ $# -gt 0 ]; do
   run "seed=$seeds" strategy=masked_entropy strategy/composition=matched strategy.composition.reference=mc_bald,tta
   echo "== $sweep chunk: seeds $seeds took $(( $(date +%s) - start )) s (code $code)" | tee -a "logs/al/multiruns/$sweep/chunks.log"
   "$PY" -m fair_seg_al.archive "logs/al/multiruns/$sweep" "$archive"
-  cp "logs/al/multiruns/$sweep/chunks.log" "$archive/chunks.log"
+  # merge, never overwrite: the archive keeps the chunk lines of other machines and sessions
+  touch "$archive/chunks.log"
+  grep -vxF -f "$archive/chunks.log" "logs/al/multiruns/$sweep/chunks.log" >> "$archive/chunks.log" || true
   if [ "${COMMIT:-0}" = 1 ]; then
     git add "$archive"
     git commit -q -m "Deconfounded uncertainty comparison: raw outputs of seeds $seeds" -- "$archive" || true

@@ -81,3 +81,44 @@ def test_summary_of_another_metric_keeps_its_own_keys():
     assert s["nsd_disparity"] == pytest.approx(0.2)
     assert s["es_nsd"] == pytest.approx(0.7 / 1.2)
     assert "disparity" not in s and "es_dice" not in s
+
+
+def test_a_round_evaluates_nsd_per_group_as_monai_does(tiny_cohort):
+    """On a real cohort and network (untrained, so its masks are ragged), every test image's NSD
+    and HD95 equal MONAI's metric classes on the same argmax masks, and the round's row carries
+    the per-group means."""
+    from monai.metrics import HausdorffDistanceMetric, SurfaceDiceMetric
+    from monai.networks.nets import UNet
+
+    from fair_seg_al.al.evaluation import MetricSettings, evaluate_groups
+    from fair_seg_al.data.datamodule import ALDataModule
+    from fair_seg_al.metrics import argmax_is
+    from fair_seg_al.model import SegmentationModule
+
+    torch.manual_seed(0)
+    dm = ALDataModule(str(tiny_cohort), test_per_group=1, val_per_group=0)
+    dm.setup()
+    assert dm.voxel_size == (4.0, 4.0, 4.0)
+    net = UNet(3, 1, 2, channels=(4, 8), strides=(2,), num_res_units=0)
+    module = SegmentationModule(net, lambda logits, y: logits.mean(), torch.optim.SGD).eval()
+    ev = evaluate_groups(module, dm, MetricSettings(nsd_tolerance_mm=4.0))
+    images = torch.stack([dm._store[s][0] for s in ev.test_ids])
+    labels = torch.stack([dm._store[s][1] for s in ev.test_ids])[:, 0] == 1
+    with torch.inference_mode():
+        pred = argmax_is(module.probabilities(images), 1)
+
+    def onehot(m):
+        return torch.stack([~m, m], dim=1).float()
+
+    nsd = SurfaceDiceMetric([4.0], include_background=False)(onehot(pred), onehot(labels), spacing=[4.0] * 3)
+    hd = HausdorffDistanceMetric(include_background=False, percentile=95)(
+        onehot(pred), onehot(labels), spacing=[4.0] * 3
+    )
+    both = pred.flatten(1).any(1) & labels.flatten(1).any(1)  # MONAI: NaN where a mask is empty
+    assert both.all()  # the untrained network predicts some structure in every image: nothing skipped
+    np.testing.assert_allclose(ev.test_values["nsd"][both.numpy()], nsd[both, 0].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ev.test_values["hd95"][both.numpy()], hd[both, 0].numpy(), rtol=1e-6)
+    for g in ("A", "B"):
+        mine = [v for v, grp in zip(ev.test_values["nsd"], ev.test_groups, strict=True) if grp == g]
+        assert ev.row[f"nsd_{g}"] == pytest.approx(np.mean(mine))
+    assert ev.row["nsd_disparity"] == pytest.approx(abs(ev.row["nsd_A"] - ev.row["nsd_B"]))

@@ -178,16 +178,22 @@ def test_oracle_is_the_test_dice_and_the_others_never_need_it():
 
 
 # ------------------------------------------------------------------ the callback's labeling unit, without a Trainer
-def test_label_batch_fixes_held_out_flags_and_feeds_prequential(monkeypatch, tmp_path):
-    from fair_seg_al.al.callback import AcquisitionCallback
-    from fair_seg_al.strategies import WeightedEntropyStrategy
-
+def fake_datamodule(monkeypatch):
+    """A pool of GROUP's images behind a stand-in DataModule whose 'model' scores FAKE_DICE."""
     pool = ActivePool(list(GROUP), list(GROUP.values()))
     dm = SimpleNamespace(pool=pool, groups=["A", "B"], group_of=GROUP.__getitem__, loader=lambda ids: ids)
     monkeypatch.setattr(
         "fair_seg_al.al.callback.dice_of_images",
         lambda module, ids: (ids, [GROUP[s] for s in ids], np.array([FAKE_DICE[s] for s in ids])),
     )
+    return pool, dm
+
+
+def test_label_batch_fixes_held_out_flags_and_feeds_prequential(monkeypatch, tmp_path):
+    from fair_seg_al.al.callback import AcquisitionCallback
+    from fair_seg_al.strategies import WeightedEntropyStrategy
+
+    pool, dm = fake_datamodule(monkeypatch)
     preq = PrequentialEstimator(small_groups="none")
     strategy = WeightedEntropyStrategy(estimator=HoldoutEstimator())
     cb = AcquisitionCallback(dm, strategy, 4, 2, np.random.default_rng(0), tmp_path, probes={"preq": preq})
@@ -201,3 +207,19 @@ def test_label_batch_fixes_held_out_flags_and_feeds_prequential(monkeypatch, tmp
     rows = cb.recorder.selection_rows
     assert [r["held_out"] for r in rows if r["round"] == 1] == [True, True, True]
     assert [r["held_out"] for r in rows if r["round"] == 0] == [True, True] + [False] * 8
+
+
+def test_pool_truth_is_the_mean_dice_of_every_unlabeled_image(monkeypatch, tmp_path):
+    from fair_seg_al.al.callback import AcquisitionCallback
+    from fair_seg_al.strategies import RandomStrategy
+
+    pool, dm = fake_datamodule(monkeypatch)
+    cb = AcquisitionCallback(dm, RandomStrategy(), 4, 2, np.random.default_rng(0), tmp_path)
+    labeled = [f"a{i}" for i in range(8)] + ["b0"]
+    pool.label(labeled, 0)
+    truth = cb.pool_truth(object())
+    rest = {g: [FAKE_DICE[s] for s in GROUP if GROUP[s] == g and s not in labeled] for g in ("A", "B")}
+    for g, values in rest.items():
+        assert truth[g]["pool_images"] == len(values)
+        assert truth[g]["pool_dice"] == pytest.approx(sum(values) / len(values))
+        assert truth[g]["pool_dice_se"] == pytest.approx(np.std(values, ddof=1) / np.sqrt(len(values)))

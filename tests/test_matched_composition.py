@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fair_seg_al.config import strategy_label
-from fair_seg_al.strategies import Matched, MaskedEntropyStrategy, SelectionContext
+from fair_seg_al.strategies import MaskedEntropyStrategy, Matched, SelectionContext
 
 
 def write_selections(folder, rounds: dict[int, dict[str, int]]):

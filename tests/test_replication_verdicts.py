@@ -45,9 +45,11 @@ def test_each_claim_by_hand():
     assert "reduction +50 % [+50, +50]" in text and "The paper's 75 % is outside this interval" in text
     assert "(b) Weighted Entropy has the highest ES-Dice:** holds" in text
     assert "composition_control" not in text.split("(b)")[1].split("\n")[0]
-    # masked's B share is resolved above entropy's (+0.2 in every seed) and equal to random's
-    assert "removes entropy's volume effect:** yes" in text
-    assert "beat `stratified_random` on worst-group Dice?** yes, at the final budget: `weighted_entropy`" in text
+    # masked's B share is resolved above entropy's (+0.2 in every seed) and equal to random's: an
+    # equality is never shown by an interval that includes 0, so "removed" stays unresolved
+    assert "removes entropy's volume effect:** reduced; whether removed is unresolved" in text
+    assert "beat `stratified_random` on worst-group Dice?** resolved better: `weighted_entropy` (final)" in text
+    assert "Planned family: 9 tests, Holm-adjusted." in text
 
 
 def test_noisy_differences_are_not_claims():
@@ -62,6 +64,47 @@ def test_noisy_differences_are_not_claims():
         }
     )
     text = "\n".join(rr.verdicts(m, "weak", "balanced"))
-    assert "within noise" in text and "does not hold" in text
-    assert "volume effect:** no" in text
-    assert "no resolved gain at the final budget" in text
+    assert "(b) Weighted Entropy has the highest ES-Dice:** unresolved: not resolved better than" in text
+    assert "does not hold" not in text and "within noise" not in text
+    assert "volume effect:** unresolved whether masking changes the share" in text
+    assert "none resolved better" in text
+
+
+def test_holm_unresolves_what_one_test_alone_would_resolve():
+    # weighted minus stratified on final worst-group Dice: +0.02, +0.03, +0.025, +0.01: t = 4.98 on 3 df,
+    # p = 0.016 alone. It is the third smallest p of the cell's 9 tests (two constant differences have
+    # p = 0), so Holm multiplies it by 7: 0.11
+    lift = {"worst_dice": [0.72, 0.73, 0.725, 0.71]}
+    m = metrics(
+        {
+            "entropy": const(**BASE | dict(acquired_share=0.3)),
+            "masked_entropy": const(**BASE),
+            "random": const(**BASE),
+            "stratified_random": const(**BASE),
+            "weighted_entropy": const(**BASE | dict(disparity=0.1)) | lift,
+        }
+    )
+    from fair_seg_al.stats import paired_summary
+
+    alone = paired_summary([0.02, 0.03, 0.025, 0.01])
+    assert alone.resolved and 0.014 < alone.t_p < 0.018
+    text = "\n".join(rr.verdicts(m, "strong", "balanced"))
+    line = next(x for x in text.splitlines() if "beat `stratified_random`" in x)
+    assert (
+        "none resolved better" in line
+        and "`weighted_entropy` final unresolved (+0.021" in line
+        and "Holm p=0.11" in line
+    )
+
+
+def test_archived_weighted_entropy_labels():
+    from omegaconf import OmegaConf
+
+    from fair_seg_al.report import run_label
+
+    def cfg(name, floor):
+        return OmegaConf.create({"strategy": {"name": name, "weight_floor": floor, "estimator": {"name": "train"}}})
+
+    assert run_label(cfg("weighted_entropy", 0.1)) == "weighted_entropy_floor"  # the replication's variant
+    assert run_label(cfg("weighted_entropy_bare", 0.0)) == "weighted_entropy"  # the paper's form, as archived
+    assert run_label(cfg("weighted_entropy", 0.0)) == "weighted_entropy"  # today's preset

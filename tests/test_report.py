@@ -159,15 +159,19 @@ def test_paired_comparisons_by_hand(tmp_path):
     row = paired[(paired["strategy"] == "weighted_entropy") & (paired["metric"] == "disparity")].iloc[0]
     assert row["reference"] == "entropy" and row["seeds"] == 3
     assert row["mean_diff"] == pytest.approx(-0.04)
-    assert row["ci_low"] == pytest.approx(-0.05) and row["ci_high"] == pytest.approx(-0.02)
-    assert bool(row["resolved"]) and row["sign_p"] == pytest.approx(0.25)  # 3 of 3 negative: 2 / 2^3
+    # paired t: SD sqrt((0.01^2 + 0.01^2 + 0.02^2) / 2) = 0.017321, SE 0.01, t(0.975, 2) = 4.302653
+    assert row["ci_low"] == pytest.approx(-0.04 - 0.04302653, abs=1e-6)
+    assert row["ci_high"] == pytest.approx(-0.04 + 0.04302653, abs=1e-6)
+    # the percentile bootstrap of three seeds spans only the values seen: it would call it resolved
+    assert row["boot_low"] == pytest.approx(-0.05) and row["boot_high"] == pytest.approx(-0.02)
+    assert not bool(row["resolved"]) and row["sign_p"] == pytest.approx(0.25)  # 3 of 3 negative: 2 / 2^3
     assert row["reduction"] == pytest.approx((0.10 - 0.06) / 0.10)
     # worst-group Dice is group B's: 0.8 - d, so the paired difference is +0.04
     worst = paired[(paired["strategy"] == "weighted_entropy") & (paired["metric"] == "worst_dice")].iloc[0]
     assert worst["mean_diff"] == pytest.approx(0.04)
     text = (out / "report.md").read_text()
     assert f"Produced by: `python -m fair_seg_al.report {tmp_path} --out {main_out}`" in text
-    assert "**-0.040 [-0.050, -0.020]" in text  # resolved, so bold
+    assert "| -0.040 [-0.083, +0.003]" in text  # unresolved, so not bold
     assert (out / "paired_differences.png").is_file()
 
 

@@ -53,3 +53,58 @@ def test_reduction_by_hand():
     assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5)  # every resample halves it
     point, lo, hi = reduction_ci([0.1, 0.2, 0.1, 0.3], [0.1, 0.1, 0.2, 0.1])
     assert point == pytest.approx((0.175 - 0.125) / 0.175) and lo < point < hi
+
+
+def test_t_interval_by_hand():
+    # mean 0.025, SD sqrt(1800e-6 / 7) = 0.016036, SE 0.0056695, t(0.975, 7) = 2.364624
+    from fair_seg_al.stats import t_interval
+
+    lo, hi, p = t_interval([0.02, 0.03, 0.01, 0.04, 0.05, 0.00, 0.02, 0.03])
+    half = 2.364624 * math.sqrt(1800e-6 / 7) / math.sqrt(8)
+    assert lo == pytest.approx(0.025 - half, abs=1e-6) and hi == pytest.approx(0.025 + half, abs=1e-6)
+    # t = 0.025 / 0.0056695 = 4.4096 on 7 df: two-sided p = 0.0031 (tables)
+    assert p == pytest.approx(0.0031, abs=2e-4)
+    assert t_interval([0.1, 0.1]) == (0.1, 0.1, 0.0)
+
+
+def test_t_interval_is_wider_than_the_percentile_bootstrap_at_few_seeds():
+    v = [0.03, -0.01, 0.02, 0.04, 0.0]
+    s = paired_summary(v)
+    assert s.ci_low < s.boot_low and s.ci_high > s.boot_high
+
+
+def test_holm_by_hand():
+    from fair_seg_al.stats import holm
+
+    # sorted 0.01, 0.03, 0.04 -> 3 x 0.01, max(0.03, 2 x 0.03), max(0.06, 1 x 0.04)
+    assert holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    out = holm([0.5, float("nan"), 0.001])
+    assert out[0] == pytest.approx(0.5) and math.isnan(out[1]) and out[2] == pytest.approx(0.002)
+
+
+def test_family_adjustment_can_unresolve_and_words_follow_direction():
+    from fair_seg_al.stats import adjust_family, verdict
+
+    strong = paired_summary([0.02, 0.03, 0.01, 0.04, 0.05, 0.00, 0.02, 0.03])  # t p = 0.0031
+    weak = paired_summary([0.01, 0.02, -0.005, 0.015, 0.01, 0.0, 0.02, 0.005])
+    assert weak.resolved  # alone, its t-interval excludes 0 (t p = 0.022)
+    noise = [paired_summary([0.01, -0.01, 0.0, 0.02, -0.02, 0.01, 0.0, -0.01]) for _ in range(2)]
+    adjust_family([strong, weak, *noise])
+    assert strong.resolved and not weak.resolved  # Holm: 4 x 0.0031 < 0.05, but 3 x 0.022 > 0.05
+    assert verdict(strong, "higher").startswith("resolved better")
+    assert verdict(strong, "lower").startswith("resolved worse")
+    assert verdict(weak, "higher").startswith("unresolved (+0.009 [")
+
+
+def test_two_level_bootstrap_widens_with_image_noise():
+    from fair_seg_al.stats import two_level_bootstrap
+
+    rng = np.random.default_rng(0)
+    groups = ["A"] * 20 + ["B"] * 20
+    # the same test images in every seed: seeds agree, images scatter
+    base = np.concatenate([0.8 + 0.1 * rng.standard_normal(20), 0.7 + 0.1 * rng.standard_normal(20)])
+    values = np.tile(base, (6, 1)) + 0.001 * rng.standard_normal((6, 40))
+    point, lo, hi = two_level_bootstrap(values, groups, lambda m: m[:, 0] - m[:, 1])
+    assert lo < point < hi
+    # a seed-only interval would be ~0.001 wide; the image resampling gives about 2 x 1.96 x 0.1 x sqrt(2/20)
+    assert hi - lo > 0.05

@@ -180,6 +180,7 @@ class AcquisitionCallback(pl.Callback):
             return selected, seconds_selected
         inputs = self.inputs(module, ev)
         truth = group_means(ev.test_dice, ev.test_groups, self.dm.groups)
+        pool = self.pool_truth(module) if any(role == PROBE for _, role in self.estimators.values()) else {}
         for key, (est, role) in self.estimators.items():
             if role == SELECT and not include_selection:
                 continue
@@ -203,6 +204,7 @@ class AcquisitionCallback(pl.Callback):
                         "estimate": e.estimate,
                         "measurable": e.measurable,
                         "test_dice": truth[g],
+                        **pool.get(g, {}),
                         "weight": weights.get(g, float("nan")),
                         "seconds": seconds,
                     }
@@ -218,6 +220,24 @@ class AcquisitionCallback(pl.Callback):
                     {g: round(estimates[g].estimate, 3) for g in unmeasured},
                 )
         return selected, seconds_selected
+
+    def pool_truth(self, module: pl.LightningModule) -> dict[str, dict[str, float]]:
+        """Per group: the current model's mean Dice on every unlabeled pool image, its standard
+        error and the image count (analysis only, for benchmarks with probes: a truth far larger
+        than the test set, which the synthetic cohort's full labels make free to measure)."""
+        unlabeled = self.dm.pool.unlabeled_ids
+        groups, dice = self.dice_of(module, unlabeled)
+        groups = np.asarray(groups)
+        out = {}
+        for g in self.dm.groups:
+            d = dice[groups == g]
+            se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+            out[g] = {
+                "pool_dice": float(d.mean()) if len(d) else float("nan"),
+                "pool_dice_se": se,
+                "pool_images": len(d),
+            }
+        return out
 
     def context(self, estimates: Mapping[str, GroupEstimate] | None) -> SelectionContext:
         """What the strategy sees when it selects this round."""

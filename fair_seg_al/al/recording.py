@@ -3,7 +3,9 @@
 - ``rounds.csv``: one row per round (metrics, labeled counts, weights, timings);
 - ``selections.csv``: every labeled image, with the round, score, weight and ``held_out``;
 - ``estimates.csv``: per round x estimator x group: images used, estimate, the test Dice
-  it tries to estimate (analysis only: no non-oracle rule reads it) and seconds;
+  it tries to estimate (analysis only: no non-oracle rule reads it) and seconds; with
+  analysis probes also ``pool_dice`` (mean Dice on the whole unlabeled pool, a larger truth), its
+  standard error and image count;
 - ``test_dice.csv``: per round, the per-image test Dice, NSD and HD95.
 
 Every file is rewritten atomically, so a crash leaves the previous round's files intact.
@@ -31,6 +33,9 @@ ESTIMATE_COLUMNS = [
     "estimate",
     "measurable",
     "test_dice",
+    "pool_dice",
+    "pool_dice_se",
+    "pool_images",
     "weight",
     "seconds",
 ]
