@@ -50,6 +50,26 @@ def dice_per_case(pred: torch.Tensor, target: torch.Tensor, empty: float = 1.0) 
     return torch.where(denom > 0, 2 * inter / denom.clamp_min(1e-12), torch.full_like(denom, empty))
 
 
+def surface_distances(pred: np.ndarray, target: np.ndarray, spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Distances in mm from each boundary voxel of ``pred`` to ``target``'s boundary, and back.
+
+    As MONAI's ``get_edge_surface_distance`` (symmetric, Euclidean): a mask's boundary is the
+    mask minus its erosion (6-connected); distances come from the Euclidean distance transform
+    with the voxel ``spacing``. Both masks must be non-empty. Cropped to the masks' box plus
+    one voxel, which leaves every distance unchanged and saves most of the work.
+    """
+    from scipy import ndimage
+
+    box = ndimage.find_objects((pred | target).astype(np.uint8))[0]
+    box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+    pred, target = pred[box], target[box]
+    edge_p = pred ^ ndimage.binary_erosion(pred)
+    edge_t = target ^ ndimage.binary_erosion(target)
+    to_t = ndimage.distance_transform_edt(~edge_t, sampling=spacing)
+    to_p = ndimage.distance_transform_edt(~edge_p, sampling=spacing)
+    return to_t[edge_p], to_p[edge_t]
+
+
 def surface_metrics_per_case(
     pred: torch.Tensor, target: torch.Tensor, spacing: Sequence[float], tolerance_mm: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -57,8 +77,10 @@ def surface_metrics_per_case(
 
     NSD (Nikolov et al. 2021) is the share of both boundaries that lies within ``tolerance_mm``
     of the other; unlike Dice it does not grow with the structure's volume, so a small
-    structure is not penalised for its size alone. HD95 is in mm. Both come from MONAI
-    (``compute_surface_dice``, ``compute_hausdorff_distance``) with the voxel ``spacing``.
+    structure is not penalised for its size alone. HD95 (mm) is the larger of the two directed
+    95th percentiles. Both equal MONAI's ``compute_surface_dice`` and
+    ``compute_hausdorff_distance(percentile=95)`` (tested); one pair of distance transforms
+    serves both, about 30x faster than calling the two (docs/benchmarks.md).
 
     Empty masks, where MONAI returns NaN: both empty, NSD 1 and HD95 0 (nothing to find,
     nothing found); exactly one empty, NSD 0 and HD95 the volume's diagonal in mm (the
@@ -79,26 +101,18 @@ def surface_metrics_per_case(
     >>> float(nsd[0]), float(hd[0])
     (1.0, 2.0)
     """
-    from monai.metrics import compute_hausdorff_distance, compute_surface_dice
-
-    pred = pred.reshape(target.shape).bool().cpu()
-    target = target.bool().cpu()
-    n = target.shape[0]
-    nsd, hd95 = np.empty(n), np.empty(n)
-    has_p = pred.flatten(1).any(dim=1).numpy()
-    has_t = target.flatten(1).any(dim=1).numpy()
-    nsd[~has_p & ~has_t], hd95[~has_p & ~has_t] = 1.0, 0.0
-    diagonal = float(np.linalg.norm(np.asarray(target.shape[1:], float) * np.asarray(spacing, float)))
-    one = has_p != has_t
-    nsd[one], hd95[one] = 0.0, diagonal
-    both = has_p & has_t
-    if both.any():
-        idx = torch.from_numpy(np.flatnonzero(both))
-        p = torch.stack([~pred[idx], pred[idx]], dim=1).float()  # one-hot (B, 2, X, Y, Z)
-        t = torch.stack([~target[idx], target[idx]], dim=1).float()
-        spacing = [float(s) for s in spacing]
-        nsd[both] = compute_surface_dice(p, t, [float(tolerance_mm)], spacing=spacing)[:, 0].numpy()
-        hd95[both] = compute_hausdorff_distance(p, t, percentile=95, spacing=spacing)[:, 0].numpy()
+    pred = pred.reshape(target.shape).bool().cpu().numpy()
+    target = target.bool().cpu().numpy()
+    spacing = tuple(float(s) for s in spacing)
+    diagonal = float(np.linalg.norm(np.asarray(target.shape[1:], float) * np.asarray(spacing)))
+    nsd, hd95 = np.empty(len(target)), np.empty(len(target))
+    for i, (p, t) in enumerate(zip(pred, target, strict=True)):
+        if not p.any() or not t.any():
+            nsd[i], hd95[i] = (1.0, 0.0) if p.any() == t.any() else (0.0, diagonal)
+            continue
+        d_pt, d_tp = surface_distances(p, t, spacing)
+        nsd[i] = ((d_pt <= tolerance_mm).sum() + (d_tp <= tolerance_mm).sum()) / (len(d_pt) + len(d_tp))
+        hd95[i] = max(np.percentile(d_pt, 95), np.percentile(d_tp, 95))
     return nsd, hd95
 
 
