@@ -97,6 +97,7 @@ bench: install
 	$(PY) benchmarks/bench_train_step.py
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_patches.py
+	$(PY) benchmarks/bench_boundary_metrics.py
 	$(PY) benchmarks/collect.py
 
 clean:

@@ -60,8 +60,6 @@ def main() -> None:
     dice_s, both_s = statistics.median(times[False]), statistics.median(times[True])
     n = len(dm.split["test"])
     lines = [
-        "## Boundary metrics: the cost of NSD and HD95 per evaluation",
-        "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} thread(s); "
         f"`python benchmarks/bench_boundary_metrics.py --repeats {args.repeats}`. Default U-Net, {n} test images "
         f"of {tuple(dm.volume_shape)} voxels, medians of {args.repeats} interleaved evaluations.",

@@ -16,6 +16,7 @@ PARTS = [
     ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),
     ("A whole sweep: `experiment=sweep_cpu` before and after", "benchmarks_sweep.md", "benchmarks/bench_sweep.py"),
     ("Several jobs on one GPU", "benchmarks_gpu_packing.md", "benchmarks/bench_gpu_packing.py"),
+    ("Boundary metrics: the cost of NSD and HD95", "benchmarks_boundary.md", "benchmarks/bench_boundary_metrics.py"),
     ("Full resolution: a whole-brain-size cohort on patches", "benchmarks_patches.md", "benchmarks/bench_patches.py"),
     (
         "Group-performance estimation: seconds and labels per round",

@@ -13,9 +13,10 @@ CHUNK=${CHUNK:-2}
 # fsa_main ARGS...: one multirun of fair_seg_al.main with CODE_DIR's code
 fsa_main() { (cd "$CODE_DIR" && FAIR_SEG_AL_ROOT="$ROOT" PYTHONPATH="$CODE_DIR" "$PY" -m fair_seg_al.main -m "$@"); }
 
-# run_chunks NAME SWEEP ARCHIVE JOB: for each chunk of $SEEDS, JOB "seed=a,b" runs its jobs
+# run_chunks NAME SWEEP ARCHIVE JOB [MESSAGE]: for each chunk of $SEEDS, JOB "seed=a,b" runs its
+# jobs; NAME labels the chunk in chunks.log, MESSAGE (default NAME) starts the commit message
 run_chunks() {
-  local name=$1 sweep=$2 archive=$3 job=$4 chunk seeds start code log
+  local name=$1 sweep=$2 archive=$3 job=$4 message=${5:-$1} chunk seeds start code log
   log="logs/al/multiruns/$sweep/chunks.log"
   set -- $SEEDS
   while [ $# -gt 0 ]; do
@@ -33,7 +34,7 @@ run_chunks() {
     grep -vxF -f "$archive/chunks.log" "$log" >> "$archive/chunks.log" || true
     if [ "${COMMIT:-0}" = 1 ]; then
       git add "$archive"
-      git commit -q -m "$name: raw outputs of seeds $seeds" -- "$archive" || true
+      git commit -q -m "$message: raw outputs of seeds $seeds" -- "$archive" || true
     fi
   done
 }

@@ -15,4 +15,5 @@ both_phases() {
   fsa_main experiment=uncertainty_matched "$1" strategy=masked_entropy strategy/composition=matched \
     strategy.composition.reference=mc_bald,tta
 }
-run_chunks "Deconfounded uncertainty comparison" uncertainty_matched docs/uncertainty/runs/uncertainty_matched both_phases
+run_chunks uncertainty_matched uncertainty_matched docs/uncertainty/runs/uncertainty_matched both_phases \
+  "Deconfounded uncertainty comparison"
