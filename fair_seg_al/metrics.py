@@ -80,7 +80,7 @@ def surface_metrics_per_case(
     structure is not penalised for its size alone. HD95 (mm) is the larger of the two directed
     95th percentiles. Both equal MONAI's ``compute_surface_dice`` and
     ``compute_hausdorff_distance(percentile=95)`` (tested); one pair of distance transforms
-    serves both, about 30x faster than calling the two (docs/benchmarks.md).
+    serves both, about 10x faster than calling the two (docs/benchmarks.md).
 
     Empty masks, where MONAI returns NaN: both empty, NSD 1 and HD95 0 (nothing to find,
     nothing found); exactly one empty, NSD 0 and HD95 the volume's diagonal in mm (the
