@@ -220,3 +220,9 @@ def test_bad_lock_settings_name_their_key():
 def test_mc_dropout_without_dropout_in_the_network_is_refused():
     _fails(r"model\.net\.dropout: strategy mc_bald scores with MC dropout", "strategy=mc_bald")
     assert validate(cfg_with("strategy=mc_bald", "model.net.dropout=0.1")).strategy.passes == 8
+
+
+def test_metric_settings_are_checked_before_any_work():
+    _fails(r"metrics\.es_alpha: must be >= 0, got -1", "metrics.es_alpha=-1")
+    _fails(r"metrics\.nsd_tolerance_mm: must be > 0 mm", "metrics.nsd_tolerance_mm=0")
+    _fails(r"metrics\.surfce", "+metrics.surfce=false")  # a typo names the key
