@@ -20,7 +20,7 @@ import pandas as pd
 
 from fair_seg_al.comparisons import run_metrics
 from fair_seg_al.report import find_runs, summary_table
-from fair_seg_al.stats import paired_summary
+from fair_seg_al.stats import holm, paired_summary
 from fair_seg_al.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,11 +83,18 @@ def decide(metrics: pd.DataFrame, order: list[str]) -> tuple[str | None, pd.Data
                         "ci_low": p.ci_low if s != best else 0.0,
                         "ci_high": p.ci_high if s != best else 0.0,
                         "tied": s == best or not p.resolved,
+                        "t_p": 1.0 if s == best else p.t_p,
                     }
                 )
     table = pd.DataFrame(rows)
+    table["tied_holm"] = holm(table["t_p"].to_numpy()) >= 0.05  # sensitivity: Holm over every comparison
     passing = [s for s in order if s in set(table["strategy"]) and table[table["strategy"] == s]["tied"].all()]
     return (passing[0] if passing else None), table
+
+
+def first_passing(table: pd.DataFrame, order: list[str], column: str) -> str | None:
+    passing = [s for s in order if s in set(table["strategy"]) and table[table["strategy"] == s][column].all()]
+    return passing[0] if passing else None
 
 
 def main() -> None:
@@ -144,6 +151,23 @@ def main() -> None:
         "",
         (f"**Recommended: `{chosen}`.**" if chosen else "**No candidate ties with the best everywhere.**")
         + (f" Interim: {', '.join(f'`{s}`' for s in incomplete)} fewer than 12 seeds." if incomplete else ""),
+        "",
+        "What would change it: a pool in which one group is a minority (random sampling then acquires few of its "
+        "images, and a rule that reads group performance has room to help: issue #18's cell), a weak bias, other "
+        "anatomies, or the re-scored estimator benchmark finding an estimator that beats the constant guess. Each "
+        "is a new cell of runs; this page is rebuilt from whatever is archived.",
+        "",
+        "Sensitivity (not the rule): with the comparisons Holm-adjusted together, a candidate is excluded only "
+        f"by a difference that survives the adjustment; the first to pass would then be "
+        f"`{first_passing(table, order, 'tied_holm')}`. Excluded by the rule as written: "
+        + (
+            "; ".join(
+                f"`{r['strategy']}` ({r['init']}, {METRICS[r['metric']]}, {r['diff']:+.4f})"
+                for _, r in table[~table["tied"]].iterrows()
+            )
+            or "none"
+        )
+        + ".",
         "",
     ]
     atomic_write_text(OUT, "\n".join(lines))
