@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
 from fair_seg_al.data.attributes import Grouping
+from fair_seg_al.data.augmentation import IMPLEMENTATIONS, BatchAugmentation
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.errors import CohortFormatError, DataChangedError, listing
 from fair_seg_al.data.layouts import load_cohort
@@ -64,11 +65,12 @@ class CachedVolumes(Dataset):
 
 
 def build_augmentation(cfg: Mapping | None) -> tio.Transform | None:
-    """TorchIO training augmentation from ``data.augmentation`` (None when disabled).
+    """TorchIO training augmentation from ``data.augmentation`` (None when disabled, or when
+    ``implementation: batched`` applies it to whole batches instead: :func:`build_batch_augmentation`).
 
     No left-right flips: the task is the *left* caudate.
     """
-    if not cfg or not cfg.get("enabled", False):
+    if not cfg or not cfg.get("enabled", False) or cfg.get("implementation", "torchio") != "torchio":
         return None
     return tio.Compose(
         [
@@ -81,6 +83,24 @@ def build_augmentation(cfg: Mapping | None) -> tio.Transform | None:
             tio.RandomGamma(log_gamma=cfg.get("log_gamma", 0.1), p=cfg.get("p_gamma", 0.3)),
             tio.RandomNoise(std=(0, cfg.get("noise_std", 0.05)), p=cfg.get("p_noise", 0.3)),
         ]
+    )
+
+
+def build_batch_augmentation(cfg: Mapping | None, spacing: Sequence[float]) -> BatchAugmentation | None:
+    """The same augmentation as :func:`build_augmentation`, on whole batches as tensors
+    (``implementation: batched``; None otherwise)."""
+    if not cfg or not cfg.get("enabled", False) or cfg.get("implementation", "torchio") != "batched":
+        return None
+    return BatchAugmentation(
+        scales=cfg.get("scales", 0.05),
+        degrees=cfg.get("degrees", 5),
+        translation=cfg.get("translation", 2),
+        spacing=spacing,
+        p_affine=cfg.get("p_affine", 0.5),
+        log_gamma=cfg.get("log_gamma", 0.1),
+        p_gamma=cfg.get("p_gamma", 0.3),
+        noise_std=cfg.get("noise_std", 0.05),
+        p_noise=cfg.get("p_noise", 0.3),
     )
 
 
@@ -192,7 +212,14 @@ class ALDataModule(pl.LightningDataModule):
         check_disjoint(self.split)
         self.pool = ActivePool(self.split["pool"], [self.cohort.group_of(s) for s in self.split["pool"]])
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        if augmentation and augmentation.get("implementation", "torchio") not in IMPLEMENTATIONS:
+            raise ValueError(
+                f"augmentation.implementation must be one of {IMPLEMENTATIONS}, got {augmentation.get('implementation')!r}"
+            )
         self.augmentation = build_augmentation(augmentation)
+        batched = bool(augmentation) and augmentation.get("implementation", "torchio") == "batched"
+        self.batch_augmentation = build_batch_augmentation(augmentation, self.voxel_size) if batched else None
+        self._augment_rng = torch.Generator()
         self.round_seed = 0
         self.train_samples = batch_size
         self._content: str | None = None
@@ -270,8 +297,16 @@ class ALDataModule(pl.LightningDataModule):
 
     # ----------------------------------------------------------------- round control
     def start_round(self, round_seed: int, train_samples: int) -> None:
-        """Set what the next ``train_dataloader`` draws: its seed and sample count."""
+        """Set what the next ``train_dataloader`` draws: its seed and sample count (and the seed
+        of the round's batched augmentation)."""
         self.round_seed, self.train_samples = round_seed, train_samples
+        self._augment_rng = torch.Generator().manual_seed((round_seed * 1_000_003 + 17) % 2**63)
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """Batched augmentation, on the training device, for training batches only."""
+        if self.batch_augmentation is not None and self.trainer is not None and self.trainer.training:
+            batch["image"], batch["label"] = self.batch_augmentation(batch["image"], batch["label"], self._augment_rng)
+        return batch
 
     @property
     def train_ids(self) -> list[str]:
