@@ -98,6 +98,7 @@ bench: install
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_patches.py
 	$(PY) benchmarks/bench_boundary_metrics.py
+	$(PY) benchmarks/bench_augmentation.py
 	$(PY) benchmarks/collect.py
 
 clean:

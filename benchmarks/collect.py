@@ -16,6 +16,11 @@ PARTS = [
     ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),
     ("A whole sweep: `experiment=sweep_cpu` before and after", "benchmarks_sweep.md", "benchmarks/bench_sweep.py"),
     ("Several jobs on one GPU", "benchmarks_gpu_packing.md", "benchmarks/bench_gpu_packing.py"),
+    (
+        "Training augmentation: TorchIO per sample vs batched tensors",
+        "benchmarks_augmentation.md",
+        "benchmarks/bench_augmentation.py",
+    ),
     ("Boundary metrics: the cost of NSD and HD95", "benchmarks_boundary.md", "benchmarks/bench_boundary_metrics.py"),
     ("Full resolution: a whole-brain-size cohort on patches", "benchmarks_patches.md", "benchmarks/bench_patches.py"),
     (

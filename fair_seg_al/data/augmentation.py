@@ -12,7 +12,8 @@ Per sample, independently:
 - affine with probability ``p_affine``: scale ``U(1 - scales, 1 + scales)``, rotation
   ``U(-degrees, degrees)`` and translation ``U(-translation, translation)`` mm, per axis, about
   the volume's centre, in physical space (the voxel ``spacing``); image trilinear, padded with
-  its minimum; label nearest, padded with 0. No flips: the structure is lateralised;
+  its minimum; label trilinear and thresholded at 0.5, padded with 0. No flips: the
+  structure is lateralised;
 - gamma with probability ``p_gamma``: ``x <- sign(x) |x|^g``, ``g = exp(U(-log_gamma, log_gamma))``;
 - noise with probability ``p_noise``: ``x <- x + N(0, s^2)``, ``s = U(0, noise_std)``.
 
@@ -104,46 +105,52 @@ class BatchAugmentation:
         }
 
     def sampling_grid(self, params: dict[str, torch.Tensor], shape: Sequence[int], device) -> torch.Tensor:
-        """The ``affine_grid`` of the batch: output voxel -> input position, identity where no affine."""
-        n = len(params["affine"])
+        """The ``affine_grid`` of the samples in ``params``: output voxel -> input position."""
         half = torch.tensor([(s - 1) * sp / 2 for s, sp in zip(shape, self.spacing, strict=True)], dtype=torch.float64)
         m = rotation_matrices(params["angles"]) @ torch.diag_embed(params["scale"])  # in mm, axes (X, Y, Z)
-        t = params["shift_mm"]
-        eye = torch.eye(3, dtype=torch.float64).expand(n, 3, 3)
-        on = params["affine"].view(n, 1, 1)
-        m = torch.where(on, m, eye)
-        t = torch.where(on.view(n, 1), t, torch.zeros_like(t))
         # normalised [-1, 1] coordinates (align_corners=True) -> mm: x_mm = half * u
         theta = torch.diag(1 / half) @ m @ torch.diag(half)
-        shift = t / half
+        shift = params["shift_mm"] / half
         # affine_grid's coordinates run (W, H, D) = (Z, Y, X): reverse the axes
         rev = [2, 1, 0]
         theta = torch.cat([theta[:, rev][:, :, rev], shift[:, rev].unsqueeze(-1)], dim=2)
-        return F.affine_grid(theta.float().to(device), [n, 1, *shape], align_corners=True)
+        return F.affine_grid(theta.float().to(device), [len(theta), 1, *shape], align_corners=True)
 
     def apply(
         self, image: torch.Tensor, label: torch.Tensor, params: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The transforms with the given parameters (deterministic): ``(B, 1, X, Y, Z)`` each."""
-        device, n = image.device, image.shape[0]
-        image = image.float()
-        if bool(params["affine"].any()):
-            grid = self.sampling_grid(params, image.shape[2:], device)
-            low = image.flatten(1).amin(dim=1).view(n, 1, 1, 1, 1)  # pad with each image's minimum
-            warped = F.grid_sample(image - low, grid, mode="bilinear", padding_mode="zeros", align_corners=True) + low
-            moved = F.grid_sample(label.float(), grid, mode="nearest", padding_mode="zeros", align_corners=True)
-            keep = params["affine"].to(device).view(n, 1, 1, 1, 1)
-            image = torch.where(keep, warped, image)
-            label = torch.where(keep, moved.round().to(label.dtype), label)
-        if bool(params["gamma_on"].any()):
-            g = params["gamma"].float().to(device).view(n, 1, 1, 1, 1)
-            powered = image.sign() * image.abs().pow(g)
-            image = torch.where(params["gamma_on"].to(device).view(n, 1, 1, 1, 1), powered, image)
-        if bool(params["noise_on"].any()):
+        """The transforms with the given parameters (deterministic): ``(B, 1, X, Y, Z)`` each.
+
+        Only the samples a transform applies to are computed. The image and its label are
+        resampled in one trilinear pass (as two channels); the label is thresholded at 0.5,
+        which keeps it in {0, 1} and, unlike nearest sampling, does not shift a boundary by a
+        rounding tie.
+        """
+        device = image.device
+        image, label = image.float().clone(), label.clone()
+        on = params["affine"].nonzero().flatten()
+        if len(on):
+            sub = {k: v[on] for k, v in params.items() if k in ("angles", "scale", "shift_mm")}
+            grid = self.sampling_grid(sub, image.shape[2:], device)
+            idx = on.to(device)
+            img = image[idx]
+            low = img.flatten(1).amin(dim=1).view(-1, 1, 1, 1, 1)  # pad with each image's minimum
+            both = torch.cat([img - low, label[idx].to(img.dtype)], dim=1)
+            out = F.grid_sample(both, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+            image[idx] = out[:, :1] + low
+            label[idx] = (out[:, 1:] > 0.5).to(label.dtype)
+        on = params["gamma_on"].nonzero().flatten()
+        if len(on):
+            idx = on.to(device)
+            g = params["gamma"][on].float().to(device).view(-1, 1, 1, 1, 1)
+            x = image[idx]
+            image[idx] = x.sign() * x.abs().pow(g)
+        on = params["noise_on"].nonzero().flatten()
+        if len(on):
+            idx = on.to(device)
             gen = torch.Generator(device=device).manual_seed(int(params["noise_seed"]))
-            noise = torch.randn(image.shape, generator=gen, device=device, dtype=image.dtype)
-            std = (params["noise_std"].float() * params["noise_on"]).to(device).view(n, 1, 1, 1, 1)
-            image = image + std * noise
+            noise = torch.randn((len(on), *image.shape[1:]), generator=gen, device=device, dtype=image.dtype)
+            image[idx] = image[idx] + params["noise_std"][on].float().to(device).view(-1, 1, 1, 1, 1) * noise
         return image, label
 
     def __call__(
