@@ -8,6 +8,7 @@ report reads exactly as it reads run folders::
     python -m fair_seg_al.archive logs/al/multiruns/sweep_powered docs/replication/runs/sweep_powered
     python -m fair_seg_al.report docs/replication/runs/sweep_powered --out docs/replication/powered
 
+``split.json`` names its cohort folder by key, never by this machine's path.
 Per-image test Dice (``test_dice.csv``, one row per test image and round) is stored gzipped;
 pandas reads ``test_dice.csv.gz`` directly. Copies are atomic and a run already archived
 with the same ``rounds.csv`` is left alone, so archiving after every chunk of a sweep is safe.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import shutil
 import sys
@@ -52,10 +54,21 @@ def finished(run: Path) -> str | None:
     return None if last >= planned else f"unfinished: round {last} of {planned}"
 
 
+def portable_split(text: str) -> str:
+    """A run's ``split.json`` as archived: the cohort folder named by its key (the folder's
+    name), not by this machine's absolute path; everything else as it is."""
+    split = json.loads(text)
+    if split.get("cohort_dir"):
+        split["cohort_dir"] = Path(split["cohort_dir"]).name
+    return json.dumps(split, indent=2) + "\n"
+
+
 def _copy(src: Path, dest: Path, gzipped: bool = False) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
-        if gzipped:  # mtime=0: the same content gives the same bytes, so git sees no change
+        if src.name == "split.json":
+            Path(tmp).write_text(portable_split(src.read_text()))
+        elif gzipped:  # mtime=0: the same content gives the same bytes, so git sees no change
             with open(src, "rb") as fin, open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fout:
                 shutil.copyfileobj(fin, fout)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -63,3 +64,27 @@ def test_cli_names_a_missing_sweep(tmp_path, capsys):
     with pytest.raises(SystemExit) as err:
         main([str(tmp_path / "nope"), str(tmp_path / "out")])
     assert err.value.code == 2 and "nope: no such sweep folder" in capsys.readouterr().err
+
+
+def test_archived_split_names_the_cohort_by_key_not_by_path(tmp_path):
+    import json
+
+    from fair_seg_al.archive import portable_split
+
+    split = {
+        "cohort": "abc",
+        "cohort_dir": str(tmp_path / "data" / "cohorts" / "default-strong-n40-seed0-1234"),
+        "test": ["s1"],
+    }
+    out = json.loads(portable_split(json.dumps(split)))
+    assert out == {**split, "cohort_dir": "default-strong-n40-seed0-1234"}
+
+
+def test_no_committed_doc_names_this_checkout_by_its_absolute_path():
+    repo = Path(__file__).resolve().parents[1]
+    offenders = [
+        str(f.relative_to(repo))
+        for f in (repo / "docs").rglob("*")
+        if f.is_file() and f.suffix in {".json", ".csv", ".md", ".yaml"} and str(repo) in f.read_text(errors="ignore")
+    ]
+    assert not offenders, offenders[:5]
