@@ -82,6 +82,18 @@ def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def paired_difference(metrics: pd.DataFrame, a: str, b: str, metric: str):
+    """Paired summary of strategy ``a`` minus ``b`` on ``metric`` over the seeds both ran, and those
+    seeds; ``(None, [])`` if they share none or the metric was not recorded."""
+    if metric not in metrics:
+        return None, []
+    pa, pb = (metrics[metrics["strategy"] == s].set_index("seed")[metric] for s in (a, b))
+    seeds = sorted(set(pa.index) & set(pb.index))
+    if not seeds or pa.loc[seeds].isna().all():
+        return None, []
+    return paired_summary(pa.loc[seeds].to_numpy() - pb.loc[seeds].to_numpy()), seeds
+
+
 def paired_table(metrics: pd.DataFrame, references: Sequence[str] = REFERENCES, delta: float = 0.02) -> pd.DataFrame:
     """Per cell x reference x strategy x metric: the paired summary over shared seeds."""
     rows = []

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from fair_seg_al.comparisons import run_metrics
+from fair_seg_al.comparisons import paired_difference, run_metrics
 from fair_seg_al.report import build_report
-from fair_seg_al.stats import adjust_family, paired_summary, reduction_ci, verdict
+from fair_seg_al.stats import adjust_family, reduction_ci, verdict
 from fair_seg_al.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,15 +33,6 @@ REFERENCES = ["entropy", "random", "stratified_random", "composition_control", F
 PAPER_REDUCTION = {"strong": 75, "weak": 86}  # claim (a), % cut in final disparity vs entropy
 COMMAND = "python sweeps/replication_report.py"
 PLANNED_SEEDS = 12  # docs/powered_replication.md
-
-
-def _diff(m: pd.DataFrame, a: str, b: str, metric: str):
-    """Paired summary of ``a - b`` over the seeds both ran, or None if they share none."""
-    pa, pb = (m[m["strategy"] == s].set_index("seed")[metric] for s in (a, b))
-    seeds = sorted(set(pa.index) & set(pb.index))
-    if not seeds or pa.loc[seeds].isna().all():
-        return None, seeds
-    return paired_summary(pa.loc[seeds].to_numpy() - pb.loc[seeds].to_numpy()), seeds
 
 
 def _fmt(p, better: str = "higher") -> str:
@@ -57,7 +48,7 @@ class Family:
         self.m, self.tests = m, []
 
     def test(self, a: str, b: str, metric: str):
-        p, _ = _diff(self.m, a, b, metric)
+        p, _ = paired_difference(self.m, a, b, metric)
         if p is not None:
             self.tests.append(p)
         return p
@@ -101,7 +92,7 @@ def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
     out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
     # ---- the answers
     if q1 is not None:
-        _, seeds = _diff(m, WE, "entropy", "disparity")
+        _, seeds = paired_difference(m, WE, "entropy", "disparity")
         ent = m[m["strategy"] == "entropy"].set_index("seed").loc[seeds, "disparity"]
         we = m[m["strategy"] == WE].set_index("seed").loc[seeds, "disparity"]
         red, lo, hi = reduction_ci(ent, we)
@@ -173,7 +164,7 @@ def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         for s in (FLOOR, "composition_control", ORACLE):
             if s in present:
                 for k in ("worst_dice", "auc_worst_dice"):
-                    p, _ = _diff(m, s, "stratified_random", k)
+                    p, _ = paired_difference(m, s, "stratified_random", k)
                     if p is not None:
                         extra.append(
                             f"`{s}` {'final' if k == 'worst_dice' else 'AUC'} {_fmt(p)} (bootstrap [{p.boot_low:+.3f}, {p.boot_high:+.3f}])"
@@ -189,7 +180,7 @@ def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
             line += f" The oracle control minus `{FAIR}` (what better estimates could add): worst-group Dice {_fmt(q5['oracle'])}."
         out.append(line)
     if FLOOR in present and "entropy" in present:
-        p, _ = _diff(m, FLOOR, "entropy", "disparity")
+        p, _ = paired_difference(m, FLOOR, "entropy", "disparity")
         out.append(
             f"- *Variant (exploratory):* `{FLOOR}` (floor 0.1, shrinkage prior) minus entropy, final disparity {_fmt(p, 'lower')}."
         )
@@ -198,7 +189,7 @@ def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         rows = []
         for s in sorted(present - {"stratified_random"}):
             for k in ("worst_nsd", "nsd_disparity"):
-                p, _ = _diff(m, s, "stratified_random", k)
+                p, _ = paired_difference(m, s, "stratified_random", k)
                 if p is not None:
                     rows.append(f"`{s}` {k} {_fmt(p, 'higher' if k == 'worst_nsd' else 'lower')}")
         out.append(

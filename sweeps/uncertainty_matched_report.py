@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from fair_seg_al.comparisons import run_metrics
+from fair_seg_al.comparisons import paired_difference, run_metrics
 from fair_seg_al.report import build_report
-from fair_seg_al.stats import adjust_family, paired_summary, verdict
+from fair_seg_al.stats import adjust_family, verdict
 from fair_seg_al.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,16 +35,6 @@ def matched(score: str) -> str:
     return f"masked_entropy.matched_{score}"
 
 
-def diff(m: pd.DataFrame, a: str, b: str, metric: str):
-    if metric not in m:
-        return None, []
-    pa, pb = (m[m["strategy"] == s].set_index("seed")[metric] for s in (a, b))
-    seeds = sorted(set(pa.index) & set(pb.index))
-    if not seeds or pa.loc[seeds].isna().all():
-        return None, []
-    return paired_summary(pa.loc[seeds].to_numpy() - pb.loc[seeds].to_numpy()), seeds
-
-
 def fmt(p, better: str) -> str:
     interim = f", interim: {p.n} of {PLANNED_SEEDS} seeds" if p.n < PLANNED_SEEDS else f", {p.n} seeds"
     return verdict(p, better) + interim
@@ -56,7 +46,9 @@ def verdicts(m: pd.DataFrame) -> list[str]:
         "quality": [(s, matched(s)) for s in SCORES if {s, matched(s)} <= present],
         "mix": [(matched(s), "masked_entropy") for s in SCORES if {matched(s), "masked_entropy"} <= present],
     }
-    family = {(a, b, k): diff(m, a, b, k)[0] for pairs in questions.values() for a, b in pairs for k in PRIMARY}
+    family = {
+        (a, b, k): paired_difference(m, a, b, k)[0] for pairs in questions.values() for a, b in pairs for k in PRIMARY
+    }
     adjust_family([p for p in family.values() if p is not None])
     out = [f"Planned family: {sum(p is not None for p in family.values())} tests, Holm-adjusted.", ""]
     titles = {
@@ -69,10 +61,10 @@ def verdicts(m: pd.DataFrame) -> list[str]:
             cells = [f"{k}: {fmt(family[(a, b, k)], PRIMARY[k])}" for k in PRIMARY if family[(a, b, k)] is not None]
             second = []
             for k, better in SECONDARY.items():
-                p, _ = diff(m, a, b, k)
+                p, _ = paired_difference(m, a, b, k)
                 if p is not None:
                     second.append(f"{k} {verdict(p, better)}")
-            pa, seeds = diff(m, a, b, "disparity")
+            pa, seeds = paired_difference(m, a, b, "disparity")
             per_seed = ""
             if pa is not None:
                 d = (
