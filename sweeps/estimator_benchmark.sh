@@ -5,17 +5,21 @@
 #   bash sweeps/estimator_benchmark.sh            # seeds 0-9, two seeds per chunk
 #   SEEDS="0 1" bash sweeps/estimator_benchmark.sh
 # Arm 2 (selection bias of the estimators under uncertainty sampling): ARM=entropy.
+# The re-scoring on the pool truth (issue #16) keeps its runs apart from the first benchmark's:
+#   NAME=estimator_benchmark_pool OUT=docs/estimators/pool bash sweeps/estimator_benchmark.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 SEEDS=${SEEDS:-$([ "${ARM:-random}" = entropy ] && echo "0 1 2 3 4" || echo "0 1 2 3 4 5 6 7 8 9")}
 CHUNK=${CHUNK:-2}
 ARM=${ARM:-random}
+NAME=${NAME:-estimator_benchmark}   # sweep folder name (the entropy arm appends _entropy)
+OUT=${OUT:-docs/estimators}         # raw runs go to $OUT/runs/<sweep>, the report to $OUT
 if [ "$ARM" = entropy ]; then
-  sweep=estimator_benchmark_entropy
-  arm=(strategy=masked_entropy "~estimation.probes.kfold" bias=strong sweep_name=$sweep)
+  sweep=${NAME}_entropy
+  arm=(strategy=masked_entropy "~estimation.probes.kfold" bias=strong)
 else
-  sweep=estimator_benchmark
+  sweep=$NAME
   arm=()
 fi
 set -- $SEEDS
@@ -25,7 +29,7 @@ while [ $# -gt 0 ]; do
   seeds=$(IFS=,; echo "${chunk[*]}")
   echo "== chunk: seeds $seeds ($(date))"
   "$PY" -m fair_seg_al.main -m experiment=estimator_benchmark \
-      "seed=$seeds" "${arm[@]}"
-  "$PY" benchmarks/estimator_benchmark.py collect "logs/al/multiruns/$sweep" --raw "docs/estimators/runs/$sweep"
+      "seed=$seeds" sweep_name="$sweep" "${arm[@]}"
+  "$PY" benchmarks/estimator_benchmark.py collect "logs/al/multiruns/$sweep" --raw "$OUT/runs/$sweep"
 done
-"$PY" benchmarks/estimator_benchmark.py report docs/estimators/runs --out docs/estimators
+"$PY" benchmarks/estimator_benchmark.py report "$OUT/runs" --out "$OUT"
