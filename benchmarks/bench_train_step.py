@@ -1,6 +1,8 @@
 """One training step of the default U-Net under precision and memory-format variants.
 
     python benchmarks/bench_train_step.py            # writes docs/benchmarks_train_step.md
+    python benchmarks/bench_train_step.py --interleaved   # fp32 layouts only, alternating blocks, one thread:
+                                                          # writes docs/benchmarks_memory_format_interleaved.md
 
 Times forward + DiceCE loss + backward + Adam step of the default network (conf/model/unet.yaml)
 on a batch of 4 default volumes (24x32x32), median of repeated steps after a warm-up, for
@@ -71,7 +73,51 @@ def bf16_native() -> bool:
         return False
 
 
+def cpu_vector_isa() -> str:
+    """The widest x86 vector extension the CPU reports (AVX-512 or AVX2 decide a training step's speed)."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return "unknown"
+    return "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "neither AVX-512 nor AVX2"
+
+
+def interleaved(blocks: int = 12, steps: int = 8) -> None:
+    """Standard layout and channels_last_3d in alternating blocks of steps (one thread, as a
+    sweep job runs), so both see the same load: the ratio of each block pair, and their median."""
+    ratios, ms = [], {False: [], True: []}
+    for b in range(blocks):
+        pair = {}
+        for cl in ((False, True) if b % 2 == 0 else (True, False)):  # alternate which goes first
+            pair[cl] = time_steps(cl, False, threads=1, steps=steps, warmup=2)[0]
+            ms[cl].append(pair[cl])
+        ratios.append(pair[False] / pair[True])
+        print(f"block {b}: standard {pair[False]:.1f} ms, channels_last {pair[True]:.1f} ms, x{ratios[-1]:.2f}")
+    q = statistics.quantiles(ratios, n=4)
+    lines = [
+        f"Machine: {platform.machine()}, vector ISA {cpu_vector_isa()}, torch {torch.__version__}; one thread; "
+        "command: `python benchmarks/bench_train_step.py --interleaved`",
+        "",
+        f"One fp32 training step of the default U-Net (batch 4, 24x32x32), standard layout against channels_last_3d, "
+        f"{blocks} alternating blocks of {steps} steps (median per block).",
+        "",
+        "| | standard layout | channels_last_3d |",
+        "|---|---|---|",
+        f"| ms / step, median over blocks | {statistics.median(ms[False]):.1f} | {statistics.median(ms[True]):.1f} |",
+        "",
+        f"Speed-up of channels_last_3d (standard / channels_last, per block pair): median x{statistics.median(ratios):.2f}, "
+        f"quartiles x{q[0]:.2f}-x{q[2]:.2f}, range x{min(ratios):.2f}-x{max(ratios):.2f}.",
+    ]
+    atomic_write_text(DOCS / "benchmarks_memory_format_interleaved.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
+    import sys
+
+    if "--interleaved" in sys.argv[1:]:
+        interleaved()
+        return
     rows = []
     for threads in (1, 2):
         base = None

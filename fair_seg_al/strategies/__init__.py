@@ -2,7 +2,16 @@
 (``strategy/composition``)."""
 
 from fair_seg_al.strategies.base import SelectionContext, Strategy, voxel_entropy
-from fair_seg_al.strategies.composition import Composition, Matched, Power, Quota, Shortfall, TopK
+from fair_seg_al.strategies.composition import (
+    Composition,
+    Matched,
+    Power,
+    Quota,
+    Shortfall,
+    Stratified,
+    TemperatureSchedule,
+    TopK,
+)
 from fair_seg_al.strategies.entropy import EntropyStrategy, MaskedEntropyStrategy, WeightedEntropyStrategy
 from fair_seg_al.strategies.random_sampling import (
     CompositionControlStrategy,
@@ -29,7 +38,9 @@ __all__ = [
     "SelectionContext",
     "Shortfall",
     "Strategy",
+    "Stratified",
     "StratifiedRandomStrategy",
+    "TemperatureSchedule",
     "TopK",
     "WeightedEntropyStrategy",
     "group_weights",

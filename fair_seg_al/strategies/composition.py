@@ -19,6 +19,13 @@ or not) and the groups' weights go in, pool indices come out. Config group
 - :class:`Shortfall`: group counts in proportion to each group's shortfall against equal
   labeled counts; random within a group. With random scores it is the composition-only
   control: a weighted rule that does no better than it gains nothing from its estimates.
+- :class:`Stratified`: the two choices made explicit, *how many per group* (``equal``,
+  ``shortfall``, ``weights``) and *how to pick within a group* (``top``, ``power`` with a
+  temperature schedule over rounds, ``random``). ``Quota`` is (weights, top), ``Shortfall``
+  (shortfall, top), stratified random (equal, random), the composition control (shortfall,
+  random). (equal, power) with a decaying temperature is the group analogue of ClaSP PE
+  (Lüth, Traub et al., TMLR 2026: class-stratified querying plus scheduled power noising of
+  predictive entropy): diversity in early rounds, exploitation in late ones.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from scipy.stats import rankdata
 from fair_seg_al.utils.quota import quota_split
 
 POWER_KINDS = ("power", "softrank")
+GROUP_COUNTS = ("equal", "shortfall", "weights")
+WITHIN_GROUP = ("top", "power", "random")
 
 
 def ranked(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -110,7 +119,86 @@ def _pick_within_groups(
     return np.asarray(picked, dtype=int)
 
 
-class Quota(Composition):
+class TemperatureSchedule:
+    """Power-sampling temperature of each selecting round: geometric from ``start`` (the first
+    selection, round 0) to ``end`` (the last, round ``rounds - 1``); ``end=None`` keeps ``start``.
+
+    ``p ~ score^(1/T)``: T = 1 samples in proportion to the score, T -> 0 approaches top-k, a
+    large T approaches uniform. A decaying T spends early batches on diversity, late ones on the
+    most uncertain images (ClaSP PE's "scheduled power"; its beta is 1/T).
+    """
+
+    def __init__(self, start: float = 1.0, end: float | None = None, rounds: int | None = None) -> None:
+        if start <= 0 or (end is not None and end <= 0):
+            raise ValueError(f"temperatures must be > 0, got start={start}, end={end}")
+        if end is not None and (rounds is None or rounds < 1):
+            raise ValueError(f"a schedule from start to end needs rounds >= 1, got {rounds}")
+        self.start, self.end, self.rounds = float(start), (None if end is None else float(end)), rounds
+
+    def __call__(self, round: int | None) -> float:
+        if self.end is None or self.rounds == 1:
+            return self.start
+        frac = min(max(int(round or 0), 0), self.rounds - 1) / (self.rounds - 1)
+        return self.start * (self.end / self.start) ** frac
+
+    def __repr__(self) -> str:
+        return f"TemperatureSchedule(start={self.start}, end={self.end}, rounds={self.rounds})"
+
+
+class Stratified(Composition):
+    """How many per group, then how to pick within each group.
+
+    Args:
+        counts: ``equal`` shares; ``shortfall`` against equal labeled counts (after this
+            batch); ``weights``: the strategy's group weights (equal without weights). A group
+            that runs out gives its rest to the others (:func:`split_with_refill`).
+        within: ``top`` scores; ``power``: sample without replacement, ``p ~ score^(1/T)``
+            with ``T`` from ``temperature`` in the selecting round; ``random``.
+        temperature: a :class:`TemperatureSchedule` or its ``start``/``end``/``rounds`` as a
+            mapping (``within=power`` only).
+    """
+
+    name = "stratified"
+
+    def __init__(
+        self, counts: str = "equal", within: str = "top", temperature: TemperatureSchedule | Mapping | None = None
+    ) -> None:
+        if counts not in GROUP_COUNTS:
+            raise ValueError(f"counts must be one of {GROUP_COUNTS}, got {counts!r}")
+        if within not in WITHIN_GROUP:
+            raise ValueError(f"within must be one of {WITHIN_GROUP}, got {within!r}")
+        if temperature is not None and not isinstance(temperature, TemperatureSchedule):
+            temperature = TemperatureSchedule(**dict(temperature))
+        self.counts, self.within = counts, within
+        self.temperature = temperature if temperature is not None else TemperatureSchedule()
+
+    def group_counts(self, groups: np.ndarray, budget: int, rng, group_weights=None, labeled_counts=None) -> dict:
+        """Integer images per group for this batch."""
+        names = sorted(set(groups.tolist()) | (set(labeled_counts or {}) if self.counts == "shortfall" else set()))
+        if self.counts == "shortfall":
+            have = {g: int((labeled_counts or {}).get(g, 0)) for g in names}
+            target = (sum(have.values()) + budget) / len(names)
+            shares = {g: max(0.0, target - have[g]) for g in names}
+        elif self.counts == "weights":
+            shares = {g: (group_weights or {}).get(g, 1.0) for g in names}
+        else:
+            shares = dict.fromkeys(names, 1.0)
+        available = {g: int((groups == g).sum()) for g in names}
+        return split_with_refill(budget, shares, available, rng)
+
+    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None, round=None):
+        groups = np.asarray(groups)
+        counts = self.group_counts(groups, budget, rng, group_weights, labeled_counts)
+        if self.within == "top":
+            return _pick_within_groups(scores, groups, counts, rng)
+        if self.within == "random":
+            keys = rng.random(len(groups))
+        else:  # Gumbel-top-k within each group: successive sampling without replacement, p ~ s^(1/T)
+            keys = Power(self.temperature(round)).log_probabilities(scores) + rng.gumbel(size=len(groups))
+        return _pick_within_groups(keys, groups, counts, rng)
+
+
+class Quota(Stratified):
     """Group counts follow the group weights; the top-scored images within each group.
 
     Without group weights (a strategy that has none) every group gets an equal share.
@@ -118,13 +206,8 @@ class Quota(Composition):
 
     name = "quota"
 
-    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None, round=None):
-        groups = np.asarray(groups)
-        names = sorted(set(groups.tolist()))
-        shares = {g: (group_weights or {}).get(g, 1.0) for g in names}
-        available = {g: int((groups == g).sum()) for g in names}
-        counts = split_with_refill(budget, shares, available, rng)
-        return _pick_within_groups(scores, groups, counts, rng)
+    def __init__(self) -> None:
+        super().__init__(counts="weights", within="top")
 
 
 class Power(Composition):
@@ -159,7 +242,7 @@ class Power(Composition):
         return np.lexsort((rng.random(len(keys)), -keys))[:budget]
 
 
-class Shortfall(Composition):
+class Shortfall(Stratified):
     """Group counts in proportion to each group's shortfall against equal labeled counts.
 
     After this batch, equal counts would be ``(n_labeled + budget) / G`` per group; group
@@ -169,15 +252,8 @@ class Shortfall(Composition):
 
     name = "shortfall"
 
-    def compose(self, scores, groups, budget, rng, group_weights=None, labeled_counts=None, round=None):
-        groups = np.asarray(groups)
-        names = sorted(set(groups.tolist()) | set(labeled_counts or {}))
-        have = {g: int((labeled_counts or {}).get(g, 0)) for g in names}
-        target = (sum(have.values()) + budget) / len(names)
-        shares = {g: max(0.0, target - have[g]) for g in names}
-        available = {g: int((groups == g).sum()) for g in names}
-        counts = split_with_refill(budget, shares, available, rng)
-        return _pick_within_groups(scores, groups, counts, rng)
+    def __init__(self) -> None:
+        super().__init__(counts="shortfall", within="top")
 
 
 class Matched(Composition):
