@@ -50,6 +50,15 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def vector_isa() -> str:
+    """AVX-512 or AVX2: a training step differs 4-5x between them, so every row names it."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return "unknown"
+    return "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "other"
+
+
 def command(setting: str, seed: int, run_dir: Path) -> list[str]:
     args = [sys.executable, "-m", "fair_seg_al.main", "experiment=sweep_powered", "strategy=masked_entropy",
             "bias=strong", "init=imbalanced", f"seed={seed}", "num_threads=1", "resume=false",
@@ -81,18 +90,24 @@ def run_pair(pair: list[str], seed: int, tmp: Path) -> list[dict]:
         proc = subprocess.Popen(command(setting, seed, run_dir), cwd=checkout(setting, tmp), env=env,
                                 stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         procs.append((setting, run_dir, start, proc, log))
+    ended: dict[str, float] = {}
+    while len(ended) < len(procs):  # each run's own end time (not when the harness gets to it)
+        for setting, _, _, proc, _ in procs:
+            if setting not in ended and proc.poll() is not None:
+                ended[setting] = time.perf_counter()
+        time.sleep(0.5)
     rows = []
     for setting, run_dir, start, proc, log in procs:
-        if proc.wait() != 0:
-            raise SystemExit(f"{setting} seed {seed} failed: see {log.name}")
-        wall = time.perf_counter() - start
         log.close()
+        if proc.returncode != 0:
+            raise SystemExit(f"{setting} seed {seed} failed: see {log.name}")
+        wall = ended[setting] - start
         rounds = pd.read_csv(run_dir / "rounds.csv")
         last = rounds.iloc[-1]
         rows.append(
             {"pair": ",".join(pair), "setting": setting, "seed": seed, "wall_s": round(wall, 1),
              "train_s": round(float(rounds["seconds_train"].sum()), 1), "rounds": int(last["round"]),
-             "cpu": cpu_name(), "cores": os.cpu_count()}  # fmt: skip
+             "cpu": cpu_name(), "isa": vector_isa(), "cores": os.cpu_count()}  # fmt: skip
             | {m: (float(last[m]) if m in last else float("nan")) for m in METRICS}
         )
         print(rows[-1], flush=True)
@@ -112,7 +127,7 @@ def report() -> str:
         "",
         "Whole runs of `experiment=sweep_powered` (strong bias, 9/1 start, 9 rounds of 250 steps, "
         "`strategy=masked_entropy`, one thread); the two runs of a seed ran side by side. "
-        f"CPU: {', '.join(sorted(df['cpu'].unique()))} ({int(df['cores'].iloc[0])} cores). "
+        f"CPU: {', '.join(sorted(set(df['cpu'] + ' (' + df['isa'] + ')')))}, {int(df['cores'].iloc[0])} cores. "
         "Differences are B minus A per seed, 95 % paired t-intervals.",
         "",
     ]
