@@ -105,9 +105,17 @@ def run_pair(pair: list[str], seed: int, tmp: Path) -> list[dict]:
         rounds = pd.read_csv(run_dir / "rounds.csv")
         last = rounds.iloc[-1]
         rows.append(
-            {"pair": ",".join(pair), "setting": setting, "seed": seed, "wall_s": round(wall, 1),
-             "train_s": round(float(rounds["seconds_train"].sum()), 1), "rounds": int(last["round"]),
-             "cpu": cpu_name(), "isa": vector_isa(), "cores": os.cpu_count()}  # fmt: skip
+            {
+                "pair": ",".join(pair),
+                "setting": setting,
+                "seed": seed,
+                "wall_s": round(wall, 1),
+                "train_s": round(float(rounds["seconds_train"].sum()), 1),
+                "rounds": int(last["round"]),
+                "cpu": cpu_name(),
+                "isa": vector_isa(),
+                "cores": os.cpu_count(),
+            }  # fmt: skip
             | {m: (float(last[m]) if m in last else float("nan")) for m in METRICS}
         )
         print(rows[-1], flush=True)
@@ -140,7 +148,8 @@ def report() -> str:
         lines += [
             f"### A = {a_name}, B = {b_name} (seeds {', '.join(map(str, seeds))})",
             "",
-            f"Wall-time ratio A / B: " + ", ".join(f"x{r:.2f}" for r in a["wall_s"] / b["wall_s"])
+            "Wall-time ratio A / B: "
+            + ", ".join(f"x{r:.2f}" for r in a["wall_s"] / b["wall_s"])
             + f" (mean x{(a['wall_s'] / b['wall_s']).mean():.2f}); training seconds A / B: mean "
             f"x{(a['train_s'] / b['train_s']).mean():.2f}.",
             "",

@@ -88,7 +88,7 @@ def interleaved(blocks: int = 12, steps: int = 8) -> None:
     ratios, ms = [], {False: [], True: []}
     for b in range(blocks):
         pair = {}
-        for cl in ((False, True) if b % 2 == 0 else (True, False)):  # alternate which goes first
+        for cl in (False, True) if b % 2 == 0 else (True, False):  # alternate which goes first
             pair[cl] = time_steps(cl, False, threads=1, steps=steps, warmup=2)[0]
             ms[cl].append(pair[cl])
         ratios.append(pair[False] / pair[True])

@@ -176,16 +176,18 @@ def _order(strategy: str) -> int:
 
 
 def check_comparable(runs: Sequence[Run]) -> None:
-    """Runs of one bias x init panel must share one test set."""
-    by_panel: dict[tuple[str, str], dict[str, list[Path]]] = {}
+    """Runs of one bias x init x seed must share one test set: the paired comparisons are per
+    seed. Seeds may differ (a design that draws a cohort per seed, ``cohort.seed: ${seed}``)
+    only if every seed's runs do; a fixed cohort is one test set for all."""
+    by_panel: dict[tuple[str, str, int], dict[str, list[Path]]] = {}
     for r in runs:
         if r.test_key is not None:
-            by_panel.setdefault((r.bias, r.init), {}).setdefault(r.test_key, []).append(r.path)
-    for (bias, init), keys in by_panel.items():
+            by_panel.setdefault((r.bias, r.init, r.seed), {}).setdefault(r.test_key, []).append(r.path)
+    for (bias, init, seed), keys in by_panel.items():
         if len(keys) > 1:
             groups = "; ".join(f"{len(p)} run(s) e.g. {p[0]}" for p in keys.values())
             raise ReportError(
-                f"runs of bias={bias} init={init} use {len(keys)} different test sets "
+                f"runs of bias={bias} init={init} seed={seed} use {len(keys)} different test sets "
                 f"(different cohorts or data.split_seed): {groups}. Report them separately."
             )
 

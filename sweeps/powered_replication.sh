@@ -19,7 +19,7 @@ case "$CELL" in
   strong_bare) sweep=sweep_powered; args=(experiment=sweep_powered strategy=weighted_entropy
     strategy.name=weighted_entropy_bare strategy.weight_floor=0 strategy.estimator.small_groups=none) ;;
   minority) sweep=sweep_powered_minority; args=(experiment=sweep_powered_minority) ;;
-  weak) sweep=sweep_powered_weak; args=(experiment=sweep_powered bias=weak sweep_name=sweep_powered_weak) ;;
+  weak) sweep=sweep_powered_weak; args=(experiment=sweep_powered_weak) ;;
   *) echo "CELL must be strong, strong_bare, minority or weak (got $CELL)" >&2; exit 2 ;;
 esac
 source sweeps/chunks.sh

@@ -32,7 +32,13 @@ def test_every_strategy_and_init_validates(strategy, init):
     dropout = ["model.net.dropout=0.1"] if "mc_" in strategy else []  # MC dropout needs it (next test)
     cfg = cfg_with(f"strategy={strategy}", f"init={init}", *dropout)
     prep = validate(cfg)
-    assert cfg.strategy.name == strategy and cfg.run_name.startswith(strategy)
+    # a preset is its own strategy, or a variant of one: the base's name plus its composition
+    variants = {
+        "masked_entropy_shortfall": "masked_entropy.shortfall",
+        "stratified_power_entropy": "masked_entropy.stratified_power",
+    }
+    assert cfg.run_name.startswith(variants.get(strategy, strategy))
+    assert cfg.strategy.name == variants.get(strategy, strategy).split(".")[0]
     assert prep.settings.rounds == 4
 
 
@@ -47,12 +53,21 @@ def test_the_recommended_rule_and_its_oracle_control():
 
 def test_experiment_presets_validate():
     assert validate(cfg_with("experiment=smoke")).spec.spacing_mm == 4.0
-    for preset, b_share in (("sweep_powered", 0.5), ("sweep_powered_minority", 0.2)):
+    # B's share of the *pool* (the cohort less test and validation sets): 50 %, and 84 of 420 in the minority cell
+    for preset, pool_b in (("sweep_powered", 0.5), ("sweep_powered_minority", 0.2), ("sweep_powered_weak", 0.5)):
         cfg = cfg_with(f"experiment={preset}", "strategy=fair_weighted_entropy", "init=imbalanced")
         prep = validate(cfg)
         assert cfg.data.test_per_group >= 100 and cfg.data.augmentation.enabled
         assert (prep.settings.initial_size, prep.settings.budget, prep.settings.rounds) == (10, 10, 8)
-        assert cfg.cohort.group_proportions[1] == b_share
+        held = cfg.data.test_per_group + cfg.data.val_per_group
+        n_b = round(cfg.cohort.n_subjects * cfg.cohort.group_proportions[1])
+        assert (n_b - held) / (cfg.cohort.n_subjects - 2 * held) == pytest.approx(pool_b)
+    # the new cells draw a cohort and split per seed; the development cohort is one no cell uses
+    for preset in ("sweep_powered_minority", "sweep_powered_weak"):
+        cfg = cfg_with(f"experiment={preset}", "seed=7")
+        assert (cfg.cohort.seed, cfg.data.split_seed) == (7, 7)
+    dev = cfg_with("experiment=minority_dev", "seed=2")
+    assert dev.cohort.seed == 1000 and dev.cohort.n_subjects == 630
     grid = OmegaConf.load(REPO / "conf" / "experiment" / "sweep_powered.yaml").hydra.sweeper.params
     assert len(str(grid.seed).split(",")) >= 12 and len(grid.strategy.split(",")) == 8
     bench = validate(cfg_with("experiment=estimator_benchmark"))
@@ -73,6 +88,8 @@ def test_every_experiment_preset_validates_and_cpu_sweeps_run_side_by_side(prese
         "sweep_cpu",
         "sweep_powered",
         "sweep_powered_minority",
+        "sweep_powered_weak",
+        "minority_dev",
         "uncertainty_cpu",
         "uncertainty_matched",
         "estimator_benchmark",

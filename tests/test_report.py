@@ -133,6 +133,19 @@ def test_refuses_runs_with_different_test_sets(tmp_path):
     assert build_report([tmp_path / "a", tmp_path / "c"], tmp_path / "out").is_dir()
 
 
+def test_a_cohort_per_seed_is_comparable_within_each_seed(tmp_path):
+    # seed 0 on test set (t1, t2), seed 1 on (t3, t4): each seed's strategies share theirs
+    make_run(tmp_path / "s", "e0", "entropy", 0, [0.6, 0.8], [0.5, 0.6], test=("t1", "t2"))
+    make_run(tmp_path / "s", "r0", "random", 0, [0.6, 0.7], [0.5, 0.5], test=("t1", "t2"))
+    make_run(tmp_path / "s", "e1", "entropy", 1, [0.6, 0.8], [0.5, 0.7], test=("t3", "t4"))
+    make_run(tmp_path / "s", "r1", "random", 1, [0.6, 0.7], [0.5, 0.6], test=("t3", "t4"))
+    assert build_report([tmp_path / "s"], tmp_path / "out").is_dir()
+    # but one seed's strategies on two test sets is refused
+    make_run(tmp_path / "s", "x1", "masked_entropy", 1, [0.6, 0.7], [0.5, 0.6], test=("t3", "t5"))
+    with pytest.raises(ReportError, match="seed=1 use 2 different test sets"):
+        build_report([tmp_path / "s"], tmp_path / "out2")
+
+
 def test_variants_are_kept_apart_and_the_oracle_control_is_labelled(tmp_path):
     make_run(tmp_path, "paper", "weighted_entropy", 0, [0.7, 0.8], [0.5, 0.6], estimator="train", composition="topk")
     make_run(tmp_path, "hq", "weighted_entropy", 0, [0.7, 0.8], [0.5, 0.7], estimator="holdout", composition="quota")

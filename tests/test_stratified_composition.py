@@ -36,7 +36,9 @@ def test_schedule_rejects_bad_values():
 # ------------------------------------------------------------------ counts per group
 def test_equal_counts_split_the_batch_evenly_and_refill_from_a_group_that_runs_out():
     groups = ["A"] * 20 + ["B"] * 20
-    picked = Stratified(counts="equal").compose(np.random.rand(40), groups, 10, np.random.default_rng(0))
+    picked = Stratified(counts="equal").compose(
+        np.random.default_rng(9).random(40), groups, 10, np.random.default_rng(0)
+    )
     assert _counts(picked, groups) == {"A": 5, "B": 5}
     groups = ["A"] * 20 + ["B"] * 3  # B has 3: the other 2 of its 5 go to A
     picked = Stratified(counts="equal", within="power").compose(np.ones(23), groups, 10, np.random.default_rng(0))
@@ -47,7 +49,9 @@ def test_shortfall_counts_from_a_9_1_start():
     # labeled 9 A / 1 B, budget 10: equal after the batch is 10 each, so A is short 1, B short 9
     groups = ["A"] * 20 + ["B"] * 20
     rule = Stratified(counts="shortfall", within="random")
-    picked = rule.compose(np.random.rand(40), groups, 10, np.random.default_rng(1), labeled_counts={"A": 9, "B": 1})
+    picked = rule.compose(
+        np.random.default_rng(9).random(40), groups, 10, np.random.default_rng(1), labeled_counts={"A": 9, "B": 1}
+    )
     assert _counts(picked, groups) == {"A": 1, "B": 9}
 
 
@@ -118,3 +122,17 @@ def test_bad_choices_are_named():
         Stratified(counts="proportional")
     with pytest.raises(ValueError, match="within"):
         Stratified(within="gumbel")
+
+
+def test_softrank_ranks_within_each_group():
+    # group B's scores are all below A's; softrank T = 1 within B: ranks 1, 2 -> p = 2/3, 1/3
+    groups = ["A"] * 2 + ["B"] * 2
+    scores = np.array([10.0, 9.0, 0.2, 0.1])
+    rule = Stratified(within="power", kind="softrank", temperature={"start": 1.0})
+    rng, n = np.random.default_rng(0), 6000
+    b_picks = []
+    for _ in range(n):
+        picked = rule.compose(scores, groups, 2, rng).tolist()
+        assert sorted(i >= 2 for i in picked) == [False, True]  # one of each group
+        b_picks.append(next(i for i in picked if i >= 2))
+    assert np.mean(np.array(b_picks) == 2) == pytest.approx(2 / 3, abs=0.025)  # 4 SDs at n = 6000

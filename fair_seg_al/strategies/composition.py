@@ -156,20 +156,28 @@ class Stratified(Composition):
             with ``T`` from ``temperature`` in the selecting round; ``random``.
         temperature: a :class:`TemperatureSchedule` or its ``start``/``end``/``rounds`` as a
             mapping (``within=power`` only).
+        kind: ``power`` (``p ~ score^(1/T)``, depends on the scores' spread) or ``softrank``
+            (``p ~ rank^(-1/T)`` within the group, rank 1 = highest: scale-free).
     """
 
     name = "stratified"
 
     def __init__(
-        self, counts: str = "equal", within: str = "top", temperature: TemperatureSchedule | Mapping | None = None
+        self,
+        counts: str = "equal",
+        within: str = "top",
+        temperature: TemperatureSchedule | Mapping | None = None,
+        kind: str = "power",
     ) -> None:
+        if kind not in POWER_KINDS:
+            raise ValueError(f"kind must be one of {POWER_KINDS}, got {kind!r}")
         if counts not in GROUP_COUNTS:
             raise ValueError(f"counts must be one of {GROUP_COUNTS}, got {counts!r}")
         if within not in WITHIN_GROUP:
             raise ValueError(f"within must be one of {WITHIN_GROUP}, got {within!r}")
         if temperature is not None and not isinstance(temperature, TemperatureSchedule):
             temperature = TemperatureSchedule(**dict(temperature))
-        self.counts, self.within = counts, within
+        self.counts, self.within, self.kind = counts, within, kind
         self.temperature = temperature if temperature is not None else TemperatureSchedule()
 
     def group_counts(self, groups: np.ndarray, budget: int, rng, group_weights=None, labeled_counts=None) -> dict:
@@ -193,8 +201,13 @@ class Stratified(Composition):
             return _pick_within_groups(scores, groups, counts, rng)
         if self.within == "random":
             keys = rng.random(len(groups))
-        else:  # Gumbel-top-k within each group: successive sampling without replacement, p ~ s^(1/T)
-            keys = Power(self.temperature(round)).log_probabilities(scores) + rng.gumbel(size=len(groups))
+        else:  # Gumbel-top-k within each group: successive sampling without replacement
+            power = Power(self.temperature(round), self.kind)
+            logp = np.empty(len(groups))
+            for g in counts:  # softrank ranks within the group
+                members = groups == g
+                logp[members] = power.log_probabilities(np.asarray(scores, dtype=float)[members])
+            keys = logp + rng.gumbel(size=len(groups))
         return _pick_within_groups(keys, groups, counts, rng)
 
 
