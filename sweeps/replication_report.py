@@ -32,7 +32,13 @@ ORACLE = "oracle_weighted_entropy.oracle.quota (oracle control)"
 REFERENCES = ["entropy", "random", "stratified_random", "composition_control", FAIR]
 PAPER_REDUCTION = {"strong": 75, "weak": 86}  # claim (a), % cut in final disparity vs entropy
 COMMAND = "python sweeps/replication_report.py"
-PLANNED_SEEDS = 12  # docs/powered_replication.md
+PLANNED_SEEDS = 12  # docs/powered_replication.md, docs/minority.md
+CANDIDATE = "masked_entropy.stratified_power"  # issue 18's candidate, settings fixed in docs/minority.md
+SHORTFALL = "masked_entropy.shortfall"
+# minority and weak cells (docs/minority.md): the rules judged against stratified_random
+MINORITY_RULES = ["random", "composition_control", "entropy", "masked_entropy", SHORTFALL, WE, CANDIDATE]
+WEAK_RULES = ["random", "entropy", "masked_entropy", WE, CANDIDATE]
+WORST = ("worst_dice", "worst_nsd", "auc_worst_dice", "auc_worst_nsd")
 
 
 def _fmt(p, better: str = "higher") -> str:
@@ -200,6 +206,84 @@ def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
     return out + [""]
 
 
+def _line(head: str, tests: dict, better: str = "higher") -> str:
+    """A question's answer: the resolved ones first (or "none resolved"), then every difference."""
+    tested = {k: p for k, p in tests.items() if p is not None}
+    good = [k for k, p in tested.items() if p.resolved and (p.mean > 0) == (better == "higher")]
+    bad = [k for k, p in tested.items() if p.resolved and (p.mean > 0) != (better == "higher")]
+    words = ("resolved better: " + ", ".join(good)) if good else "none resolved better"
+    if bad:
+        words += "; resolved worse: " + ", ".join(bad)
+    return f"- **{head}** {words}. " + "; ".join(f"{k} {_fmt(p, better)}" for k, p in tested.items()) + "."
+
+
+def minority_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
+    """docs/minority.md's questions for the minority cell; one Holm family per start."""
+    present = set(m["strategy"])
+    fam = Family(m)
+    ref = "stratified_random"
+    q1 = {
+        f"`{s}` {k}": fam.test(s, ref, k) for s in MINORITY_RULES if {s, ref} <= present for k in WORST
+    }  # fmt: skip
+    q2 = {f"{k}": fam.test(CANDIDATE, SHORTFALL, k) for k in WORST} if {CANDIDATE, SHORTFALL} <= present else {}
+    q3 = (
+        {f"{k}": fam.test(ORACLE, "composition_control", k) for k in WORST}
+        if {ORACLE, "composition_control"} <= present
+        else {}
+    )
+    n_tests = fam.adjust()
+    out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
+    if q1:
+        out.append(_line("1. Does any rule beat `stratified_random` on worst-group Dice and NSD (final, AUC)?", q1))
+    if q2:
+        out.append(_line(f"2. Is the noise schedule worth it? `{CANDIDATE}` minus `{SHORTFALL}`:", q2))
+    if q3:
+        out.append(_line("3. Do estimates matter? The oracle control minus `composition_control`:", q3))
+    if "acquired_share" in m:
+        n_acq = m.assign(b_acquired=m["acquired_share"] * 80)  # 8 batches of 10 after the initial set
+        rows = []
+        for s, d in n_acq.groupby("strategy"):
+            v = d["b_acquired"].dropna()
+            if len(v):
+                rows.append(f"`{s}` {v.mean():.1f} (SD {v.std():.1f})")
+        out.append("- **4. B images acquired of 80 (descriptive):** " + "; ".join(rows) + ".")
+    return out + [""]
+
+
+def weak_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
+    """docs/minority.md's questions for the weak-bias cell; one Holm family per start."""
+    present = set(m["strategy"])
+    fam = Family(m)
+    qa = {k: fam.test(WE, "entropy", k) for k in ("disparity", "nsd_disparity")} if {WE, "entropy"} <= present else {}
+    qb = {
+        f"`{s}` {k}": fam.test(s, "stratified_random", k)
+        for s in WEAK_RULES
+        if {s, "stratified_random"} <= present
+        for k in ("worst_dice", "auc_worst_dice")
+    }
+    n_tests = fam.adjust()
+    out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
+    if qa.get("disparity") is not None:
+        _, seeds = paired_difference(m, WE, "entropy", "disparity")
+        ent = m[m["strategy"] == "entropy"].set_index("seed").loc[seeds, "disparity"]
+        we = m[m["strategy"] == WE].set_index("seed").loc[seeds, "disparity"]
+        red, lo, hi = reduction_ci(ent, we)
+        claim = PAPER_REDUCTION["weak"]
+        where = "inside" if lo * 100 <= claim <= hi * 100 else "outside"
+        nsd = f"; NSD disparity {_fmt(qa['nsd_disparity'], 'lower')}" if qa.get("nsd_disparity") is not None else ""
+        out.append(
+            f"- **(a) under weak bias: Weighted Entropy cuts final disparity against entropy.** Dice disparity "
+            f"{_fmt(qa['disparity'], 'lower')}{nsd}; reduction {100 * red:+.0f} % [{100 * lo:+.0f}, {100 * hi:+.0f}] "
+            f"(bootstrap over seeds). The paper's {claim} % is {where} this interval."
+        )
+    if qb:
+        out.append(_line("Does any rule beat `stratified_random` on worst-group Dice (final, AUC)?", qb))
+    return out + [""]
+
+
+CELL_VERDICTS = {"sweep_powered_minority": minority_verdicts, "sweep_powered_weak": weak_verdicts}
+
+
 def main() -> None:
     sweeps = sorted(p for p in RUNS.iterdir() if p.is_dir()) if RUNS.is_dir() else []
     if not sweeps:
@@ -212,12 +296,20 @@ def main() -> None:
         lines = [
             f"# Verdicts: {sweep.name}",
             "",
-            f"Produced by: `{COMMAND}` from the raw runs in `docs/replication/runs/{sweep.name}/`. The questions "
-            "were fixed in docs/powered_replication.md before any run. The statistics were changed after the "
-            "results were seen (amendment 2): each interval is the paired 95 % t-interval over seeds, and the "
-            "planned tests of a cell are one family, Holm-adjusted ('resolved' = Holm p < 0.05). Labels: "
-            f"`{WE}` is the paper's bare form (archived as `weighted_entropy_bare`), `{FLOOR}` the variant "
-            "with a weight floor of 0.1 and the shrinkage prior (archived as `weighted_entropy`).",
+            f"Produced by: `{COMMAND}` from the raw runs in `docs/replication/runs/{sweep.name}/`. "
+            + (
+                "The questions, rules and tests were fixed in docs/minority.md before any run of this cell: "
+                "each interval is the paired 95 % t-interval over seeds (each seed its own cohort and test set), "
+                "and the planned tests of a start are one family, Holm-adjusted ('resolved' = Holm p < 0.05). "
+                f"`{WE}` is the paper's bare form; `{CANDIDATE}` the candidate rule."
+                if sweep.name in CELL_VERDICTS
+                else "The questions were fixed in docs/powered_replication.md before any run. The statistics were "
+                "changed after the results were seen (amendment 2): each interval is the paired 95 % t-interval "
+                "over seeds, and the planned tests of a cell are one family, Holm-adjusted ('resolved' = Holm "
+                f"p < 0.05). Labels: `{WE}` is the paper's bare form (archived as `weighted_entropy_bare`), "
+                f"`{FLOOR}` the variant with a weight floor of 0.1 and the shrinkage prior (archived as "
+                "`weighted_entropy`)."
+            ),
             "",
             *(
                 [
@@ -233,8 +325,9 @@ def main() -> None:
             + ".",
             "",
         ]
+        answer = CELL_VERDICTS.get(sweep.name, verdicts)
         for (bias, init), cell in metrics.groupby(["bias", "init"], sort=False):
-            lines += verdicts(cell, bias, init)
+            lines += answer(cell, bias, init)
         atomic_write_text(out / "verdicts.md", "\n".join(lines))
         print(out / "verdicts.md")
 

@@ -108,3 +108,47 @@ def test_archived_weighted_entropy_labels():
     assert run_label(cfg("weighted_entropy", 0.1)) == "weighted_entropy_floor"  # the replication's variant
     assert run_label(cfg("weighted_entropy_bare", 0.0)) == "weighted_entropy"  # the paper's form, as archived
     assert run_label(cfg("weighted_entropy", 0.0)) == "weighted_entropy"  # today's preset
+
+
+WORST4 = dict(worst_dice=0.7, worst_nsd=0.8, auc_worst_dice=0.6, auc_worst_nsd=0.7, acquired_share=0.5)
+
+
+def test_minority_cell_questions_by_hand():
+    m = metrics(
+        {
+            "stratified_random": const(**WORST4),
+            "random": const(**WORST4 | dict(worst_dice=0.6, acquired_share=0.2)),  # resolved worse, final Dice
+            "composition_control": const(**WORST4),
+            rr.SHORTFALL: const(**WORST4),
+            # the candidate: +0.05 final worst Dice over stratified random and over the shortfall twin
+            rr.CANDIDATE: const(**WORST4 | dict(worst_dice=0.75)),
+            rr.ORACLE: const(**WORST4),
+        }
+    )
+    text = "\n".join(rr.minority_verdicts(m, "strong", "imbalanced"))
+    # family: 4 rules (random, composition control, shortfall, candidate) x 4 metrics (q1) + 4 (q2) + 4 (q3)
+    assert "Planned family: 24 tests, Holm-adjusted." in text
+    q1 = text.split("**1.")[1].split("\n")[0]
+    assert f"resolved better: `{rr.CANDIDATE}` worst_dice; resolved worse: `random` worst_dice" in q1
+    q2 = text.split("**2.")[1].split("\n")[0]
+    assert "resolved better: worst_dice" in q2 and "worst_nsd unresolved" in q2
+    q3 = text.split("**3.")[1].split("\n")[0]
+    assert "none resolved better" in q3
+    # B images acquired of 80: share x 80
+    assert "`random` 16.0 (SD 0.0)" in text and "`stratified_random` 40.0 (SD 0.0)" in text
+
+
+def test_weak_cell_claim_a_by_hand():
+    base = dict(disparity=0.1, nsd_disparity=0.05, worst_dice=0.7, auc_worst_dice=0.6)
+    m = metrics(
+        {
+            "entropy": const(**base),
+            "stratified_random": const(**base),
+            # 0.1 -> 0.014: an 86 % cut in every seed, the paper's number
+            "weighted_entropy": const(**base | dict(disparity=0.014)),
+        }
+    )
+    text = "\n".join(rr.weak_verdicts(m, "weak", "balanced"))
+    assert "Planned family: 6 tests" in text  # (a) 2 + 2 rules x 2 metrics
+    assert "reduction +86 % [+86, +86]" in text and "The paper's 86 % is inside this interval" in text
+    assert "Dice disparity resolved better" in text and "NSD disparity unresolved" in text
