@@ -95,10 +95,12 @@ bench: install
 	$(PY) benchmarks/bench_uncertainty.py
 	$(PY) benchmarks/bench_rounds.py
 	$(PY) benchmarks/bench_train_step.py
+	$(PY) benchmarks/bench_train_step.py --interleaved
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_patches.py
 	$(PY) benchmarks/bench_boundary_metrics.py
 	$(PY) benchmarks/bench_augmentation.py
+	$(PY) benchmarks/bench_augmentation_runs.py --report   # its runs take hours: see the script
 	$(PY) benchmarks/collect.py
 
 clean:

@@ -14,12 +14,23 @@ PARTS = [
     ("Where a round's time goes", "benchmarks_rounds.md", "benchmarks/bench_rounds.py"),
     ("One training step: precision and memory format", "benchmarks_train_step.md", "benchmarks/bench_train_step.py"),
     ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),
+    (
+        "Channels-last, interleaved: one training step on this machine's vector ISA",
+        "benchmarks_memory_format_interleaved.md",
+        "benchmarks/bench_train_step.py --interleaved",
+    ),
     ("A whole sweep: `experiment=sweep_cpu` before and after", "benchmarks_sweep.md", "benchmarks/bench_sweep.py"),
     ("Several jobs on one GPU", "benchmarks_gpu_packing.md", "benchmarks/bench_gpu_packing.py"),
     (
         "Training augmentation: TorchIO per sample vs batched tensors",
         "benchmarks_augmentation.md",
         "benchmarks/bench_augmentation.py",
+    ),
+    ("A powered run's profile", "benchmarks_profile.md", "benchmarks/bench_powered_profile.py"),
+    (
+        "Whole powered runs side by side: augmentation settings, quality and time",
+        "benchmarks_augmentation_runs.md",
+        "benchmarks/bench_augmentation_runs.py --report",
     ),
     ("Boundary metrics: the cost of NSD and HD95", "benchmarks_boundary.md", "benchmarks/bench_boundary_metrics.py"),
     ("Full resolution: a whole-brain-size cohort on patches", "benchmarks_patches.md", "benchmarks/bench_patches.py"),
