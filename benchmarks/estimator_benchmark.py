@@ -311,7 +311,7 @@ def pool_scores(est: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for arm in sorted(g_all["arm"].unique()):
         ga = g_all[g_all["arm"] == arm]
-        for bias, init in cells_of(ga):
+        for bias, init in cells_of(ga):  # the arm's cells pooled first, then each cell
             g = in_cell(ga, bias, init)
             truth = g[g["estimator"] == "oracle"]
             const = truth.assign(estimator="constant (reference)")
@@ -334,12 +334,80 @@ def pool_scores(est: pd.DataFrame) -> pd.DataFrame:
                 diff = (runs["lr_err"] - base["lr_err"].reindex(runs.index)).dropna()
                 lo, hi, p = t_interval(diff.to_numpy())
                 row |= {"lr_err_vs_constant": float(diff.mean()), "vs_constant_lo": lo, "vs_constant_hi": hi}
+                row["per_run_lr_err"] = runs["lr_err"].to_dict()  # for the paired decision (not written)
                 row |= {
                     "clear_points": int(clear.sum()),
                     "right_side_clear": float(right[clear].mean()) if clear.any() else np.nan,
                 }
                 rows.append(row)
     return pd.DataFrame(rows)
+
+
+DECISION_ARM = "masked_entropy"  # the arm a weighted rule runs in (plan of 2026-12-02)
+
+
+def pool_decision(scores: pd.DataFrame, costs: pd.DataFrame, arm: str = DECISION_ARM) -> list[str]:
+    """The plan's decision rule, applied mechanically to the arm's pooled rows: the estimator with
+    the lowest log weight-ratio error; those not resolved worse than it (paired per-run t-interval
+    includes 0) are preferred by fewer labels kept out of training, then fewer seconds per round;
+    if the chosen one is not resolved better than the constant guess, the decision is "no estimator"."""
+    from fair_seg_al.stats import t_interval
+
+    pooled = scores[(scores["arm"] == arm) & (scores["bias"] == "all") & (scores["init"] == "all")].set_index(
+        "estimator"
+    )
+    real = [e for e in pooled.index if e not in ("oracle", "constant (reference)")]
+    if not real:
+        return [f"No pooled rows for arm `{arm}`: no decision."]
+    best = min(real, key=lambda e: pooled.loc[e, "lr_err"])
+    cost = costs[costs["arm"] == arm].groupby("estimator")[["extra_labels_final", "seconds_per_round"]].mean()
+    lines = [
+        f"#### Decision (arm `{arm}`, its cells pooled; rule of the plan of 2026-12-02)",
+        "",
+        f"Lowest log weight-ratio error: `{best}` ({pooled.loc[best, 'lr_err']:.3f}).",
+        "",
+        "| estimator | minus the lowest, per run [95 % t-interval] | resolved worse? | labels kept out (final) | s / round |",
+        "|---|---|---|---|---|",
+    ]
+    tied = []
+    for e in real:
+        a, b = pd.Series(pooled.loc[e, "per_run_lr_err"]), pd.Series(pooled.loc[best, "per_run_lr_err"])
+        d = (a - b.reindex(a.index)).dropna().to_numpy()
+        lo, hi, _ = t_interval(d) if e != best else (0.0, 0.0, 1.0)
+        worse = e != best and lo > 0
+        if not worse:
+            tied.append(e)
+        lab, sec = (
+            (cost.loc[e, "extra_labels_final"], cost.loc[e, "seconds_per_round"])
+            if e in cost.index
+            else (np.nan, np.nan)
+        )
+        lines.append(
+            f"| {e} | {float(np.mean(d)) if len(d) else 0.0:+.3f} [{lo:+.3f}, {hi:+.3f}] | {'yes' if worse else 'no'} "
+            f"| {_num(lab, '.1f')} | {_num(sec, '.2f')} |"
+        )
+    chosen = min(
+        tied,
+        key=lambda e: (
+            (cost.loc[e, "extra_labels_final"], cost.loc[e, "seconds_per_round"])
+            if e in cost.index
+            else (np.inf, np.inf)
+        ),
+    )
+    vs = pooled.loc[chosen]
+    informative = vs["vs_constant_hi"] < 0
+    lines += [
+        "",
+        f"Not resolved worse than `{best}`: {', '.join(f'`{e}`' for e in tied)}; the cheapest of them (labels, then "
+        f"seconds): `{chosen}`. Against the constant guess: {_fmt_ci(vs['lr_err_vs_constant'], vs['vs_constant_lo'], vs['vs_constant_hi'])}, "
+        + (
+            f"resolved better: **the decision is `{chosen}`**."
+            if informative
+            else 'not resolved better: **the decision is "no estimator"** (the recommendation stays a composition rule).'
+        ),
+        "",
+    ]
+    return lines
 
 
 def pool_markdown(t: pd.DataFrame) -> list[str]:
@@ -529,10 +597,11 @@ def report(raw: Path, out: Path) -> None:
     )
     if "pool_dice" in est and est["pool_dice"].notna().any():  # runs made since the re-scoring plan
         scores = pool_scores(est)
-        scores.to_csv(out / "table_pool.csv", index=False, float_format="%.4f")
+        scores.drop(columns="per_run_lr_err").to_csv(out / "table_pool.csv", index=False, float_format="%.4f")
+        decision = pool_decision(scores, table) if DECISION_ARM in set(scores["arm"]) else []
         (out / "table_pool.md").write_text(
             f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
-            + "\n".join(pool_markdown(scores))
+            + "\n".join(decision + pool_markdown(scores))
         )
     figures(est, out)
     bias_figure(table, out)

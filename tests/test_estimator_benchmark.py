@@ -96,3 +96,54 @@ def test_constant_reference_and_weight_ratio_by_hand(tmp_path):
     assert ref["right_side"] == pytest.approx(3 / 4) and ref["negative_gap_points"] == 1
     oracle = table[(table["estimator"] == "oracle") & (table["bias"] == "strong")].iloc[0]
     assert oracle["logratio_mae"] == 0.0 and oracle["right_side_balanced"] == 1.0
+
+
+def _pool_run(root, seed, arm, rows):
+    """rows: [(round, estimator, est_A, est_B, pool_A, pool_B)]; the test Dice equals the pool's."""
+    run = root / f"{arm}-strong-imbalanced-seed{seed}"
+    run.mkdir(parents=True)
+    cfg = {"strategy": {"name": arm}, "bias": {"name": "strong"}, "init": {"name": "imbalanced"}, "seed": seed}
+    OmegaConf.save(OmegaConf.create(cfg), run / "config.yaml")
+    out = []
+    for rnd, name, ea, eb, pa, pb in rows:
+        for g, e, p in (("A", ea, pa), ("B", eb, pb)):
+            out.append(
+                {"round": rnd, "estimator": name, "group": g, "n_images": 3, "raw": e, "estimate": e,
+                 "test_dice": p, "seconds": 1.0, "pool_dice": p, "pool_dice_se": 0.01, "pool_images": 50}
+            )  # fmt: skip
+    pd.DataFrame(out).to_csv(run / "estimates.csv", index=False)
+    pd.DataFrame({"round": [0, 1], "n_labeled": [10, 20], "seconds_train": 2.0}).to_csv(run / "rounds.csv", index=False)
+    pd.DataFrame({"round": [0], "subject_id": ["s0"], "group": "A", "held_out": [False]}).to_csv(
+        run / "selections.csv", index=False
+    )
+
+
+def test_pool_truth_scores_and_the_decision_by_hand(tmp_path):
+    # pool truth (A, B) per round differs by run; "exact" estimates it, "off" misses B by +0.1 (B looks better)
+    # every run has a large gap in round 0 and none in round 1, so "B is worse by the mean ratio" is off
+    # by about the same amount in each run (its per-run error is resolved above 0)
+    truths = {0: [(0.8, 0.4), (0.7, 0.7)], 1: [(0.8, 0.42), (0.7, 0.69)], 2: [(0.79, 0.4), (0.71, 0.7)]}
+    for seed, pts in truths.items():
+        rows = []
+        for rnd, (pa, pb) in enumerate(pts):
+            rows += [
+                (rnd, "oracle", pa, pb, pa, pb),
+                (rnd, "exact", pa, pb, pa, pb),
+                (rnd, "off", pa, pb + 0.1, pa, pb),
+            ]
+        _pool_run(tmp_path, seed, "masked_entropy", rows)
+    est, rounds = bench.load(tmp_path)
+    scores = bench.pool_scores(est)
+    pooled = scores[(scores["bias"] == "all") & (scores["init"] == "all")].set_index("estimator")
+    assert pooled.loc["exact", "lr_err"] == 0.0 and pooled.loc["oracle", "lr_err"] == 0.0
+    # "off": per point |log ratio from (A, B + 0.1) - from (A, B)| (log_weight_ratio is checked by hand above)
+    cell = scores[scores["bias"] == "strong"].set_index("estimator")
+    per_point = [abs(bench.log_weight_ratio(pa, pb + 0.1) - bench.log_weight_ratio(pa, pb)) for pa, pb in truths[0]]
+    run0 = next(v for k, v in cell.loc["off", "per_run_lr_err"].items() if k.endswith("seed0"))
+    assert run0 == pytest.approx(sum(per_point) / 2) and run0 > 0
+    # the constant guess: |mean true ratio - true ratio|, > 0 here since the truths differ
+    assert pooled.loc["constant (reference)", "lr_err"] > 0
+    text = "\n".join(bench.pool_decision(scores, bench.summarise(est, rounds)))
+    assert "Lowest log weight-ratio error: `exact` (0.000)" in text
+    assert "| off |" in text and "| yes |" in text.split("| off |")[1].split("\n")[0]
+    assert "**the decision is `exact`**" in text
