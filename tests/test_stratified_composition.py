@@ -136,3 +136,22 @@ def test_softrank_ranks_within_each_group():
         assert sorted(i >= 2 for i in picked) == [False, True]  # one of each group
         b_picks.append(next(i for i in picked if i >= 2))
     assert np.mean(np.array(b_picks) == 2) == pytest.approx(2 / 3, abs=0.025)  # 4 SDs at n = 6000
+
+
+def test_random_strategies_refuse_a_composition_and_draw_by_their_counts_rule():
+    from fair_seg_al.strategies import (
+        CompositionControlStrategy,
+        RandomStrategy,
+        SelectionContext,
+        StratifiedRandomStrategy,
+    )
+
+    with pytest.raises(ValueError, match="fixes its own batch composition"):
+        StratifiedRandomStrategy(composition=Stratified())
+    groups = ["A"] * 30 + ["B"] * 30
+    picked = StratifiedRandomStrategy().select(np.full(60, np.nan), groups, 9, np.random.default_rng(0))
+    assert sorted(_counts(picked, groups).values()) == [4, 5]  # 4.5 each: one group gets the odd image
+    ctx = SelectionContext(round=0, labeled_counts={"A": 9, "B": 1})
+    picked = CompositionControlStrategy().select(np.full(60, np.nan), groups, 10, np.random.default_rng(0), ctx)
+    assert _counts(picked, groups) == {"A": 1, "B": 9}
+    assert len(set(RandomStrategy().select(None, groups, 10, np.random.default_rng(0)).tolist())) == 10

@@ -7,52 +7,46 @@ import numpy as np
 import torch
 
 from fair_seg_al.strategies.base import SelectionContext, Strategy
-from fair_seg_al.strategies.composition import Shortfall
+from fair_seg_al.strategies.composition import Composition, Stratified
 
 
 class RandomStrategy(Strategy):
-    """Uniform sampling without replacement from the unlabeled pool."""
+    """Uniform sampling without replacement from the unlabeled pool.
+
+    The random strategies fix their batch composition themselves (:attr:`counts`: ``None`` is
+    uniform over the pool; otherwise :class:`~fair_seg_al.strategies.composition.Stratified`
+    with that counts rule and random picks within a group), so configuring another composition
+    for them is an error, not silently ignored.
+    """
 
     name = "random"
     uses_model = False
+    #: how many images per group (a :data:`~fair_seg_al.strategies.composition.GROUP_COUNTS` rule), or None
+    counts: str | None = None
+
+    def __init__(self, composition: Composition | None = None) -> None:
+        if composition is not None:
+            raise ValueError(
+                f"{self.name} fixes its own batch composition (counts: {self.counts or 'none, uniform'}); "
+                "drop strategy/composition, or use strategy/composition=stratified (within: random) with a scored strategy"
+            )
+        super().__init__(Stratified(counts=self.counts, within="random") if self.counts else None)
 
     def score(self, probs: torch.Tensor) -> torch.Tensor:
         return torch.full((probs.shape[0],), float("nan"))
 
-    def select(self, scores, groups, budget, rng, ctx=None) -> np.ndarray:
-        return rng.permutation(len(groups))[:budget]
+    def select(self, scores, groups, budget, rng, ctx: SelectionContext | None = None) -> np.ndarray:
+        if self.counts is None:
+            return rng.permutation(len(groups))[:budget]
+        return super().select(np.zeros(len(groups)), groups, budget, rng, ctx)
 
 
 class StratifiedRandomStrategy(RandomStrategy):
-    """Random, with each batch split evenly across groups.
-
-    Each group gets ``budget // G`` images, the remainder going to randomly chosen groups;
-    a group with too few unlabeled images gives its unused quota to the others.
-    """
+    """Random, with each batch split evenly across groups (largest remainder, ties at random);
+    a group with too few unlabeled images gives the rest of its share to the others."""
 
     name = "stratified_random"
-
-    def select(self, scores, groups, budget, rng, ctx=None) -> np.ndarray:
-        groups = np.asarray(groups)
-        names = sorted(set(groups.tolist()))
-        members = {g: rng.permutation(np.flatnonzero(groups == g)) for g in names}
-        quota = dict.fromkeys(names, budget // len(names))
-        for g in rng.permutation(names)[: budget % len(names)]:
-            quota[str(g)] += 1
-        # hand over the quota of groups that run out, to groups that still have images
-        while True:
-            spare = sum(max(0, quota[g] - len(members[g])) for g in names)
-            if spare == 0:
-                break
-            for g in names:
-                quota[g] = min(quota[g], len(members[g]))
-            open_groups = [g for g in names if quota[g] < len(members[g])]
-            if not open_groups:
-                break
-            for i in range(spare):
-                quota[open_groups[i % len(open_groups)]] += 1
-        picked = np.concatenate([members[g][: quota[g]] for g in names])
-        return rng.permutation(picked)
+    counts = "equal"
 
 
 class CompositionControlStrategy(RandomStrategy):
@@ -65,7 +59,4 @@ class CompositionControlStrategy(RandomStrategy):
     """
 
     name = "composition_control"
-
-    def select(self, scores, groups, budget, rng, ctx: SelectionContext | None = None) -> np.ndarray:
-        counts = dict(ctx.labeled_counts) if ctx is not None else {}
-        return Shortfall().compose(rng.random(len(groups)), groups, budget, rng, labeled_counts=counts)
+    counts = "shortfall"
