@@ -63,3 +63,21 @@ def test_replication_paired_sd_range_matches_paired_csv():
     text = (DOCS / "replication.md").read_text()
     quoted = f"{d['paired_sd'].min():.3f}-{d['paired_sd'].max():.3f} across the {len(d)} disparity comparisons"
     assert quoted in text
+
+
+def test_deconfounded_results_match_their_verdicts_and_levels():
+    text = section((DOCS / "uncertainty.md").read_text(), "## Deconfounded comparison: results")
+    verdicts = (DOCS / "uncertainty" / "matched" / "verdicts.md").read_text()
+    quoted = INTERVAL.findall(text)
+    assert len(quoted) == 9  # 8 planned tests and TTA's AUC
+    for interval in quoted:  # every paired interval in the prose is one the verdicts state
+        assert interval in verdicts, interval
+    levels = pd.read_csv(DOCS / "uncertainty" / "matched" / "levels.csv").set_index("strategy")
+    for s, name in (("masked_entropy", "masked entropy"), ("mc_bald", "BALD"), ("tta", "TTA")):
+        r = levels.loc[s]
+        assert f"{name} {r['worst_dice']:.3f} [{r['worst_dice_low']:.3f}, {r['worst_dice_high']:.3f}]" in text
+    log = (DOCS / "uncertainty" / "runs" / "uncertainty_matched" / "chunks.log").read_text()
+    took = [int(t) for t in re.findall(r"took (\d+) s", log)]  # seeds 0-7 as a range, then 8-9 and 10-11
+    assert len(took) == 6
+    assert f"{min(took[:4]):,}-{max(took[:4]):,} s" in text
+    assert f"{took[4]:,} s for seeds 8-9" in text and f"{took[5]:,} s for seeds 10-11" in text
