@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from fair_seg_al.data.datamodule import CachedVolumes, build_augmentation, build_batch_augmentation
 from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.utils.machine import vector_isa
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPE = (24, 32, 32)
@@ -90,7 +91,7 @@ def main() -> None:
             times[m].append(run(m))
     med = {m: statistics.median(v) for m, v in times.items()}
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} thread(s); "
+        f"Machine: {platform.machine()} ({vector_isa()}), {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} thread(s); "
         f"`python benchmarks/bench_augmentation.py --steps {args.steps} --repeats {args.repeats}`. The default U-Net, "
         f"batches of 4 volumes of {SHAPE} voxels, the powered preset's augmentation; medians of {args.repeats} "
         "interleaved runs.",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -32,31 +31,13 @@ import pandas as pd
 
 from fair_seg_al.stats import paired_summary
 from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.utils.machine import cpu_name, vector_isa
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "docs" / "benchmarks" / "augmentation_runs.csv"
 OUT = REPO / "docs" / "benchmarks_augmentation_runs.md"
 IMPLEMENTATIONS = ("torchio", "batched", "off")
 METRICS = ("dice", "dice_A", "dice_B", "disparity", "es_dice", "nsd_B", "nsd_disparity")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def vector_isa() -> str:
-    """AVX-512 or AVX2: a training step differs 4-5x between them, so every row names it."""
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return "unknown"
-    return "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "other"
 
 
 def command(setting: str, seed: int, run_dir: Path) -> list[str]:

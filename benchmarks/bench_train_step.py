@@ -23,6 +23,7 @@ from monai.losses import DiceCELoss
 from monai.networks.nets import UNet
 
 from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.utils.machine import vector_isa
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SHAPE = (4, 1, 24, 32, 32)
@@ -73,15 +74,6 @@ def bf16_native() -> bool:
         return False
 
 
-def cpu_vector_isa() -> str:
-    """The widest x86 vector extension the CPU reports (AVX-512 or AVX2 decide a training step's speed)."""
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return "unknown"
-    return "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "neither AVX-512 nor AVX2"
-
-
 def interleaved(blocks: int = 12, steps: int = 8) -> None:
     """Standard layout and channels_last_3d in alternating blocks of steps (one thread, as a
     sweep job runs), so both see the same load: the ratio of each block pair, and their median."""
@@ -95,7 +87,7 @@ def interleaved(blocks: int = 12, steps: int = 8) -> None:
         print(f"block {b}: standard {pair[False]:.1f} ms, channels_last {pair[True]:.1f} ms, x{ratios[-1]:.2f}")
     q = statistics.quantiles(ratios, n=4)
     lines = [
-        f"Machine: {platform.machine()}, vector ISA {cpu_vector_isa()}, torch {torch.__version__}; one thread; "
+        f"Machine: {platform.machine()}, vector ISA {vector_isa()}, torch {torch.__version__}; one thread; "
         "command: `python benchmarks/bench_train_step.py --interleaved`",
         "",
         f"One fp32 training step of the default U-Net (batch 4, 24x32x32), standard layout against channels_last_3d, "

@@ -26,6 +26,11 @@ PARTS = [
         "benchmarks_augmentation.md",
         "benchmarks/bench_augmentation.py",
     ),
+    (
+        "Training augmentation, the same on an AVX-512 machine",
+        "benchmarks_augmentation_avx512.md",
+        "benchmarks/bench_augmentation.py --out docs/benchmarks_augmentation_avx512.md",
+    ),
     ("A powered run's profile", "benchmarks_profile.md", "benchmarks/bench_powered_profile.py"),
     (
         "Whole powered runs side by side: augmentation settings, quality and time",

@@ -1,0 +1,32 @@
+"""What machine a benchmark ran on: a training step differs 4-5x between AVX-512 and AVX2 CPUs,
+so every benchmark names the vector ISA beside its numbers."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+
+def _cpuinfo_line(key: str) -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(key):
+                return line.split(":", 1)[1]
+    except OSError:
+        pass
+    return None
+
+
+def vector_isa() -> str:
+    """``AVX-512``, ``AVX2``, ``other`` (an x86 CPU with neither) or ``unknown`` (no /proc/cpuinfo)."""
+    flags = _cpuinfo_line("flags")
+    if flags is None:
+        return "unknown"
+    flags = set(flags.split())
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
+
+
+def cpu_name() -> str:
+    """The CPU's model name, or the platform's word for it."""
+    name = _cpuinfo_line("model name")
+    return name.strip() if name else (platform.processor() or platform.machine())
