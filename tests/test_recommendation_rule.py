@@ -1,0 +1,47 @@
+"""The recommendation rule (sweeps/recommendation.py) on hand-made per-seed metrics."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SPEC = importlib.util.spec_from_file_location(
+    "recommendation", Path(__file__).resolve().parents[1] / "sweeps" / "recommendation.py"
+)
+rec = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(rec)
+
+NOISE = np.array([0.001, -0.001, 0.002, -0.002, 0.0005, -0.0005])  # mean 0: never resolved
+
+
+def _metrics(cheap_dip: np.ndarray, dear_dip: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for init in ("balanced", "imbalanced"):
+        for seed in range(6):
+            base = 0.80 + 0.01 * seed
+            for s, dip in (("best", 0.0), ("cheap", cheap_dip[seed]), ("dear", dear_dip[seed])):
+                d = dip if init == "balanced" else 0.0
+                noise = 0.0 if s == "best" else NOISE[seed]
+                rows.append({"init": init, "strategy": s, "seed": seed, "worst_dice": base - d + noise,
+                             "auc_worst_dice": base + noise})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_small_unadjusted_difference_does_not_survive_holm_a_large_one_does():
+    # "cheap" is behind "best" by 0.003-0.008 (+-0.002 noise) in one start x metric: resolved without
+    # adjustment (t p ~ 0.01), not after Holm over the 12 comparisons (x 11); "dear" (0.05) survives.
+    small = np.array([0.004, 0.006, 0.003, 0.008, 0.005, 0.004])
+    m = _metrics(cheap_dip=small, dear_dip=np.full(6, 0.05) + NOISE)
+    chosen, table = rec.decide(m, ["cheap", "dear", "best"])
+    row = table[(table["strategy"] == "cheap") & (table["init"] == "balanced") & (table["metric"] == "worst_dice")]
+    assert not row["tied"].item()  # the first version excludes it
+    dear = table[(table["strategy"] == "dear") & (table["init"] == "balanced") & (table["metric"] == "worst_dice")]
+    assert not dear["tied_holm"].item()  # 0.05 in every seed survives the adjustment
+    # Holm: p_(i) * (m - i + 1), monotone; the adjusted p is never below the raw one
+    assert (table["p_holm"] >= table["t_p"] - 1e-12).all()
+    assert row["t_p"].item() < 0.05 < row["p_holm"].item() and row["tied_holm"].item()
+    assert chosen == "cheap"  # the cheapest candidate Holm cannot tell from the best
+    assert rec.first_passing(table, ["cheap", "dear", "best"], "tied") == "best"
