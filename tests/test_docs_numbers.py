@@ -81,3 +81,14 @@ def test_deconfounded_results_match_their_verdicts_and_levels():
     assert len(took) == 6
     assert f"{min(took[:4]):,}-{max(took[:4]):,} s" in text
     assert f"{took[4]:,} s for seeds 8-9" in text and f"{took[5]:,} s for seeds 10-11" in text
+
+
+def test_estimator_rescoring_numbers_are_in_its_table():
+    text = section((DOCS / "estimators.md").read_text(), "## Re-scoring: results")
+    table = (DOCS / "estimators" / "pool" / "table_pool.md").read_text()
+    signed = re.findall(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]", text)
+    plain = re.findall(r"(?<![+\-\d.])\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", text)
+    assert len(signed) >= 6 and len(plain) >= 6
+    for quoted in signed + plain:
+        assert quoted in table, quoted
+    assert '**the decision is "no estimator"**' in table
