@@ -92,3 +92,24 @@ def test_estimator_rescoring_numbers_are_in_its_table():
     for quoted in signed + plain:
         assert quoted in table, quoted
     assert '**the decision is "no estimator"**' in table
+
+
+def test_augmentation_run_numbers_match_their_csv():
+    from fair_seg_al.stats import paired_summary
+
+    text = section((DOCS / "guide.md").read_text(), "## Training augmentation")
+    df = pd.read_csv(DOCS / "benchmarks" / "augmentation_runs.csv")
+    pair = df[df["pair"] == "torchio,batched"]
+    a = pair[pair["setting"] == "torchio"].set_index("seed").sort_index()
+    b = pair[pair["setting"] == "batched"].set_index("seed").sort_index()
+    assert len(a) == 5
+    for metric, words in (("dice", "final Dice"), ("disparity", "disparity"), ("nsd_B", "NSD")):
+        p = paired_summary(b[metric] - a[metric])
+        assert f"{p.mean:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]" in text, metric
+    ratio = a["wall_s"] / b["wall_s"]
+    assert f"x{ratio.mean():.2f} (x{ratio.min():.2f}-x{ratio.max():.2f} over the 5 seeds" in text
+    assert f"training x{(a['train_s'] / b['train_s']).mean():.2f}" in text
+    off = df[df["pair"] == "off,batched"].set_index("setting")["wall_s"]
+    assert f"x{off['batched'] / off['off']:.2f} of off's wall time" in text
+    old = df[df["pair"] == "964cc25,batched"].set_index("setting")["wall_s"]
+    assert f"against today's batched: x{old['964cc25'] / old['batched']:.2f}" in text
