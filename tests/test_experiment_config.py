@@ -100,13 +100,14 @@ def test_every_experiment_preset_validates_and_cpu_sweeps_run_side_by_side(prese
 
 
 @pytest.mark.parametrize("estimator", ["train", "holdout", "prequential", "kfold", "oracle"])
-@pytest.mark.parametrize("composition", ["topk", "quota", "power", "shortfall"])
+@pytest.mark.parametrize("composition", ["topk", "quota", "power", "shortfall", "stratified", "stratified_power"])
 def test_every_estimator_and_composition_builds(estimator, composition):
     prep = validate(
         cfg_with("strategy=weighted_entropy", f"strategy/estimator={estimator}", f"strategy/composition={composition}")
     )
     assert prep.strategy.estimator.name == estimator
-    assert prep.strategy.composition.name == composition
+    # a preset of a composition class keeps the class's name (stratified_power is a Stratified)
+    assert prep.strategy.composition.name == {"stratified_power": "stratified"}.get(composition, composition)
     assert prep.strategy.estimator.is_oracle == (estimator == "oracle")
 
 
@@ -243,3 +244,13 @@ def test_metric_settings_are_checked_before_any_work():
     _fails(r"metrics\.es_alpha: must be >= 0, got -1", "metrics.es_alpha=-1")
     _fails(r"metrics\.nsd_tolerance_mm: must be > 0 mm", "metrics.nsd_tolerance_mm=0")
     _fails(r"metrics\.surfce", "+metrics.surfce=false")  # a typo names the key
+
+
+def test_every_stratified_choice_is_a_config_key():
+    # each argument of Stratified can be set from the command line (a missing key failed a sweep once)
+    for override in ("counts=shortfall", "kind=softrank", "within=random", "temperature.end=0.05"):
+        prep = validate(cfg_with("strategy=stratified_power_entropy", f"strategy.composition.{override}"))
+        comp = prep.strategy.composition
+        key, value = override.split("=")
+        got = comp.temperature.end if key == "temperature.end" else getattr(comp, key)
+        assert str(got) == value
