@@ -113,3 +113,13 @@ def test_augmentation_run_numbers_match_their_csv():
     assert f"x{off['batched'] / off['off']:.2f} of off's wall time" in text
     old = df[df["pair"] == "964cc25,batched"].set_index("setting")["wall_s"]
     assert f"against today's batched: x{old['964cc25'] / old['batched']:.2f}" in text
+
+
+def test_minority_development_numbers_match_its_report():
+    text = section((DOCS / "minority.md").read_text(), "### The candidate rule")
+    report = (DOCS / "minority" / "dev.md").read_text()
+    for name in ("D1", "D2", "D3", "masked_entropy_shortfall", "stratified_random"):
+        row = next(line for line in report.splitlines() if line.startswith(f"| {name} |"))
+        auc = row.split("|")[4].strip()
+        assert f"{name} {auc}" in text.replace("`", ""), name
+    assert "**Chosen: D1**" in report
