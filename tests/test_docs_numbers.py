@@ -105,7 +105,7 @@ def test_augmentation_run_numbers_match_their_csv():
     assert len(a) == 5
     for metric, words in (("dice", "final Dice"), ("disparity", "disparity"), ("nsd_B", "NSD")):
         p = paired_summary(b[metric] - a[metric])
-        assert f"{p.mean:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]" in text, metric
+        assert f"{words} {p.mean:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]" in text, metric
     ratio = a["wall_s"] / b["wall_s"]
     assert f"x{ratio.mean():.2f} (x{ratio.min():.2f}-x{ratio.max():.2f} over the 5 seeds" in text
     assert f"training x{(a['train_s'] / b['train_s']).mean():.2f}" in text
