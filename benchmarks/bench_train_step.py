@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -105,8 +106,6 @@ def interleaved(blocks: int = 12, steps: int = 8) -> None:
 
 
 def main() -> None:
-    import sys
-
     if "--interleaved" in sys.argv[1:]:
         interleaved()
         return
