@@ -37,8 +37,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+test: install  ## one worker per core (pytest-xdist); PYTEST_ARGS="-n 0" runs in one process
+	$(PY) -m pytest -q -n auto --dist worksteal $(PYTEST_ARGS)
 
 test-slow: install
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)

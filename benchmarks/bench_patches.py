@@ -36,7 +36,7 @@ def main() -> None:
         cohort = build(tmp / "wholebrain", group_sizes={"F": 4, "M": 4, "X": 4}, spacing=1.0, shape=SHAPE)
         build_s = time.perf_counter() - t0
         run = tmp / "run"
-        args = [sys.executable, "-m", "fair_seg_al.main", f"data.cohort_dir={cohort}", "init=balanced",
+        args = [sys.executable, "-m", "fair_seg_al.main", "source=folder", f"source.cohort_dir={cohort}", "init=balanced",
                 "data.test_per_group=1", "data.val_per_group=0", "al.initial_size=3", "al.budget=3", "al.rounds=1",
                 f"data.patch_size=[{PATCH},{PATCH},{PATCH}]", "data.batch_size=2", "data.eval_batch_size=1",
                 "trainer.max_steps=20", "logger=none", "trainer.enable_progress_bar=false",

@@ -38,6 +38,11 @@ PARTS = [
         "benchmarks/bench_augmentation_runs.py --report",
     ),
     ("Boundary metrics: the cost of NSD and HD95", "benchmarks_boundary.md", "benchmarks/bench_boundary_metrics.py"),
+    (
+        "Local launcher: the card's multirun, side by side vs one after another",
+        "benchmarks_local_launcher.md",
+        "benchmarks/bench_local_launcher.py",
+    ),  # fmt: skip
     ("Full resolution: a whole-brain-size cohort on patches", "benchmarks_patches.md", "benchmarks/bench_patches.py"),
     (
         "Group-performance estimation: seconds and labels per round",

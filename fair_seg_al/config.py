@@ -112,13 +112,26 @@ if not OmegaConf.has_resolver("fsa_prod"):
     OmegaConf.register_new_resolver("fsa_prod", _product)
 
 
+def local_jobs() -> int:
+    """``${fsa_local_jobs:}``: jobs side by side for the local launcher: -1 (joblib: one per core)
+    on a machine without a CUDA GPU, 1 (one after another) where one is visible."""
+    import torch
+
+    return 1 if torch.cuda.is_available() else -1
+
+
+if not OmegaConf.has_resolver("fsa_local_jobs"):
+    OmegaConf.register_new_resolver("fsa_local_jobs", local_jobs)
+
+
 def data_label(cfg: Mapping) -> str:
     """What the data is called in run names, tags and the report's cells: the bias preset for
     the synthetic cohort, the folder's name for a user's cohort (where ``bias`` means nothing)."""
-    data = cfg.get("data") or {}
-    folder = data.get("cohort_dir")
+    from fair_seg_al.data.source import folder_label, user_cohort_dir
+
+    folder = user_cohort_dir(cfg)
     if folder:
-        return Path(str(folder)).expanduser().resolve().name or str(folder)
+        return folder_label(folder)
     return str((cfg.get("bias") or {}).get("name"))
 
 
@@ -131,7 +144,9 @@ if not OmegaConf.has_resolver("fsa_data_label"):
 
 
 #: Keys that do not change what an experiment computes (excluded from its hash).
-NON_EXPERIMENT_KEYS = ("resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name", "num_threads")
+NON_EXPERIMENT_KEYS = (
+    "resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name", "num_threads",
+)  # fmt: skip
 NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")
 
 
@@ -141,10 +156,14 @@ def experiment_hash(cfg: DictConfig) -> str:
     Used to refuse resuming another experiment's state, and by the report to refuse
     pooling two runs of the same experiment.
     """
+    from fair_seg_al.data.source import user_cohort_dir
+
     c = OmegaConf.to_container(cfg, resolve=False)
     for key in NON_EXPERIMENT_KEYS:
         c.pop(key, None)
-    if (c.get("data") or {}).get("cohort_dir"):  # a user's cohort: the synthetic generator's settings play no part
+    if not c.get("callbacks"):  # no extra callbacks: the same experiment as before the group existed
+        c.pop("callbacks", None)
+    if user_cohort_dir(c):  # a user's cohort: the synthetic generator's settings play no part
         c.pop("cohort", None)
         c.pop("bias", None)
     for key in NON_EXPERIMENT_TRAINER_KEYS:

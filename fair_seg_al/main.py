@@ -21,12 +21,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from fair_seg_al.al.state import STATE_FILE
+from fair_seg_al.al.state import STATE_FILE, parse_resume
 from fair_seg_al.config import CONF_DIR, ConfigError
 from fair_seg_al.data.cohort_folder import CohortFormatError
 from fair_seg_al.utils.io import atomic_write_text
 from fair_seg_al.utils.locks import LockTimeoutError
-from fair_seg_al.utils.threads import available_cores, job_threads
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +36,10 @@ def _run_dir(base: str, now: str, resume) -> str:
     ``resume=true`` picks the newest folder under ``base`` holding an AL state (a new one if
     none); ``resume=PATH`` uses that folder.
     """
-    if resume in (False, None, "false", "False"):
+    resume = parse_resume(resume)
+    if resume is False:
         return f"{base}/{now}"
-    if resume in (True, "true", "True"):
+    if resume is True:
         runs = sorted(p for p in Path(base).glob("*") if (p / STATE_FILE).is_file())
         return str(runs[-1]) if runs else f"{base}/{now}"
     return str(resume)
@@ -76,18 +76,8 @@ def main(cfg: DictConfig) -> float | None:
         "lightning_fabric.utilities.rank_zero",
     ):
         logging.getLogger(name).setLevel(logging.WARNING)  # per-round Trainer banners
-    # an explicit num_threads is applied by run(); here only the parallel launcher's share of the cores
-    threads = (
-        None
-        if cfg.get("num_threads")
-        else job_threads(None, hc.launcher.get("_target_"), hc.launcher.get("n_jobs"), available_cores())
-    )
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     try:
-        rows = run(cfg, run_dir, multirun=multirun)
+        rows = run(cfg, run_dir, multirun=multirun, launcher=hc.launcher)  # threads: run() shares the cores out
     except (ConfigError, CohortFormatError, FileExistsError, LockTimeoutError) as err:
         log.error("%s", err)
         print(f"error: {err}", file=sys.stderr)

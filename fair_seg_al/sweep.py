@@ -56,6 +56,7 @@ class PrepareCohorts(Callback):
             return
         from fair_seg_al.cohort import CohortSpec, generate_cohort
         from fair_seg_al.cohort.generator import cohort_key
+        from fair_seg_al.data.source import SYNTHETIC, source_name
 
         jobs = sweep_jobs(config)
         if jobs is None:
@@ -66,7 +67,7 @@ class PrepareCohorts(Callback):
         for overrides in jobs:
             try:
                 cfg = compose(config_name=config.hydra.job.config_name, overrides=overrides)
-                if cfg.data.get("cohort_dir"):
+                if source_name(cfg) != SYNTHETIC:
                     continue  # a user's folder: nothing to generate
                 spec = CohortSpec.from_config(cfg.cohort, cfg.bias)
             except Exception as err:  # the job itself reports its config error, with its file

@@ -196,7 +196,7 @@ def test_multi_label_segmentation_with_chosen_values(cohort_copy):
     aseg = np.asarray(img.dataobj).astype(np.int16) * 11  # the structure as FreeSurfer's left caudate
     aseg[0, 0, :3] = 50  # another structure
     nib.save(nib.Nifti1Image(aseg, img.affine), path)
-    _expect(cohort_copy, "subject sub-0000: label must be binary 0/1, found values [0, 11, 50]", "data.label_values")
+    _expect(cohort_copy, "subject sub-0000: label must be binary 0/1, found values [0, 11, 50]", "source.label_values")
     _expect(cohort_copy, "subject sub-0000: label has no voxel with the structure's value(s) [17]", label_values=[17])
     with pytest.raises(CohortFormatError, match="sub-0001"):  # the other subjects' labels are 0/1: no 11 there
         CohortFolder.load(cohort_copy, label_values=[11])

@@ -33,7 +33,7 @@ def test_a_cohort_with_many_defects_is_refused_with_all_of_them_listed(tmp_path)
     df.loc[10, "group"] = "NA"
     df.to_csv(own / "manifest.csv", index=False)
     env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-m", "fair_seg_al.main", f"data.cohort_dir={own}", "init=balanced",
+    res = subprocess.run([sys.executable, "-m", "fair_seg_al.main", "source=folder", f"source.cohort_dir={own}", "init=balanced",
                           "logger=none"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
     err = res.stderr

@@ -1,4 +1,9 @@
-"""The real command, end to end: a tiny multirun and an interrupted-then-resumed run."""
+"""The real command, end to end: a tiny multirun and an interrupted-then-resumed run.
+
+The CLI runs as a process where the command itself is under test (multiruns, exit codes, a
+killed process); elsewhere the experiment runs in-process (``run_experiment``). Every test but
+the one that counts cohorts reads one shared cohort cache.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
-
-SMOKE = ["experiment=smoke", "trainer.max_steps=4"]
+from tests.conftest import REPO, SMOKE
 
 
-def _main(*overrides, cwd: Path, timeout=600):
+def _main(*overrides, cwd: Path, cache: Path | None = None, timeout=600, code: str | None = None, returncode=0):
+    """``python -m fair_seg_al.main OVERRIDES`` (or ``python -c CODE``) in a process; ``cache``: the
+    shared cohort cache (None: the cohort goes under ``cwd``)."""
     env = {**os.environ, "WANDB_SILENT": "true", "WANDB_MODE": "offline", "FAIR_SEG_AL_ROOT": str(cwd)}
-    res = subprocess.run(
-        [sys.executable, "-m", "fair_seg_al.main", *overrides],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    overrides = (*overrides, f"paths.cohort_cache_dir={cache}") if cache is not None else overrides
+    argv = ["-c", code.replace("ARGV", repr(list(overrides)))] if code else ["-m", "fair_seg_al.main", *overrides]
+    res = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    assert res.returncode == returncode, res.stderr[-3000:]
     return res
 
 
@@ -69,41 +69,62 @@ def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
     assert len(list((tmp_path / "data" / "cohorts").glob("default-*"))) == 2
 
 
+class Interrupted(Exception):
+    pass
+
+
 @pytest.mark.parametrize(
     "variant",
     [[], ["strategy/estimator=prequential", "strategy/composition=power"]],
-    ids=["paper_form", "prequential_power"],
+    ids=["paper_form_killed_process", "prequential_power_in_process"],
 )
-def test_resume_after_interruption_selects_like_an_uninterrupted_run(tmp_path, variant):
-    # the interrupted run logs to W&B (offline): its resumed process continues the same W&B run
+def test_resume_after_interruption_selects_like_an_uninterrupted_run(
+    tmp_path, variant, cohort_cache, run_experiment, monkeypatch
+):
     common = [*SMOKE, "al.rounds=3", "strategy=weighted_entropy", *variant, "al.reset_weights=false"]
     full = tmp_path / "full"
-    _main(*common, "logger=none", f"hydra.run.dir={full}", cwd=tmp_path)
-    common = [*common, "logger=wandb"]
-
-    # interrupted: the process dies right after round 1's state is saved
+    run_experiment(full, *common)
     part = tmp_path / "part"
-    env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path)}
-    code = (
-        "import sys, runpy\n"
-        "from fair_seg_al.al import callback\n"
-        "orig = callback.AcquisitionCallback.on_fit_end\n"
-        "def crash(self, trainer, module):\n"
-        "    orig(self, trainer, module)\n"
-        "    if self.round == 1:\n"
-        "        import os; os._exit(17)\n"
-        "callback.AcquisitionCallback.on_fit_end = crash\n"
-        f"sys.argv = ['main', *{common!r}, 'hydra.run.dir={part}']\n"
-        "runpy.run_module('fair_seg_al.main', run_name='__main__')\n"
-    )
-    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 17, res.stderr[-2000:]
-    assert pd.read_csv(part / "rounds.csv")["round"].tolist() == [0, 1]
+    if not variant:
+        # a killed CLI process that logs to W&B (offline): the process dies right after the AL
+        # state of round 1 is saved; its resumed process continues the same W&B run
+        common = [*common, "logger=wandb"]
+        crash = (
+            "import sys, runpy\n"
+            "from fair_seg_al.al import loop\n"
+            "orig = loop.ActiveLearningLoop._save\n"
+            "def crash(self, completed_round):\n"
+            "    orig(self, completed_round)\n"
+            "    if completed_round == 1:\n"
+            "        import os; os._exit(17)\n"
+            "loop.ActiveLearningLoop._save = crash\n"
+            "sys.argv = ['main', *ARGV]\n"
+            "runpy.run_module('fair_seg_al.main', run_name='__main__')\n"
+        )
+        _main(*common, f"hydra.run.dir={part}", cwd=tmp_path, cache=cohort_cache, code=crash, returncode=17)
+        assert pd.read_csv(part / "rounds.csv")["round"].tolist() == [0, 1]
+        _main(*common, f"resume={part}", cwd=tmp_path, cache=cohort_cache)
+        # two processes, one W&B run: the same run id in both offline folders (wandb sync appends them)
+        ids = {p.name.rsplit("-", 1)[1] for p in (part / "wandb").glob("offline-run-*")}
+        assert len(list((part / "wandb").glob("offline-run-*"))) == 2 and len(ids) == 1, ids
+    else:
+        # the same interruption in-process (the selection generator and the estimator's state
+        # must come back from al_state.pt, not from memory: the loop is built anew)
+        from fair_seg_al.al import loop
 
-    _main(*common, f"resume={part}", cwd=tmp_path)
-    # two processes, one W&B run: the same run id in both offline folders (wandb sync appends them)
-    ids = {p.name.rsplit("-", 1)[1] for p in (part / "wandb").glob("offline-run-*")}
-    assert len(list((part / "wandb").glob("offline-run-*"))) == 2 and len(ids) == 1, ids
+        orig = loop.ActiveLearningLoop._save
+
+        def crash(self, completed_round):
+            orig(self, completed_round)
+            if completed_round == 1:
+                raise Interrupted
+
+        with monkeypatch.context() as m:
+            m.setattr(loop.ActiveLearningLoop, "_save", crash)
+            with pytest.raises(Interrupted):
+                run_experiment(part, *common)
+        assert pd.read_csv(part / "rounds.csv")["round"].tolist() == [0, 1]
+        run_experiment(part, *common, f"resume={part}")
     a = pd.read_csv(full / "selections.csv")
     b = pd.read_csv(part / "selections.csv")
     assert a["subject_id"].tolist() == b["subject_id"].tolist()
@@ -118,19 +139,13 @@ def test_resume_after_interruption_selects_like_an_uninterrupted_run(tmp_path, v
     )
 
 
-def test_rerun_without_resume_refuses_to_overwrite(tmp_path):
+def test_rerun_without_resume_refuses_to_overwrite(tmp_path, cohort_cache, run_experiment):
     run = tmp_path / "run"
-    _main(*SMOKE, "logger=none", "al.rounds=0", f"hydra.run.dir={run}", cwd=tmp_path)
-    env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path)}
-    res = subprocess.run(
-        [sys.executable, "-m", "fair_seg_al.main", *SMOKE, "logger=none", "al.rounds=0", f"hydra.run.dir={run}"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    run_experiment(run, *SMOKE, "al.rounds=0")
+    res = _main(
+        *SMOKE, "logger=none", "al.rounds=0", f"hydra.run.dir={run}", cwd=tmp_path, cache=cohort_cache, returncode=2
     )
-    assert res.returncode == 2 and "resume=true" in res.stderr
+    assert "resume=true" in res.stderr
 
 
 @pytest.mark.slow
@@ -143,8 +158,10 @@ def test_default_command_runs_end_to_end(tmp_path):
     assert rounds["dice"].iloc[-1] > 0.6
 
 
-def test_a_failing_job_does_not_stop_the_sweep_and_shows_in_the_report(tmp_path):
-    res = _main("-m", *SMOKE, "logger=none", "al.budget=4,100", "sweep_name=withfailure", cwd=tmp_path)
+def test_a_failing_job_does_not_stop_the_sweep_and_shows_in_the_report(tmp_path, cohort_cache):
+    res = _main(
+        "-m", *SMOKE, "logger=none", "al.budget=4,100", "sweep_name=withfailure", cwd=tmp_path, cache=cohort_cache
+    )
     sweep = tmp_path / "logs" / "al" / "multiruns" / "withfailure"
     jobs = [p for p in sweep.iterdir() if (p / ".hydra").is_dir()]
     (bad,) = [p for p in jobs if (p / "FAILED").is_file()]
@@ -158,70 +175,76 @@ def test_a_failing_job_does_not_stop_the_sweep_and_shows_in_the_report(tmp_path)
     assert str(bad) in text and "exceeds the unlabeled pool" in text
 
 
-def test_every_estimator_and_composition_runs_from_the_command_line(tmp_path):
-    estimators = ["train", "holdout", "prequential", "kfold", "oracle"]
-    compositions = ["topk", "quota", "power", "shortfall"]
-    for est in estimators:
-        extra = ["strategy.estimator.steps=2"] if est == "kfold" else []
-        _main(
-            "-m",
-            *SMOKE,
-            "al.rounds=1",
-            "logger=none",
-            "strategy=weighted_entropy",
-            f"strategy/estimator={est}",
-            f"strategy/composition={','.join(compositions)}",
-            *extra,
-            f"sweep_name=grid-{est}",
-            cwd=tmp_path,
-        )
+ESTIMATORS = ["train", "holdout", "prequential", "kfold", "kfold_scratch", "oracle"]
+COMPOSITIONS = ["topk", "quota", "power", "shortfall", "stratified", "stratified_power"]
+
+
+def _check_grid_job(job: Path, est: str) -> None:
+    assert not (job / "FAILED").exists(), (job / "FAILED").read_text()
+    est_rows = pd.read_csv(job / "estimates.csv")
+    assert set(est_rows["estimator"]) == {{"kfold_scratch": "kfold"}.get(est, est)} and set(est_rows["round"]) == {0}
+    assert pd.read_csv(job / "selections.csv").groupby("round").size().tolist() == [6, 4]
+    rounds = pd.read_csv(job / "rounds.csv")
+    assert rounds["oracle_control"].tolist() == [est == "oracle"] * 2
+    assert rounds["seconds_estimate"].notna().iloc[0]
+
+
+def test_every_estimator_and_every_composition_runs(tmp_path, run_experiment):
+    """Each estimator once and each composition once (paired in turn), in-process; every pair,
+    from the command line: the slow test below."""
+    for i, est in enumerate(ESTIMATORS):
+        comp = COMPOSITIONS[i % len(COMPOSITIONS)]
+        extra = ["strategy.estimator.steps=2"] if est.startswith("kfold") else []
+        run = tmp_path / f"{est}-{comp}"
+        run_experiment(run, *SMOKE, "al.rounds=1", "strategy=weighted_entropy", f"strategy/estimator={est}",
+                       f"strategy/composition={comp}", *extra)  # fmt: skip
+        _check_grid_job(run, est)
+
+
+@pytest.mark.slow
+def test_every_estimator_with_every_composition_runs_from_the_command_line(tmp_path, cohort_cache):
+    for est in ESTIMATORS:
+        extra = ["strategy.estimator.steps=2"] if est.startswith("kfold") else []
+        _main("-m", *SMOKE, "al.rounds=1", "logger=none", "strategy=weighted_entropy", f"strategy/estimator={est}",
+              f"strategy/composition={','.join(COMPOSITIONS)}", *extra, f"sweep_name=grid-{est}", cwd=tmp_path,
+              cache=cohort_cache)  # fmt: skip
         jobs = sorted(
             p for p in (tmp_path / "logs" / "al" / "multiruns" / f"grid-{est}").iterdir() if (p / ".hydra").is_dir()
         )
-        assert len(jobs) == len(compositions)
+        assert len(jobs) == len(COMPOSITIONS)
         for job in jobs:
-            assert not (job / "FAILED").exists(), (job / "FAILED").read_text()
-            est_rows = pd.read_csv(job / "estimates.csv")
-            assert set(est_rows["estimator"]) == {est} and set(est_rows["round"]) == {0}
-            assert pd.read_csv(job / "selections.csv").groupby("round").size().tolist() == [6, 4]
-            rounds = pd.read_csv(job / "rounds.csv")
-            assert rounds["oracle_control"].tolist() == [est == "oracle"] * 2
-            assert rounds["seconds_estimate"].notna().iloc[0]
+            _check_grid_job(job, est)
 
 
-def _spy_run(tmp_path, overrides, name):
-    """Run main in a subprocess that records every id set a training loader draws from."""
-    log = tmp_path / f"{name}-train-ids.txt"
-    code = (
-        "import sys, runpy\n"
-        "from fair_seg_al.data.datamodule import ALDataModule\n"
-        "orig = ALDataModule.sampling_loader\n"
-        "def spy(self, ids, samples, seed):\n"
-        f"    open({str(log)!r}, 'a').write(' '.join(ids) + '\\n')\n"
-        "    return orig(self, ids, samples, seed)\n"
-        "ALDataModule.sampling_loader = spy\n"
-        f"sys.argv = ['main', *{overrides!r}, 'hydra.run.dir={tmp_path / name}']\n"
-        "runpy.run_module('fair_seg_al.main', run_name='__main__')\n"
-    )
-    env = {**os.environ, "FAIR_SEG_AL_ROOT": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return tmp_path / name, [set(line.split()) for line in log.read_text().splitlines()]
+def _spy_run(run_experiment, monkeypatch, run: Path, overrides) -> tuple[Path, list[set[str]]]:
+    """Run in-process, recording every id set a training loader draws from."""
+    from fair_seg_al.data.datamodule import ALDataModule
+
+    drawn: list[set[str]] = []
+    orig = ALDataModule.sampling_loader
+
+    def spy(self, ids, samples, seed):
+        drawn.append(set(ids))
+        return orig(self, ids, samples, seed)
+
+    monkeypatch.setattr(ALDataModule, "sampling_loader", spy)
+    run_experiment(run, *overrides)
+    return run, drawn
 
 
 @pytest.mark.parametrize("reset", ["false", "true"])
-def test_held_out_images_never_reach_a_training_batch(tmp_path, reset):
+def test_held_out_images_never_reach_a_training_batch(tmp_path, reset, run_experiment, monkeypatch):
     run, drawn = _spy_run(
-        tmp_path,
+        run_experiment,
+        monkeypatch,
+        tmp_path / "holdout",
         [
             *SMOKE,
-            "logger=none",
             "al.rounds=3",
             "strategy/estimator=holdout",
             f"al.reset_weights={reset}",
             "+estimation.probes.kfold={_target_: fair_seg_al.estimation.KFoldEstimator, name: kfold, steps: 2}",
         ],
-        "holdout",
     )
     sel = pd.read_csv(run / "selections.csv")
     held = set(sel.loc[sel["held_out"], "subject_id"])
@@ -237,8 +260,9 @@ def test_held_out_images_never_reach_a_training_batch(tmp_path, reset):
         assert r["n_images"] == n
 
 
-def test_oracle_estimates_equal_the_test_dice_and_are_marked(tmp_path):
-    run, _ = _spy_run(tmp_path, [*SMOKE, "logger=none", "strategy/estimator=oracle"], "oracle")
+def test_oracle_estimates_equal_the_test_dice_and_are_marked(tmp_path, run_experiment):
+    run = tmp_path / "oracle"
+    run_experiment(run, *SMOKE, "strategy/estimator=oracle")
     rounds = pd.read_csv(run / "rounds.csv").set_index("round")
     est = pd.read_csv(run / "estimates.csv")
     assert est["oracle_control"].all() and rounds["oracle_control"].all()
@@ -251,13 +275,13 @@ def test_oracle_estimates_equal_the_test_dice_and_are_marked(tmp_path):
         assert v == pytest.approx(rounds.loc[rnd, f"dice_{g}"], abs=1e-9)
 
 
-def test_relaunching_a_sweep_with_one_more_seed_runs_only_the_new_job(tmp_path):
+def test_relaunching_a_sweep_with_one_more_seed_runs_only_the_new_job(tmp_path, cohort_cache):
     common = ["-m", *SMOKE, "al.rounds=0", "resume=true", "sweep_name=grow"]  # W&B offline (the default)
-    _main(*common, "seed=0", cwd=tmp_path)
+    _main(*common, "seed=0", cwd=tmp_path, cache=cohort_cache)
     sweep = tmp_path / "logs" / "al" / "multiruns" / "grow"
     (first,) = [p for p in sweep.iterdir() if (p / ".hydra").is_dir()]
     before = (first / "rounds.csv").stat().st_mtime_ns, (first / "al_state.pt").stat().st_mtime_ns
-    res = _main(*common, "seed=0,1", cwd=tmp_path)
+    res = _main(*common, "seed=0,1", cwd=tmp_path, cache=cohort_cache)
     jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
     assert [j.name.rsplit("-", 1)[0] for j in jobs] == [
         "weighted_entropy-strong-imbalanced-seed0",

@@ -52,7 +52,7 @@ def test_the_recommended_rule_and_its_oracle_control():
 
 
 def test_experiment_presets_validate():
-    assert validate(cfg_with("experiment=smoke")).spec.spacing_mm == 4.0
+    assert validate(cfg_with("experiment=smoke")).source.spec.spacing_mm == 4.0
     # B's share of the *pool* (the cohort less test and validation sets): 50 %, and 84 of 420 in the minority cell
     for preset, pool_b in (("sweep_powered", 0.5), ("sweep_powered_minority", 0.2), ("sweep_powered_weak", 0.5)):
         cfg = cfg_with(f"experiment={preset}", "strategy=fair_weighted_entropy", "init=imbalanced")
@@ -95,7 +95,11 @@ def test_every_experiment_preset_validates_and_cpu_sweeps_run_side_by_side(prese
         "estimator_benchmark",
         "gpu_packing",
     )
-    assert ("JoblibLauncher" in launcher._target_) == side_by_side
+    # every local multirun runs through joblib: the presets that sweep pin jobs side by side
+    # (parallel), the rest take the measured local default (side by side without a CUDA GPU)
+    assert "JoblibLauncher" in launcher._target_
+    n_jobs = OmegaConf.to_container(launcher, resolve=False)["n_jobs"]
+    assert (n_jobs == "${fsa_local_jobs:}") == (not side_by_side), n_jobs
     assert "SlurmLauncher" in on_slurm._target_  # the command line still picks the cluster
 
 
@@ -182,7 +186,11 @@ def test_bad_strategy_parameter_is_rejected():
 
 def test_bad_values_name_their_key():
     _fails(r"al\.rounds: must be >= 0", "al.rounds=-1")
-    _fails(r"logger\.wandb\.mode: must be offline, online or disabled", "logger=wandb", "logger.wandb.mode=sometimes")
+    _fails(
+        r"logger\.wandb\.mode: must be one of \['offline', 'online', 'disabled'\], got 'sometimes'",
+        "logger=wandb",
+        "logger.wandb.mode=sometimes",
+    )
     _fails(r"cohort\.spacing_mm", "cohort.spacing_mm=0")
 
 
@@ -207,11 +215,11 @@ def test_cli_rejects_bad_config_before_training(tmp_path: Path):
 
 
 def test_oracle_runs_are_tagged_as_controls_in_wandb(tmp_path, monkeypatch):
-    from fair_seg_al.experiment import build_wandb_logger
+    from fair_seg_al.loggers import build_loggers
 
     monkeypatch.setenv("WANDB_SILENT", "true")
     cfg = cfg_with("logger=wandb", "strategy/estimator=oracle", "strategy/composition=quota")
-    logger = build_wandb_logger(cfg, tmp_path, None, multirun=False)
+    (logger,) = build_loggers(cfg, tmp_path, multirun=False)
     try:
         tags = set(logger.experiment.tags)
     finally:
@@ -254,3 +262,16 @@ def test_every_stratified_choice_is_a_config_key():
         key, value = override.split("=")
         got = comp.temperature.end if key == "temperature.end" else getattr(comp, key)
         assert str(got) == value
+
+
+def test_local_multirun_runs_side_by_side_without_a_gpu_one_at_a_time_with_one(monkeypatch):
+    from fair_seg_al.config import local_jobs
+
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("main", return_hydra_config=True)
+        basic = compose("main", overrides=["hydra/launcher=basic"], return_hydra_config=True)
+    assert "JoblibLauncher" in cfg.hydra.launcher._target_ and "BasicLauncher" in basic.hydra.launcher._target_
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert local_jobs() == -1 and cfg.hydra.launcher.n_jobs == -1  # one job per core
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert local_jobs() == 1 and cfg.hydra.launcher.n_jobs == 1  # resolved when read: one after another

@@ -110,14 +110,14 @@ def test_nnunet_and_bids_run_end_to_end_with_intersectional_and_binned_groups(ow
     own = own_big
     nn = as_nnunet(own, tmp_path / "Dataset001_Thalamus")
     run = tmp_path / "nn_run"
-    _main(f"data.cohort_dir={nn}", "data.layout=nnunet", "data.layout_options={structure:thalamus}",
-          "data.groups.columns=[sex,site]", "init=balanced", *FAST, f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
+    _main(f"source.cohort_dir={nn}", "source=nnunet", "source.options.structure=thalamus",
+          "source.groups.columns=[sex,site]", "init=balanced", *FAST, f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
     rounds = pd.read_csv(run / "rounds.csv")
     assert {f"dice_{s}:site{k}" for s in "FMX" for k in (1, 2)} <= set(rounds.columns)
     bids = as_bids(own, tmp_path / "bids")
     run = tmp_path / "bids_run"
-    _main(f"data.cohort_dir={bids}", "data.layout=bids", "data.groups.columns=[sex,age]",
-          "data.groups.bins={age:{edges:[70]}}", "init=balanced", *FAST, f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
+    _main(f"source.cohort_dir={bids}", "source=bids", "source.groups.columns=[sex,age]",
+          "source.groups.bins={age:{edges:[70]}}", "init=balanced", *FAST, f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
     cols = set(pd.read_csv(run / "rounds.csv").columns)
     assert {c for c in cols if c.startswith("dice_")} <= {f"dice_{s}:age{b}" for s in "FMX" for b in ("<70", ">=70")}
     assert len([c for c in cols if c.startswith("dice_")]) >= 4
@@ -130,7 +130,10 @@ def test_a_users_cohort_is_named_by_its_folder_and_not_hashed_by_bias(own):
     from tests.conftest import REPO
 
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        a, b = (compose("main", overrides=[f"data.cohort_dir={own}", f"bias={x}"]) for x in ("strong", "weak"))
+        a, b = (
+            compose("main", overrides=["source=folder", f"source.cohort_dir={own}", f"bias={x}"])
+            for x in ("strong", "weak")
+        )
         c, d = (compose("main", overrides=[f"bias={x}"]) for x in ("strong", "weak"))
     assert a.run_name == "weighted_entropy-cohort-imbalanced-seed0"  # the folder's name, not the bias
     assert experiment_hash(a) == experiment_hash(b)
@@ -142,10 +145,17 @@ def test_bad_option_types_are_named_not_tracebacks(own, tmp_path):
     from fair_seg_al.experiment import validate
     from tests.test_experiment_config import cfg_with
 
-    with pytest.raises(ConfigError, match=r"data.label_values: must be a list of integer label values"):
-        validate(cfg_with(f"data.cohort_dir={own}", "data.label_values=11"))
-    with pytest.raises(ConfigError, match=r"data.groups: bins.age must be"):
-        validate(cfg_with(f"data.cohort_dir={own}", "data.groups.columns=[age]", "data.groups.bins={age:70}"))
+    with pytest.raises(ConfigError, match=r"source.label_values: must be a list of integer label values"):
+        validate(cfg_with("source=folder", f"source.cohort_dir={own}", "source.label_values=11"))
+    with pytest.raises(ConfigError, match=r"source.groups: bins.age must be"):
+        validate(
+            cfg_with(
+                "source=folder",
+                f"source.cohort_dir={own}",
+                "source.groups.columns=[age]",
+                "source.groups.bins={age:70}",
+            )
+        )
     root = as_bids(own, tmp_path / "bids")
     with pytest.raises(CohortFormatError, match=r"image_pattern / label_pattern may use only \{subject\}"):
         load_cohort(

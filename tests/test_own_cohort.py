@@ -36,7 +36,15 @@ def test_the_example_cohort_is_as_messy_as_promised(own):
 def test_runs_with_the_folder_init_balanced_and_sizes_only(own, tmp_path):
     run = tmp_path / "run"
     # exactly the command: the folder, init=balanced and sizes, nothing else (default steps, W&B offline)
-    _main(f"data.cohort_dir={own}", "init=balanced", "al.initial_size=3", *SIZES, f"hydra.run.dir={run}", cwd=tmp_path)
+    _main(
+        "source=folder",
+        f"source.cohort_dir={own}",
+        "init=balanced",
+        "al.initial_size=3",
+        *SIZES,
+        f"hydra.run.dir={run}",
+        cwd=tmp_path,
+    )
     rounds = pd.read_csv(run / "rounds.csv")
     assert {"dice_F", "dice_M", "dice_X", "n_labeled_X"} <= set(rounds.columns)
     assert rounds.loc[0, ["n_labeled_F", "n_labeled_M", "n_labeled_X"]].tolist() == [1, 1, 1]  # balanced over F/M/X
@@ -47,7 +55,7 @@ def test_runs_with_the_folder_init_balanced_and_sizes_only(own, tmp_path):
 
 def test_plain_fractions_override_for_any_groups(own, tmp_path):
     run = tmp_path / "run"
-    _main(f"data.cohort_dir={own}", "init.fractions={F:0.5,M:0.25,X:0.25}", "al.initial_size=4", *SIZES, *FAST,
+    _main("source=folder", f"source.cohort_dir={own}", "init.fractions={F:0.5,M:0.25,X:0.25}", "al.initial_size=4", *SIZES, *FAST,
           f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
     rounds = pd.read_csv(run / "rounds.csv")
     assert rounds.loc[0, ["n_labeled_F", "n_labeled_M", "n_labeled_X"]].tolist() == [2, 1, 1]
@@ -63,11 +71,13 @@ def test_the_readme_command_fits_the_example_cohort(tmp_path):
 
     text = (REPO / "README.md").read_text().replace("\\\n", " ")
     line = next(
-        ln for ln in text.splitlines() if ln.startswith("python -m fair_seg_al.main data.cohort_dir=data/own_cohort")
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("python -m fair_seg_al.main source=folder source.cohort_dir=data/own_cohort")
     )
     overrides = re.sub(r"\s+#.*$", "", line).split()[3:]
     folder = build(tmp_path / "own_cohort")  # the default sizes, as the README builds it
-    overrides = [f"data.cohort_dir={folder}" if o.startswith("data.cohort_dir=") else o for o in overrides]
+    overrides = [f"source.cohort_dir={folder}" if o.startswith("source.cohort_dir=") else o for o in overrides]
     assert "init=balanced" in overrides
     prep = validate(cfg_with(*overrides))
     assert sorted(prep.fractions) == ["F", "M", "X"]

@@ -57,7 +57,8 @@ def test_an_edited_image_is_refused(user_folder):
 def test_resume_true_on_edited_data_stops_before_writing_anything(user_folder, tmp_path):
     common = [
         "experiment=smoke",
-        f"data.cohort_dir={user_folder}",
+        "source=folder",
+        f"source.cohort_dir={user_folder}",
         "data.test_per_group=1",
         "data.val_per_group=1",
         "init=balanced",

@@ -18,7 +18,7 @@ import pytorch_lightning as pl
 
 from fair_seg_al.al.callback import AcquisitionCallback
 from fair_seg_al.al.evaluation import MetricSettings
-from fair_seg_al.al.state import check_same_config, load_state, save_state
+from fair_seg_al.al.state import save_state
 from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.data.pool import draw_initial_set
 from fair_seg_al.estimation import GroupPerformanceEstimator
@@ -37,6 +37,65 @@ class ALSettings:
     budget: int = 10
     rounds: int = 4
     reset_weights: bool = False
+
+    def __post_init__(self) -> None:
+        from fair_seg_al.config import ConfigError
+
+        for key, low in (("initial_size", 1), ("budget", 1), ("rounds", 0)):
+            if getattr(self, key) < low:
+                raise ConfigError(f"{key}: must be >= {low}, got {getattr(self, key)}")
+
+    def check_fits(self, pool_sizes: Mapping[str, int], fractions: Mapping[str, float]) -> None:
+        """The initial set's quota per group and the whole schedule must fit the unlabeled pool.
+
+        Raises:
+            ConfigError: naming ``al.initial_size`` or ``al.budget``.
+        """
+        from fair_seg_al.config import require
+        from fair_seg_al.utils.quota import quota_split
+
+        for g, q in quota_split(self.initial_size, fractions).items():
+            require(
+                q <= pool_sizes.get(g, 0),
+                "al.initial_size",
+                f"the initial set needs {q} subjects of group {g!r} ({fractions[g]:.0%} of {self.initial_size}) "
+                f"but the pool has {pool_sizes.get(g, 0)}",
+            )
+        final, n_pool = self.initial_size + self.rounds * self.budget, sum(pool_sizes.values())
+        require(
+            final <= n_pool,
+            "al.budget",
+            f"initial_size + rounds x budget = {self.initial_size} + {self.rounds} x {self.budget} = {final} exceeds "
+            f"the unlabeled pool of {n_pool} subjects (what test and validation leave); lower al.rounds or "
+            "al.budget, or use a larger cohort (cohort.n_subjects)",
+        )
+
+
+def check_trainer(trainer: Mapping) -> None:
+    """The ``trainer`` keys the AL loop relies on: steps per round, and one device per job.
+
+    Raises:
+        ConfigError: naming ``trainer.max_steps`` or ``trainer.devices``.
+    """
+    from omegaconf import OmegaConf
+
+    from fair_seg_al.config import require
+
+    steps = trainer.get("max_steps")
+    require(
+        isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1,
+        "trainer.max_steps",
+        f"must be an integer >= 1 (training steps per AL round), got {steps!r}",
+        group="trainer",
+    )
+    devices = trainer.get("devices", 1)
+    require(
+        devices in (1, "1") or (OmegaConf.is_list(devices) and len(devices) == 1),  # one device, or one named GPU
+        "trainer.devices",
+        f"must be 1, got {devices!r}: with several devices the acquisition callback would run on every rank; "
+        "run one job per device instead (e.g. the parallel or SLURM launcher)",
+        group="trainer",
+    )
 
 
 class ActiveLearningLoop:
@@ -106,17 +165,12 @@ class ActiveLearningLoop:
             },
         )
 
-    def resume(self, state: dict | None = None) -> int:
-        """Restore ``state`` (default: read ``al_state.pt``); return the first round still to run.
+    def resume(self, state: dict) -> int:
+        """Restore a saved AL state; return the first round still to run.
 
-        Raises:
-            ConfigError: the saved state belongs to a different experiment config.
+        The caller has checked that ``state`` is this experiment's (:func:`check_same_config
+        <fair_seg_al.al.state.check_same_config>`, before anything is written).
         """
-        if state is None:
-            state = load_state(self.run_dir)
-        if state is None:
-            return 0
-        check_same_config(state, self.config_hash, self.run_dir)
         self.dm.load_state_dict(state["data"])
         self.callback.load_state_dict(state["callback"])
         if state.get("model") is not None:
@@ -126,9 +180,9 @@ class ActiveLearningLoop:
         return state["round"] + 1
 
     # ------------------------------------------------------------------ rounds
-    def run(self, resume: bool = False, state: dict | None = None) -> list[dict]:
-        """Run (or continue, from ``state`` or ``al_state.pt``); return the rows of ``rounds.csv``."""
-        start = self.resume(state) if resume else 0
+    def run(self, state: dict | None = None) -> list[dict]:
+        """Run from the start, or continue from a saved ``state``; return the rows of ``rounds.csv``."""
+        start = self.resume(state) if state is not None else 0
         if start == 0:
             init_rng = np.random.default_rng(np.random.SeedSequence(entropy=self.seed, spawn_key=(2,)))
             initial = draw_initial_set(self.dm.pool, self.settings.initial_size, self.init_fractions, init_rng)

@@ -21,6 +21,19 @@ PREVIOUS_FILE = "al_state.prev.pt"  #: the round before: the fallback when the n
 log = logging.getLogger(__name__)
 
 
+def parse_resume(value) -> bool | Path:
+    """The ``resume`` key: False (a new run), True (the newest run folder of this config) or a run folder.
+
+    >>> parse_resume("false"), parse_resume(True), parse_resume("logs/al/runs/x/2026-01-01_10-00-00")
+    (False, True, PosixPath('logs/al/runs/x/2026-01-01_10-00-00'))
+    """
+    if value in (False, None, "false", "False"):
+        return False
+    if value in (True, "true", "True"):
+        return True
+    return Path(str(value))
+
+
 class StateError(ConfigError):
     """A saved AL state that must not be loaded (not a plain-data state) or cannot be (damaged, no fallback)."""
 

@@ -58,7 +58,7 @@ class Grouping:
 
     @classmethod
     def from_config(cls, cfg: Mapping | None) -> Grouping:
-        """From ``data.groups``: ``{columns: [sex, age], bins: {age: {edges: [60, 70]}}, separator: ":"}``."""
+        """From ``source.groups``: ``{columns: [sex, age], bins: {age: {edges: [60, 70]}}, separator: ":"}``."""
         if not cfg:
             return cls()
         columns = cfg.get("columns") or ["group"]

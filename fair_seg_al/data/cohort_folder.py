@@ -198,7 +198,7 @@ class CohortFolder:
                 if path is not None and not allow_outside and not path.is_relative_to(root):
                     problems.append(
                         f"subject {sid}: {kind} path {value!r} leads outside the cohort folder {root} "
-                        "(set data.allow_outside_paths=true to accept it)"
+                        "(set source.allow_outside_paths=true to accept it)"
                     )
                     path = None
                 elif path is None or not path.is_file():
@@ -259,7 +259,7 @@ def check_pair(record: SubjectRecord, label_values: Sequence[int] | None = None)
         if not np.isin(values, (0, 1)).all():
             problems.append(
                 f"label must be binary 0/1, found values {values[:10].tolist()} "
-                "(for a multi-label segmentation choose the structure with data.label_values)"
+                "(for a multi-label segmentation choose the structure with source.label_values)"
             )
         elif not (values == 1).any():
             problems.append("label is empty (no foreground voxel)")

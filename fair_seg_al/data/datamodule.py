@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -24,11 +25,9 @@ import torchio as tio
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
-from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.augmentation import IMPLEMENTATIONS, BatchAugmentation
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.errors import CohortFormatError, DataChangedError, listing
-from fair_seg_al.data.layouts import load_cohort
 from fair_seg_al.data.pool import ActivePool
 from fair_seg_al.data.preprocess import Preprocessing, common_shape, pad_to
 from fair_seg_al.data.splits import check_disjoint, make_split, per_group_count
@@ -104,6 +103,38 @@ def build_batch_augmentation(cfg: Mapping | None, spacing: Sequence[float]) -> B
     )
 
 
+def check_data_config(data: Mapping) -> Preprocessing:
+    """Check ``data`` (preprocessing, patch size, augmentation) before any volume is read; return
+    the preprocessing, which the source's grid check needs.
+
+    Raises:
+        ConfigError: naming the key at fault.
+    """
+    from fair_seg_al.config import ConfigError, config_source, require
+
+    try:
+        preprocessing = Preprocessing.from_config(data.get("preprocess"))
+    except ValueError as err:
+        raise ConfigError(f"data.preprocess: {err} (set in {config_source('data/preprocess')})") from None
+    patch = data.get("patch_size")
+    if patch:
+        divisor = int(data.get("pad_divisor") or 1)
+        require(
+            len(patch) == 3 and all(int(p) >= 1 and int(p) % divisor == 0 for p in patch),
+            "data.patch_size",
+            f"must be three sizes divisible by the network's stride product {divisor}, got {list(patch)}",
+            group="data",
+        )
+    augmentation = data.get("augmentation") or {}
+    require(
+        augmentation.get("implementation", "torchio") in IMPLEMENTATIONS,
+        "data.augmentation.implementation",
+        f"must be one of {list(IMPLEMENTATIONS)}, got {augmentation.get('implementation')!r}",
+        group="data",
+    )
+    return preprocessing
+
+
 class PatchSampler:
     """One training patch per draw: centred on a structure voxel with probability ``pos_ratio``,
     anywhere otherwise (MONAI's ``RandCropByPosNegLabel``), from a seeded generator."""
@@ -139,13 +170,8 @@ class ALDataModule(pl.LightningDataModule):
     """Test/validation sets fixed per ``split_seed``; the pool's labeled part trains.
 
     Args:
-        cohort_dir: a folder in the dataset format (see :mod:`fair_seg_al.data.cohort_folder`), or an
-            already validated :class:`CohortFolder`.
-        groups: which attribute columns make the groups (``data.groups``:
-            :meth:`Grouping.from_config <fair_seg_al.data.attributes.Grouping.from_config>`).
-        layout, layout_options: the dataset layout of ``cohort_dir`` (:mod:`fair_seg_al.data.layouts`).
-        label_values: a multi-label segmentation's structure values (None: binary labels).
-        allow_outside_paths: accept manifest paths outside the cohort folder.
+        cohort: a validated cohort (what a ``source`` gives: :mod:`fair_seg_al.data.source`), or
+            the path of a folder in this project's format.
         test_per_group, val_per_group: sizes of the fixed, group-balanced sets: a count per
             group, or a fraction of the smallest group.
         split_seed: seed of the split (independent of the AL seed).
@@ -163,12 +189,7 @@ class ALDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        cohort_dir: str | CohortFolder,
-        groups: Mapping | None = None,
-        layout: str = "folder",
-        layout_options: Mapping | None = None,
-        label_values: Sequence[int] | None = None,
-        allow_outside_paths: bool = False,
+        cohort: CohortFolder | str | os.PathLike,
         test_per_group: int | float = 20,
         val_per_group: int | float = 5,
         split_seed: int = 0,
@@ -187,19 +208,7 @@ class ALDataModule(pl.LightningDataModule):
         )
         self.pad_divisor, self.cache_dir = int(pad_divisor), cache_dir
         self.patch_size = tuple(int(p) for p in patch_size) if patch_size else None
-        self.label_values = list(label_values) if label_values else None
-        self.cohort = (
-            cohort_dir
-            if isinstance(cohort_dir, CohortFolder)
-            else load_cohort(
-                cohort_dir,
-                layout,
-                layout_options,
-                grouping=Grouping.from_config(groups),
-                label_values=self.label_values,
-                allow_outside=allow_outside_paths,
-            )
-        )
+        self.cohort = cohort if isinstance(cohort, CohortFolder) else CohortFolder.load(cohort)
         self.label_values = self.cohort.label_values  # a layout may name the structure (nnU-Net's dataset.json)
         self.groups = self.cohort.groups
         sizes = {g: len(self.cohort.subject_ids(g)) for g in self.groups}

@@ -101,7 +101,7 @@ def bids_table(
         labels = [label_pattern.format(subject=s) for s in subjects]
     except (KeyError, IndexError, ValueError) as err:
         raise CohortFormatError(
-            f"data.layout_options: image_pattern / label_pattern may use only {{subject}} (got {err!r} in "
+            f"source.options: image_pattern / label_pattern may use only {{subject}} (got {err!r} in "
             f"{image_pattern!r} / {label_pattern!r})"
         ) from None
     df = attrs.drop(columns=["participant_id"]).assign(

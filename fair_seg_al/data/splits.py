@@ -6,7 +6,7 @@ run of a sweep is evaluated on the same test set. It is saved as ``split.json``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -29,6 +29,33 @@ def per_group_count(value: int | float, group_sizes: dict[str, int], key: str) -
             raise ValueError(f"{key} must be a count >= 0 or a fraction in (0, 1), got {value!r}")
         return max(1, round(value * min(group_sizes.values())))
     return int(value)
+
+
+def pool_sizes(data: Mapping, group_sizes: dict[str, int]) -> dict[str, int]:
+    """Subjects per group left for the AL pool once ``data.test_per_group`` and ``val_per_group`` are taken.
+
+    >>> pool_sizes({"test_per_group": 2, "val_per_group": 0.25}, {"A": 10, "B": 4})
+    {'A': 7, 'B': 1}
+
+    Raises:
+        ConfigError: naming the key, for a bad size or a group left with no pool.
+    """
+    from fair_seg_al.config import ConfigError, config_source, require
+
+    try:
+        test = per_group_count(data.get("test_per_group", 20), group_sizes, "data.test_per_group")
+        val = per_group_count(data.get("val_per_group", 5), group_sizes, "data.val_per_group")
+    except ValueError as err:
+        raise ConfigError(f"{err} (set in {config_source('data')})") from None
+    require(test >= 1, "data.test_per_group", f"must give at least one test subject per group, got {test}", "data")
+    for g, n in group_sizes.items():
+        require(
+            n - test - val >= 1,
+            "data.test_per_group",
+            f"group {g!r} has {n} subjects; test {test} + validation {val} per group leave none for the pool",
+            group="data",
+        )
+    return {g: n - test - val for g, n in group_sizes.items()}
 
 
 def make_split(cohort: CohortFolder, test_per_group: int, val_per_group: int, seed: int) -> dict[str, list[str]]:

@@ -1,7 +1,7 @@
 """Build a small cohort the way a user's own data arrives, then run the experiment on it.
 
     python -m fair_seg_al.examples.own_cohort data/own_cohort                     # build it (seconds)
-    python -m fair_seg_al.main data.cohort_dir=data/own_cohort init=balanced \\
+    python -m fair_seg_al.main source=folder source.cohort_dir=data/own_cohort init=balanced \\
         data.test_per_group=2 data.val_per_group=1 al.initial_size=6 al.budget=3 al.rounds=2
 
 Nothing here is the synthetic generator: another template (the ICBM 2009c T1), another atlas

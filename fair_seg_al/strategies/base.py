@@ -2,8 +2,8 @@
 
 The AL loop never checks which strategy it holds: it asks what the strategy needs
 (``uses_model``: score the pool with the current network; ``estimator``: a
-group-performance estimator whose estimates set the group weights) and calls the same
-methods. How the batch is drawn from the scores is the strategy's ``composition``
+group-performance estimator whose estimates set the group weights; ``needs_dropout``: a
+network with dropout) and calls the same methods. How the batch is drawn from the scores is the strategy's ``composition``
 (:mod:`fair_seg_al.strategies.composition`; top-k unless configured).
 """
 
@@ -41,6 +41,8 @@ class Strategy:
     estimator = None
     #: keep the scores of the last model seen (worth it for strategies with several passes per image)
     caches_scores = False
+    #: the network must have dropout (``model.net.dropout > 0``): checked with the config, before training
+    needs_dropout = False
 
     def __init__(self, composition: Composition | None = None) -> None:
         self.composition = composition if composition is not None else TopK()

@@ -179,6 +179,7 @@ class MCDropoutStrategy(MultiPassStrategy):
     (``model.net.dropout > 0``). The default measure is BALD (mutual information)."""
 
     name = "mc_dropout"
+    needs_dropout = True
 
     def passes_mode(self, module: nn.Module):
         return dropout_active(module)

@@ -22,6 +22,31 @@ from filelock import FileLock, SoftFileLock, Timeout
 log = logging.getLogger(__name__)
 
 LOCK_KINDS = ("auto", "soft")
+
+
+def check_lock_config(paths) -> None:
+    """``paths.lock`` and ``paths.lock_timeout_s``, before anything waits on a lock.
+
+    Raises:
+        ConfigError: naming the key.
+    """
+    from fair_seg_al.config import require
+
+    require(
+        paths.get("lock") in LOCK_KINDS,
+        "paths.lock",
+        f"must be one of {list(LOCK_KINDS)}, got {paths.get('lock')!r}",
+        "paths",
+    )
+    timeout = paths.get("lock_timeout_s")
+    require(
+        timeout is None or (isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout >= 0),
+        "paths.lock_timeout_s",
+        f"must be a number of seconds >= 0 or null, got {timeout!r}",
+        group="paths",
+    )
+
+
 #: errors that mean "this file system has no flock" (filelock 3 raises NotImplementedError for ENOSYS)
 _NO_FLOCK = (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP)
 

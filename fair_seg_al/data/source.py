@@ -1,0 +1,168 @@
+"""Where a run's cohort comes from: the config group ``source``.
+
+- ``synthetic`` (default): generated from the ``cohort`` and ``bias`` configs, once, and cached
+  under ``paths.cohort_cache_dir`` by the hash of its settings.
+- ``folder``, ``nnunet``, ``bids``: your own data, read in that layout
+  (:mod:`fair_seg_al.data.layouts`) and validated before any training.
+
+Every source gives the same product, a validated :class:`~fair_seg_al.data.cohort_folder.CohortFolder`;
+the DataModule takes that cohort and its loader settings only. A source answers two questions
+before anything is generated or trained: its group sizes (to size the splits and the budget) and
+whether its images can share one grid.
+
+    >>> from omegaconf import OmegaConf
+    >>> cfg = OmegaConf.create({"source": {"name": "folder", "cohort_dir": None}})
+    >>> source_from_config(cfg)
+    Traceback (most recent call last):
+    ...
+    fair_seg_al.config.ConfigError: source.cohort_dir: your cohort's folder is needed with source=folder, e.g. source.cohort_dir=data/my_cohort (set in the config)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from fair_seg_al.cohort import CohortSpec, generate_cohort
+from fair_seg_al.cohort.generator import assign_groups
+from fair_seg_al.config import ConfigError, require
+from fair_seg_al.data.attributes import Grouping
+from fair_seg_al.data.cohort_folder import CohortFolder
+from fair_seg_al.data.errors import CohortFormatError, listing
+from fair_seg_al.data.layouts import LAYOUTS, load_cohort
+from fair_seg_al.data.preprocess import Preprocessing, check_grids
+
+SYNTHETIC = "synthetic"
+SOURCES = (SYNTHETIC, *LAYOUTS)
+
+
+def _plain(node) -> dict:
+    """A config node as a plain dict ({} for a missing or empty one)."""
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node or {})
+
+
+@dataclass
+class SyntheticSource:
+    """The built-in synthetic cohort of ``spec`` (generated on first use, then read from the cache)."""
+
+    spec: CohortSpec
+    name: str = SYNTHETIC
+
+    def group_sizes(self) -> dict[str, int]:
+        groups = assign_groups(self.spec)
+        return {g: groups.count(g) for g in self.spec.groups}
+
+    def check_grids(self, preprocessing: Preprocessing) -> None:
+        """Nothing to check: every synthetic subject is made on one grid."""
+
+    def cohort(self, paths: Mapping) -> CohortFolder:
+        """Generate the cohort (or reuse the cached one) and read it."""
+        root = generate_cohort(
+            self.spec,
+            cache_dir=paths["cohort_cache_dir"],
+            num_workers="auto",
+            lock=paths.get("lock", "auto"),
+            lock_timeout_s=paths.get("lock_timeout_s"),
+        )
+        return CohortFolder.load(root)
+
+
+@dataclass
+class FolderSource:
+    """A user's cohort, already read and validated (``source`` = folder | nnunet | bids)."""
+
+    folder: CohortFolder
+    name: str = "folder"
+
+    def group_sizes(self) -> dict[str, int]:
+        return {g: len(self.folder.subject_ids(g)) for g in self.folder.groups}
+
+    def check_grids(self, preprocessing: Preprocessing) -> None:
+        """Raise :class:`CohortFormatError` listing the subjects that cannot share one grid."""
+        problems = check_grids(self.folder.records, preprocessing)
+        if problems:
+            raise CohortFormatError(
+                f"cohort folder {self.folder.root}: " + listing("subjects cannot share one grid", problems)
+            )
+
+    def cohort(self, paths: Mapping) -> CohortFolder:
+        return self.folder
+
+
+CohortSource = SyntheticSource | FolderSource
+
+
+def source_from_config(cfg: DictConfig) -> CohortSource:
+    """The run's cohort source from ``cfg.source`` (and, for the synthetic one, ``cfg.cohort`` and ``cfg.bias``).
+
+    A user's folder is read and validated here, before any training.
+
+    Raises:
+        ConfigError: a key of ``source`` is missing or wrong (named).
+        CohortFormatError: the user's cohort is not valid (every problem listed, by subject).
+    """
+    node = cfg.get("source") or {}
+    name = str(node.get("name", SYNTHETIC))
+    require(name in SOURCES, "source", f"must be one of {list(SOURCES)}, got {name!r}", group="source")
+    if name == SYNTHETIC:
+        return SyntheticSource(CohortSpec.from_config(cfg.cohort, cfg.bias))
+    cohort_dir = node.get("cohort_dir")
+    require(
+        bool(cohort_dir),
+        "source.cohort_dir",
+        f"your cohort's folder is needed with source={name}, e.g. source.cohort_dir=data/my_cohort",
+        group="source",
+    )
+    try:
+        grouping = Grouping.from_config(_plain(node.get("groups")))
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"source.groups: {err} (set in conf/source/{name}.yaml or a command-line override)") from None
+    label_values = node.get("label_values")
+    require(
+        label_values is None
+        or (
+            OmegaConf.is_list(label_values)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in label_values)
+        ),
+        "source.label_values",
+        f"must be a list of integer label values, e.g. [11], or null; got {label_values!r}",
+        group="source",
+    )
+    try:
+        folder = load_cohort(
+            cohort_dir,
+            name,
+            _plain(node.get("options")),
+            grouping=grouping,
+            label_values=list(label_values) if label_values else None,
+            allow_outside=bool(node.get("allow_outside_paths", False)),
+        )
+    except TypeError as err:  # an option the layout does not take
+        raise ConfigError(f"source.options: {err} (source={name})") from None
+    return FolderSource(folder, name)
+
+
+def source_name(cfg: Mapping) -> str:
+    """``synthetic`` or the layout of a user's cohort; also reads run configs archived before the
+    ``source`` group existed (their user folder was ``data.cohort_dir``)."""
+    source = cfg.get("source")
+    if source is not None:
+        return str(source.get("name", SYNTHETIC))
+    data = cfg.get("data") or {}
+    return str(data.get("layout") or "folder") if data.get("cohort_dir") else SYNTHETIC
+
+
+def user_cohort_dir(cfg: Mapping) -> str | None:
+    """The folder of a user's cohort (None for the synthetic source), old and new configs alike."""
+    source = cfg.get("source")
+    if source is not None:
+        return source.get("cohort_dir") if source.get("name", SYNTHETIC) != SYNTHETIC else None
+    return (cfg.get("data") or {}).get("cohort_dir") or None
+
+
+def folder_label(cohort_dir: str | Path) -> str:
+    """A user's cohort as named in run names and reports: its folder's name."""
+    return Path(str(cohort_dir)).expanduser().resolve().name or str(cohort_dir)
