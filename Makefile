@@ -60,7 +60,7 @@ estimator-benchmark: install
 
 sweep-cpu: install
 	$(PY) -m fair_seg_al.main -m experiment=sweep_cpu
-	$(PY) -m fair_seg_al.report logs/al/multiruns/sweep_cpu
+	$(PY) -m fair_seg_al.analysis.report logs/al/multiruns/sweep_cpu
 
 powered-replication: install ## the powered replication in resumable chunks (hours; CELL=minority|weak for the other cells)
 	COMMIT=$(COMMIT) bash sweeps/powered_replication.sh

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fair_seg_al.stats import paired_summary
+from fair_seg_al.analysis.stats import paired_summary
 from fair_seg_al.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]

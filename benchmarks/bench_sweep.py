@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fair_seg_al.stats import paired_summary
+from fair_seg_al.analysis.stats import paired_summary
 from fair_seg_al.utils.io import atomic_write_text
 from fair_seg_al.utils.threads import available_cores
 

@@ -16,21 +16,21 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
+
+from fair_seg_al.analysis.runs import ReportError, find_runs, summary_table
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def collect(sweep_dir: Path) -> pd.DataFrame:
-    frames = []
-    for rounds_csv in sorted(sweep_dir.glob("*/rounds.csv")):
-        cfg = OmegaConf.load(rounds_csv.parent / ".hydra" / "config.yaml")
-        df = pd.read_csv(rounds_csv)
-        df["bias"], df["seed"] = cfg.bias.name, cfg.seed
-        frames.append(df)
-    if not frames:
+    """Every run's rounds (:func:`fair_seg_al.analysis.runs.summary_table`: bias and seed columns)."""
+    try:
+        df = summary_table(find_runs([sweep_dir]))
+    except ReportError as err:
+        raise SystemExit(str(err)) from None
+    if df.empty:
         raise SystemExit(f"no rounds.csv under {sweep_dir}")
-    return pd.concat(frames, ignore_index=True)
+    return df
 
 
 def table(df: pd.DataFrame) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fair_seg_al.stats import area_under_curve
+from fair_seg_al.analysis.stats import area_under_curve
 
 SUMMARY = Path(__file__).resolve().parents[1] / "docs" / "replication" / "cpu3" / "summary.csv"
 

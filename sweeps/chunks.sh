@@ -29,7 +29,7 @@ run_chunks() {
     "$job" "seed=$seeds"
     mkdir -p "$(dirname "$log")"
     echo "== $name chunk: seeds $seeds took $(( $(date +%s) - start )) s (code $code)" | tee -a "$log"
-    "$PY" -m fair_seg_al.archive "logs/al/multiruns/$sweep" "$archive"
+    "$PY" -m fair_seg_al.analysis.archive "logs/al/multiruns/$sweep" "$archive"
     touch "$archive/chunks.log"
     grep -vxF -f "$archive/chunks.log" "$log" >> "$archive/chunks.log" || true
     if [ "${COMMIT:-0}" = 1 ]; then

@@ -4,7 +4,7 @@
 # training images vs images held out when labeled). Each variant is its own sweep; the report
 # keeps variants apart by their label (name.estimator.composition) and weight form sweep name:
 #   bash sweeps/investigate_weighted_entropy.sh
-#   python -m fair_seg_al.report logs/al/multiruns/sweep_cpu logs/al/multiruns/we_*
+#   python -m fair_seg_al.analysis.report logs/al/multiruns/sweep_cpu logs/al/multiruns/we_*
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

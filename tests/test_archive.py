@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fair_seg_al.archive import archive_sweep, main
-from fair_seg_al.report import build_report
+from fair_seg_al.analysis.archive import archive_sweep, main
+from fair_seg_al.analysis.report import build_report
 from tests.test_report import make_run
 
 
@@ -69,7 +69,7 @@ def test_cli_names_a_missing_sweep(tmp_path, capsys):
 def test_archived_split_names_the_cohort_by_key_not_by_path(tmp_path):
     import json
 
-    from fair_seg_al.archive import portable_split
+    from fair_seg_al.analysis.archive import portable_split
 
     split = {
         "cohort": "abc",

@@ -95,7 +95,7 @@ def test_estimator_rescoring_numbers_are_in_its_table():
 
 
 def test_augmentation_run_numbers_match_their_csv():
-    from fair_seg_al.stats import paired_summary
+    from fair_seg_al.analysis.stats import paired_summary
 
     text = section((DOCS / "guide.md").read_text(), "## Training augmentation")
     df = pd.read_csv(DOCS / "benchmarks" / "augmentation_runs.csv")

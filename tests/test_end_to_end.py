@@ -169,7 +169,7 @@ def test_a_failing_job_does_not_stop_the_sweep_and_shows_in_the_report(tmp_path,
     assert pd.read_csv(ok / "rounds.csv")["round"].tolist() == [0, 1, 2]
     assert "exceeds the unlabeled pool" in (bad / "FAILED").read_text()
     assert "al.budget" in res.stderr
-    from fair_seg_al.report import build_report
+    from fair_seg_al.analysis.report import build_report
 
     text = (build_report([sweep]) / "report.md").read_text()
     assert str(bad) in text and "exceeds the unlabeled pool" in text

@@ -1,27 +1,28 @@
-"""The estimator benchmark's numbers, from hand-made raw run files."""
+"""The estimator benchmark's numbers (fair_seg_al.analysis.estimators), from hand-made archived runs."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from tests.conftest import REPO
+from fair_seg_al.analysis import estimators as bench
 
-spec = importlib.util.spec_from_file_location("estimator_benchmark", REPO / "benchmarks" / "estimator_benchmark.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+
+def _config(run, arm, seed):
+    """The resolved config an archived run holds (the keys the run reader uses)."""
+    cfg = {"strategy": {"name": arm}, "bias": {"name": "strong"}, "init": {"name": "imbalanced"}, "seed": seed,
+           "al": {"rounds": 1}}  # fmt: skip
+    OmegaConf.save(OmegaConf.create(cfg), run / ".hydra" / "config.yaml")
 
 
 def _run(root, seed, points):
     """points: [(round, estimator, est_A, est_B, test_A, test_B, seconds)]"""
     run = root / f"random-strong-imbalanced-seed{seed}"
-    run.mkdir(parents=True)
-    cfg = {"strategy": {"name": "random"}, "bias": {"name": "strong"}, "init": {"name": "imbalanced"}, "seed": seed}
-    OmegaConf.save(OmegaConf.create(cfg), run / "config.yaml")
+    (run / ".hydra").mkdir(parents=True)
+    _config(run, "random", seed)
     rows = []
     for rnd, name, ea, eb, ta, tb, sec in points:
         for g, e, t in (("A", ea, ta), ("B", eb, tb)):
@@ -101,9 +102,8 @@ def test_constant_reference_and_weight_ratio_by_hand(tmp_path):
 def _pool_run(root, seed, arm, rows):
     """rows: [(round, estimator, est_A, est_B, pool_A, pool_B)]; the test Dice equals the pool's."""
     run = root / f"{arm}-strong-imbalanced-seed{seed}"
-    run.mkdir(parents=True)
-    cfg = {"strategy": {"name": arm}, "bias": {"name": "strong"}, "init": {"name": "imbalanced"}, "seed": seed}
-    OmegaConf.save(OmegaConf.create(cfg), run / "config.yaml")
+    (run / ".hydra").mkdir(parents=True)
+    _config(run, arm, seed)
     out = []
     for rnd, name, ea, eb, pa, pb in rows:
         for g, e, p in (("A", ea, pa), ("B", eb, pb)):

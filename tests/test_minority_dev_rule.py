@@ -1,17 +1,10 @@
-"""The development cohort's choice rule (sweeps/minority_dev_report.py), by hand."""
+"""The development cohort's choice rule (fair_seg_al.analysis.minority_dev), by hand."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 
-SPEC = importlib.util.spec_from_file_location(
-    "minority_dev_report", Path(__file__).resolve().parents[1] / "sweeps" / "minority_dev_report.py"
-)
-dev = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(dev)
+from fair_seg_al.analysis import minority_dev as dev
 
 
 def _table(**auc):

@@ -1,18 +1,11 @@
-"""The recommendation rule (sweeps/recommendation.py) on hand-made per-seed metrics."""
+"""The recommendation rule (fair_seg_al.analysis.recommendation) on hand-made per-seed metrics."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-SPEC = importlib.util.spec_from_file_location(
-    "recommendation", Path(__file__).resolve().parents[1] / "sweeps" / "recommendation.py"
-)
-rec = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(rec)
+from fair_seg_al.analysis import recommendation as rec
 
 NOISE = np.array([0.001, -0.001, 0.002, -0.002, 0.0005, -0.0005])  # mean 0: never resolved
 

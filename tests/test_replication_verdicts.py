@@ -1,17 +1,10 @@
-"""The powered replication's verdict rules (sweeps/replication_report.py) on hand-made per-seed metrics."""
+"""The powered replication's verdict rules (fair_seg_al.analysis.replication) on hand-made per-seed metrics."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 
-SPEC = importlib.util.spec_from_file_location(
-    "replication_report", Path(__file__).resolve().parents[1] / "sweeps" / "replication_report.py"
-)
-rr = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(rr)
+from fair_seg_al.analysis import replication as rr
 
 
 def metrics(per_strategy: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
@@ -84,7 +77,7 @@ def test_holm_unresolves_what_one_test_alone_would_resolve():
             "weighted_entropy": const(**BASE | dict(disparity=0.1)) | lift,
         }
     )
-    from fair_seg_al.stats import paired_summary
+    from fair_seg_al.analysis.stats import paired_summary
 
     alone = paired_summary([0.02, 0.03, 0.025, 0.01])
     assert alone.resolved and 0.014 < alone.t_p < 0.018
@@ -100,7 +93,7 @@ def test_holm_unresolves_what_one_test_alone_would_resolve():
 def test_archived_weighted_entropy_labels():
     from omegaconf import OmegaConf
 
-    from fair_seg_al.report import run_label
+    from fair_seg_al.analysis.runs import run_label
 
     def cfg(name, floor):
         return OmegaConf.create({"strategy": {"name": name, "weight_floor": floor, "estimator": {"name": "train"}}})

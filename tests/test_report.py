@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from fair_seg_al.report import ReportError, area_under_budget, build_report, main
+from fair_seg_al.analysis.report import ReportError, area_under_budget, build_report, main
 
 
 def make_run(
@@ -109,7 +109,7 @@ def test_failed_and_incomplete_runs_are_listed_not_averaged(tmp_path):
     make_run(sweep, "2", "random", 0, [0.6, 0.8], [0.5, 0.6], failed="RuntimeError: out of memory")
     out = build_report([sweep])
     text = (out / "report.md").read_text()
-    assert "incomplete: 0 of 1 rounds" in text and "RuntimeError: out of memory" in text
+    assert "unfinished: round 0 of 1" in text and "RuntimeError: out of memory" in text
     table = pd.read_csv(out / "final_table.csv").set_index("strategy")
     assert list(table.index) == ["entropy"] and table.loc["entropy", "seeds"] == 1
 
@@ -183,7 +183,7 @@ def test_paired_comparisons_by_hand(tmp_path):
     worst = paired[(paired["strategy"] == "weighted_entropy") & (paired["metric"] == "worst_dice")].iloc[0]
     assert worst["mean_diff"] == pytest.approx(0.04)
     text = (out / "report.md").read_text()
-    assert f"Produced by: `python -m fair_seg_al.report {tmp_path} --out {main_out}`" in text
+    assert f"Produced by: `python -m fair_seg_al.analysis.report {tmp_path} --out {main_out}`" in text
     assert "| -0.040 [-0.083, +0.003]" in text  # unresolved, so not bold
     assert (out / "paired_differences.png").is_file()
 
@@ -197,7 +197,7 @@ def test_duplicate_runs_are_refused_and_same_named_variants_kept_apart(tmp_path)
     other = tmp_path / "variants"
     make_run(other, "v1", "we", 0, [0.7], [0.5], rounds_planned=0)
     make_run(other, "v2", "we", 0, [0.7], [0.6], rounds_planned=0, strategy_extra={"weight_form": "softmax"})
-    from fair_seg_al.report import find_runs
+    from fair_seg_al.analysis.runs import find_runs
 
     labels = sorted(r.strategy for r in find_runs([other]))
     assert len(set(labels)) == 2 and all(lab.startswith("we [") for lab in labels)
@@ -222,7 +222,7 @@ def test_summary_paths_are_relative_and_references_configurable(tmp_path):
 
 
 def test_acquired_share_of_the_second_group_by_hand():
-    from fair_seg_al.comparisons import run_metrics
+    from fair_seg_al.analysis.comparisons import run_metrics
 
     summary = pd.DataFrame(
         {

@@ -157,6 +157,6 @@ def test_a_failed_job_fails_in_slurm_and_the_others_complete(tmp_path):
             states[fields.get("JobId")] = (fields.get("JobState"), fields.get("ExitCode"))
     assert sorted(s for s, _ in states.values()) == ["COMPLETED", "FAILED"], states
     assert sorted(code for _, code in states.values()) == ["0:0", "1:0"], states
-    subprocess.run([sys.executable, "-m", "fair_seg_al.report", str(sweep)], cwd=REPO, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "fair_seg_al.analysis.report", str(sweep)], cwd=REPO, env=env, check=True)
     listed = (sweep / "report" / "report.md").read_text().split("## Failed or incomplete runs")[1]
     assert failed[0].name in listed and "al.initial_size" in listed

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from fair_seg_al.stats import bootstrap_ci, paired_summary, seeds_needed, sign_test, wilcoxon
+from fair_seg_al.analysis.stats import bootstrap_ci, paired_summary, seeds_needed, sign_test, wilcoxon
 
 
 def test_sign_test_by_hand():
@@ -45,7 +45,7 @@ def test_seeds_needed_by_hand():
 
 
 def test_reduction_by_hand():
-    from fair_seg_al.stats import reduction_ci
+    from fair_seg_al.analysis.stats import reduction_ci
 
     # reference disparities 0.10, 0.20 (mean 0.15); strategy 0.05, 0.10 (mean 0.075): 50 % smaller
     point, lo, hi = reduction_ci([0.10, 0.20], [0.05, 0.10])
@@ -57,7 +57,7 @@ def test_reduction_by_hand():
 
 def test_t_interval_by_hand():
     # mean 0.025, SD sqrt(1800e-6 / 7) = 0.016036, SE 0.0056695, t(0.975, 7) = 2.364624
-    from fair_seg_al.stats import t_interval
+    from fair_seg_al.analysis.stats import t_interval
 
     lo, hi, p = t_interval([0.02, 0.03, 0.01, 0.04, 0.05, 0.00, 0.02, 0.03])
     half = 2.364624 * math.sqrt(1800e-6 / 7) / math.sqrt(8)
@@ -74,7 +74,7 @@ def test_t_interval_is_wider_than_the_percentile_bootstrap_at_few_seeds():
 
 
 def test_holm_by_hand():
-    from fair_seg_al.stats import holm
+    from fair_seg_al.analysis.stats import holm
 
     # sorted 0.01, 0.03, 0.04 -> 3 x 0.01, max(0.03, 2 x 0.03), max(0.06, 1 x 0.04)
     assert holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
@@ -83,7 +83,7 @@ def test_holm_by_hand():
 
 
 def test_family_adjustment_can_unresolve_and_words_follow_direction():
-    from fair_seg_al.stats import adjust_family, verdict
+    from fair_seg_al.analysis.stats import adjust_family, verdict
 
     strong = paired_summary([0.02, 0.03, 0.01, 0.04, 0.05, 0.00, 0.02, 0.03])  # t p = 0.0031
     weak = paired_summary([0.01, 0.02, -0.005, 0.015, 0.01, 0.0, 0.02, 0.005])
@@ -97,7 +97,7 @@ def test_family_adjustment_can_unresolve_and_words_follow_direction():
 
 
 def test_two_level_bootstrap_widens_with_image_noise():
-    from fair_seg_al.stats import two_level_bootstrap
+    from fair_seg_al.analysis.stats import two_level_bootstrap
 
     rng = np.random.default_rng(0)
     groups = ["A"] * 20 + ["B"] * 20

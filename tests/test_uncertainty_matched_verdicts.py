@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 
-SPEC = importlib.util.spec_from_file_location(
-    "uncertainty_matched_report", Path(__file__).resolve().parents[1] / "sweeps" / "uncertainty_matched_report.py"
-)
-um = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(um)
+from fair_seg_al.analysis import uncertainty_matched as um
 
 
 def frame(per_strategy: dict[str, dict[str, list[float]]]) -> pd.DataFrame:

@@ -5,8 +5,8 @@ numbers in a study's docs rest on a few small files per run; ``archive_sweep`` c
 every *finished* run into a folder (one sub-folder per run, named as in the sweep) that the
 report reads exactly as it reads run folders::
 
-    python -m fair_seg_al.archive logs/al/multiruns/sweep_powered docs/replication/runs/sweep_powered
-    python -m fair_seg_al.report docs/replication/runs/sweep_powered --out docs/replication/powered
+    python -m fair_seg_al.analysis.archive logs/al/multiruns/sweep_powered docs/replication/runs/sweep_powered
+    python -m fair_seg_al.analysis.report docs/replication/runs/sweep_powered --out docs/replication/powered
 
 ``split.json`` names its cohort folder by key, never by this machine's path.
 Per-image test Dice (``test_dice.csv``, one row per test image and round) is stored gzipped;
@@ -22,12 +22,14 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from omegaconf import OmegaConf
 
+from fair_seg_al.analysis.runs import unfinished
 from fair_seg_al.utils.io import atomic_path
 
 #: copied as they are (``.hydra/config.yaml`` is the resolved config the report reads)
@@ -44,14 +46,11 @@ class ArchiveResult:
 
 
 def finished(run: Path) -> str | None:
-    """None if ``run`` completed every planned round without failing; else why not."""
-    if (run / "FAILED").exists():
-        return "failed: " + (run / "FAILED").read_text().strip().splitlines()[-1][:200]
-    if not (run / "rounds.csv").is_file():
-        return "no rounds.csv"
+    """None if ``run`` completed every planned round without failing; else why not
+    (the one completeness rule, :func:`fair_seg_al.analysis.runs.unfinished`)."""
     planned = int(OmegaConf.select(OmegaConf.load(run / ".hydra" / "config.yaml"), "al.rounds", default=0))
-    last = int(pd.read_csv(run / "rounds.csv")["round"].max())
-    return None if last >= planned else f"unfinished: round {last} of {planned}"
+    rounds = pd.read_csv(run / "rounds.csv") if (run / "rounds.csv").is_file() else None
+    return unfinished(run, planned, rounds)
 
 
 def portable_split(text: str) -> str:
@@ -75,8 +74,11 @@ def _copy(src: Path, dest: Path, gzipped: bool = False) -> None:
             shutil.copyfile(src, tmp)
 
 
-def archive_sweep(sweep: str | os.PathLike, dest: str | os.PathLike) -> ArchiveResult:
-    """Copy the raw files of every finished run under ``sweep`` into ``dest/<run folder name>/``."""
+def archive_sweep(
+    sweep: str | os.PathLike, dest: str | os.PathLike, folder_name: Callable[[Path], str] | None = None
+) -> ArchiveResult:
+    """Copy the raw files of every finished run under ``sweep`` into ``dest/<folder>/``: the run
+    folder's own name, or ``folder_name(run folder)``."""
     sweep, dest = Path(sweep), Path(dest)
     if not sweep.is_dir():
         raise FileNotFoundError(f"{sweep}: no such sweep folder")
@@ -86,7 +88,7 @@ def archive_sweep(sweep: str | os.PathLike, dest: str | os.PathLike) -> ArchiveR
         if why is not None:
             result.skipped[run.name] = why
             continue
-        out = dest / run.name
+        out = dest / (folder_name(run) if folder_name else run.name)
         if (out / "rounds.csv").is_file() and (out / "rounds.csv").read_bytes() == (run / "rounds.csv").read_bytes():
             result.unchanged.append(run.name)
             continue

@@ -1,6 +1,6 @@
 """Collect runs into the paper's table and figures.
 
-    python -m fair_seg_al.report RUN_OR_SWEEP_DIR... [--out DIR]
+    python -m fair_seg_al.analysis.report RUN_OR_SWEEP_DIR... [--out DIR]
 
 Reads every run folder below the given paths (a run folder holds ``.hydra/config.yaml``
 and, once a round is done, ``rounds.csv``) and writes into ``--out`` (default: the first
@@ -24,11 +24,9 @@ with no run, or mixed test sets, are refused with a message saying which.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -37,142 +35,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
 
-from fair_seg_al.comparisons import REFERENCES, paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
-from fair_seg_al.config import data_label, experiment_hash, strategy_label  # noqa: E402
-from fair_seg_al.stats import area_under_curve, two_level_bootstrap  # noqa: E402
-from fair_seg_al.utils.io import atomic_path, atomic_write_text, stable_hash  # noqa: E402
+from fair_seg_al.analysis.comparisons import REFERENCES, paired_figure, paired_markdown, paired_table, run_metrics  # noqa: E402
+from fair_seg_al.analysis.runs import (  # noqa: E402
+    ReportError,
+    Run,
+    final_test_values,
+    find_runs,
+    strategy_order,
+    summary_table,
+)
+from fair_seg_al.analysis.stats import area_under_curve, two_level_bootstrap  # noqa: E402
+from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
 
-STRATEGY_ORDER = [
-    "random",
-    "stratified_random",
-    "composition_control",
-    "entropy",
-    "masked_entropy",
-    "weighted_entropy",
-    "weighted_entropy_floor",
-]
-REFERENCE = "entropy"
-KEYS = ["strategy", "bias", "init", "seed"]
-
-
-class ReportError(ValueError):
-    """The given folders cannot be reported on (no runs, or runs that do not compare)."""
-
-
-@dataclass
-class Run:
-    path: Path
-    strategy: str
-    bias: str
-    init: str
-    seed: int
-    rounds_planned: int
-    rounds: pd.DataFrame | None
-    selections: pd.DataFrame | None
-    test_key: str | None
-    failure: str | None
-    experiment: str = ""  #: hash of everything that changes results (refuses duplicates)
-    strategy_config: str = ""  #: hash of the strategy config (keeps variants apart)
-
-
-def _read_run(path: Path) -> Run:
-    cfg = OmegaConf.load(path / ".hydra" / "config.yaml")
-    rounds = pd.read_csv(path / "rounds.csv") if (path / "rounds.csv").is_file() else None
-    selections = pd.read_csv(path / "selections.csv") if (path / "selections.csv").is_file() else None
-    test_key = None
-    if (path / "split.json").is_file():
-        split = json.loads((path / "split.json").read_text())
-        test_key = f"{split.get('cohort')}:{','.join(sorted(split['test']))}"
-    planned = int(OmegaConf.select(cfg, "al.rounds", default=0))
-    failure = None
-    if (path / "FAILED").is_file():
-        failure = (path / "FAILED").read_text().strip().splitlines()[-1][:300]
-    elif rounds is None:
-        failure = "no rounds.csv (did not finish round 0)"
-    elif rounds["round"].max() < planned:
-        failure = f"incomplete: {rounds['round'].max()} of {planned} rounds"
-    return Run(
-        path,
-        run_label(cfg),
-        data_label(cfg),  # the bias preset, or the name of a user's cohort folder
-        str(cfg.init.name),
-        int(cfg.seed),
-        planned,
-        rounds,
-        selections,
-        test_key,
-        failure,
-        experiment_hash(cfg),
-        stable_hash(OmegaConf.to_container(cfg.strategy, resolve=False)),
-    )
-
-
-def run_label(cfg) -> str:
-    """The strategy's label in tables and figures: its name plus any non-default estimator and
-    composition (:func:`~fair_seg_al.config.strategy_label`); runs that select with the test
-    set are labelled as the oracle control they are."""
-    label = strategy_label(cfg.strategy)
-    # Archived runs from before Weighted Entropy's presets were renamed (issue #16): the floor /
-    # shrinkage variant ran as `weighted_entropy`, the paper's bare form as `weighted_entropy_bare`.
-    name = str(cfg.strategy.get("name"))
-    if name == "weighted_entropy" and float(OmegaConf.select(cfg, "strategy.weight_floor", default=0.0) or 0) > 0:
-        label = label.replace("weighted_entropy", "weighted_entropy_floor", 1)
-    elif name == "weighted_entropy_bare":
-        label = label.replace("weighted_entropy_bare", "weighted_entropy", 1)
-    if OmegaConf.select(cfg, "strategy.estimator.name") == "oracle":
-        label += " (oracle control)"
-    return label
-
-
-def find_runs(paths: Sequence[str | os.PathLike]) -> list[Run]:
-    """Every run folder at or below ``paths`` (a folder with ``.hydra/config.yaml`` of an AL run)."""
-    found: dict[Path, Run] = {}
-    for root in map(Path, paths):
-        if not root.exists():
-            raise ReportError(f"{root} does not exist")
-        for cfg in [root / ".hydra" / "config.yaml", *root.rglob(".hydra/config.yaml")]:
-            run_dir = cfg.parent.parent.resolve()
-            if cfg.is_file() and run_dir not in found and "strategy" in OmegaConf.load(cfg):
-                found[run_dir] = _read_run(run_dir)
-    if not found:
-        raise ReportError(f"no AL runs under {', '.join(map(str, paths))} (no .hydra/config.yaml of fair_seg_al.main)")
-    runs = sorted(found.values(), key=lambda r: (r.bias, r.init, _order(r.strategy), r.seed, str(r.path)))
-    refuse_duplicates(runs)
-    keep_variants_apart(runs)
-    return runs
-
-
-def refuse_duplicates(runs: Sequence[Run]) -> None:
-    """Two runs of the same experiment (config, bias, init, seed) would be pooled as two seeds.
-
-    Raises:
-        ReportError: naming both folders.
-    """
-    seen: dict[str, Run] = {}
-    for r in runs:
-        if r.experiment in seen:
-            raise ReportError(
-                f"{seen[r.experiment].path} and {r.path} are the same experiment ({r.strategy}, {r.bias}, "
-                f"{r.init}, seed {r.seed}, same config): report one of them"
-            )
-        seen[r.experiment] = r
-
-
-def keep_variants_apart(runs: Sequence[Run]) -> None:
-    """Runs that share a label but not a strategy config get the config's hash in their label,
-    so two variants that share a name are never pooled."""
-    configs: dict[str, set[str]] = {}
-    for r in runs:
-        configs.setdefault(r.strategy, set()).add(r.strategy_config)
-    for r in runs:
-        if len(configs[r.strategy]) > 1:
-            r.strategy = f"{r.strategy} [{r.strategy_config[:6]}]"
-
-
-def _order(strategy: str) -> int:
-    return STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else len(STRATEGY_ORDER)
+REFERENCE = "entropy"  #: the disparity reduction is relative to it
 
 
 def check_comparable(runs: Sequence[Run]) -> None:
@@ -190,19 +66,6 @@ def check_comparable(runs: Sequence[Run]) -> None:
                 f"runs of bias={bias} init={init} seed={seed} use {len(keys)} different test sets "
                 f"(different cohorts or data.split_seed): {groups}. Report them separately."
             )
-
-
-def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
-    frames = []
-    for r in runs:
-        if r.rounds is None:
-            continue
-        df = r.rounds.copy()
-        for k in KEYS:
-            df.insert(KEYS.index(k), k, getattr(r, k))
-        df.insert(4, "run_dir", str(r.path))
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*KEYS, "run_dir"])
 
 
 def _groups(df: pd.DataFrame) -> list[str]:
@@ -242,18 +105,9 @@ def final_table(summary: pd.DataFrame, complete: set[str]) -> tuple[pd.DataFrame
         100 * (ref[(b, i)] - v) / ref[(b, i)] if (b, i) in ref.index and ref[(b, i)] > 0 else np.nan
         for b, i, v in zip(table["bias"], table["init"], table["disparity"], strict=True)
     ]
-    table["_o"] = table["strategy"].map(_order)
+    table["_o"] = table["strategy"].map(strategy_order)
     table = table.sort_values(["bias", "init", "_o"]).drop(columns="_o").reset_index(drop=True)
     return table, groups
-
-
-def final_test_values(run_dir: Path) -> pd.DataFrame | None:
-    """Per-image test values of a run's last round (``test_dice.csv``, or gzipped in an archive)."""
-    for name in ("test_dice.csv", "test_dice.csv.gz"):
-        if (run_dir / name).is_file():
-            df = pd.read_csv(run_dir / name, dtype={"subject_id": str, "group": str})
-            return df[df["round"] == df["round"].max()].sort_values("subject_id").reset_index(drop=True)
-    return None
 
 
 #: absolute levels with a two-level interval: name -> (per-image column, statistic of per-seed group means)
@@ -275,7 +129,7 @@ def levels_table(runs: Sequence[Run], n_boot: int = 2000) -> pd.DataFrame:
         if r.failure is None:
             cells.setdefault((r.bias, r.init, r.strategy), []).append(r)
     for (bias, init, strategy), members in cells.items():
-        tables = [t for t in (final_test_values(r.path) for r in members) if t is not None]
+        tables = [t for t in (final_test_values(r) for r in members) if t is not None]
         if not tables or any(
             len(t) != len(tables[0]) or (t["subject_id"] != tables[0]["subject_id"]).any() for t in tables
         ):
@@ -401,7 +255,7 @@ def _save(fig, path: Path) -> None:
 
 
 def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]:
-    strategies = sorted(summary["strategy"].unique(), key=_order)
+    strategies = sorted(summary["strategy"].unique(), key=strategy_order)
     colors = {s: plt.cm.tab10(i) for i, s in enumerate(strategies)}
     groups = _groups(summary)
     # one line style per group; beyond four, markers tell the groups apart
@@ -491,7 +345,7 @@ def build_report(
     complete = {str(r.path) for r in runs if r.failure is None}
     table, groups = final_table(summary, complete)
     paired = paired_table(run_metrics(summary, complete), references)
-    command = command or "python -m fair_seg_al.report " + " ".join(map(str, paths)) + (f" --out {out}")
+    command = command or "python -m fair_seg_al.analysis.report " + " ".join(map(str, paths)) + (f" --out {out}")
     # sources as seen from the report's folder, like summary.csv's run folders: no machine paths in a shared report
     sources = [os.path.relpath(Path(p).resolve(), out.resolve()) for p in paths]
     text = markdown(table, groups, runs, sources).rstrip("\n").split("\n")
@@ -529,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         out = build_report(
             args.paths,
             args.out,
-            command="python -m fair_seg_al.report " + " ".join(words),
+            command="python -m fair_seg_al.analysis.report " + " ".join(words),
             references=[r.strip() for r in args.references.split(",") if r.strip()],
         )
     except ReportError as err:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fair_seg_al.stats import area_under_curve, paired_summary, reduction_ci, seeds_needed
+from fair_seg_al.analysis.stats import area_under_curve, paired_summary, reduction_ci, seeds_needed
 
 #: metric -> which direction is better for the strategy ("lower" or "higher")
 PAIRED_METRICS = {

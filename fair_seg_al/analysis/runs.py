@@ -1,0 +1,204 @@
+"""Read AL run folders: the one reader every analysis goes through.
+
+A run folder is what ``fair_seg_al.main`` writes, or its archived copy
+(:mod:`fair_seg_al.analysis.archive`): ``.hydra/config.yaml`` (the resolved config) and, once a
+round is done, ``rounds.csv``; beside them ``selections.csv``, ``estimates.csv``, ``split.json``
+and the per-image ``test_dice.csv`` (gzipped in an archive). One rule says whether a run is
+finished (:func:`unfinished`), and the reports, the replication verdicts, the estimator
+benchmark and the uncertainty comparison all read runs through :func:`find_runs`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from fair_seg_al.config import data_label, experiment_hash, strategy_label
+from fair_seg_al.utils.io import stable_hash
+
+STRATEGY_ORDER = [
+    "random",
+    "stratified_random",
+    "composition_control",
+    "entropy",
+    "masked_entropy",
+    "weighted_entropy",
+    "weighted_entropy_floor",
+]
+KEYS = ["strategy", "bias", "init", "seed"]
+
+
+class ReportError(ValueError):
+    """The given folders cannot be reported on (no runs, or runs that do not compare)."""
+
+
+@dataclass
+class Run:
+    path: Path
+    strategy: str  #: the label in tables and figures (:func:`run_label`)
+    bias: str  #: the data label: the bias preset, or the name of a user's cohort folder
+    init: str
+    seed: int
+    rounds_planned: int
+    rounds: pd.DataFrame | None
+    selections: pd.DataFrame | None
+    test_key: str | None
+    failure: str | None  #: why the run is not finished (:func:`unfinished`), None if it is
+    experiment: str = ""  #: hash of everything that changes results (refuses duplicates)
+    strategy_config: str = ""  #: hash of the strategy config (keeps variants apart)
+    config: DictConfig | None = None  #: the resolved config
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """One of the run's CSV files (``name`` or, archived, ``name.gz``), or None if absent."""
+        for candidate in (name, f"{name}.gz"):
+            if (self.path / candidate).is_file():
+                return pd.read_csv(self.path / candidate, dtype={"subject_id": str, "group": str})
+        return None
+
+
+def unfinished(path: Path, planned: int, rounds: pd.DataFrame | None) -> str | None:
+    """The one completeness rule: None if the run completed every planned round without failing;
+    else why not (a ``FAILED`` marker's last line, no ``rounds.csv``, or the rounds it reached)."""
+    if (path / "FAILED").is_file():
+        return "failed: " + (path / "FAILED").read_text().strip().splitlines()[-1][:300]
+    if rounds is None:
+        return "no rounds.csv (did not finish round 0)"
+    last = int(rounds["round"].max())
+    return None if last >= planned else f"unfinished: round {last} of {planned}"
+
+
+def read_run(path: str | os.PathLike) -> Run:
+    """Read one run folder (live or archived)."""
+    path = Path(path)
+    cfg = OmegaConf.load(path / ".hydra" / "config.yaml")
+    rounds = pd.read_csv(path / "rounds.csv") if (path / "rounds.csv").is_file() else None
+    selections = pd.read_csv(path / "selections.csv") if (path / "selections.csv").is_file() else None
+    test_key = None
+    if (path / "split.json").is_file():
+        split = json.loads((path / "split.json").read_text())
+        test_key = f"{split.get('cohort')}:{','.join(sorted(split['test']))}"
+    planned = int(OmegaConf.select(cfg, "al.rounds", default=0))
+    return Run(
+        path,
+        run_label(cfg),
+        data_label(cfg),
+        str(cfg.init.name),
+        int(cfg.seed),
+        planned,
+        rounds,
+        selections,
+        test_key,
+        unfinished(path, planned, rounds),
+        experiment_hash(cfg),
+        stable_hash(OmegaConf.to_container(cfg.strategy, resolve=False)),
+        cfg,
+    )
+
+
+def run_label(cfg) -> str:
+    """The strategy's label in tables and figures: its name plus any non-default estimator and
+    composition (:func:`~fair_seg_al.config.strategy_label`); runs that select with the test
+    set are labelled as the oracle control they are."""
+    label = strategy_label(cfg.strategy)
+    # Archived runs from before Weighted Entropy's presets were renamed (issue #16): the floor /
+    # shrinkage variant ran as `weighted_entropy`, the paper's bare form as `weighted_entropy_bare`.
+    name = str(cfg.strategy.get("name"))
+    if name == "weighted_entropy" and float(OmegaConf.select(cfg, "strategy.weight_floor", default=0.0) or 0) > 0:
+        label = label.replace("weighted_entropy", "weighted_entropy_floor", 1)
+    elif name == "weighted_entropy_bare":
+        label = label.replace("weighted_entropy_bare", "weighted_entropy", 1)
+    if OmegaConf.select(cfg, "strategy.estimator.name") == "oracle":
+        label += " (oracle control)"
+    return label
+
+
+def run_folders(paths: Sequence[str | os.PathLike]) -> list[Path]:
+    """Every AL run folder at or below ``paths`` (a folder whose ``.hydra/config.yaml`` has a strategy).
+
+    Raises:
+        ReportError: a path that does not exist.
+    """
+    found: dict[Path, None] = {}
+    for root in map(Path, paths):
+        if not root.exists():
+            raise ReportError(f"{root} does not exist")
+        for cfg in [root / ".hydra" / "config.yaml", *root.rglob(".hydra/config.yaml")]:
+            run_dir = cfg.parent.parent.resolve()
+            if cfg.is_file() and run_dir not in found and "strategy" in OmegaConf.load(cfg):
+                found[run_dir] = None
+    return list(found)
+
+
+def find_runs(paths: Sequence[str | os.PathLike]) -> list[Run]:
+    """Every run at or below ``paths``, sorted by data, start, strategy and seed.
+
+    Raises:
+        ReportError: no runs, or two folders of the same experiment.
+    """
+    runs = [read_run(p) for p in run_folders(paths)]
+    if not runs:
+        raise ReportError(f"no AL runs under {', '.join(map(str, paths))} (no .hydra/config.yaml of fair_seg_al.main)")
+    runs.sort(key=lambda r: (r.bias, r.init, strategy_order(r.strategy), r.seed, str(r.path)))
+    refuse_duplicates(runs)
+    keep_variants_apart(runs)
+    return runs
+
+
+def refuse_duplicates(runs: Sequence[Run]) -> None:
+    """Two runs of the same experiment (config, bias, init, seed) would be pooled as two seeds.
+
+    Raises:
+        ReportError: naming both folders.
+    """
+    seen: dict[str, Run] = {}
+    for r in runs:
+        if r.experiment in seen:
+            raise ReportError(
+                f"{seen[r.experiment].path} and {r.path} are the same experiment ({r.strategy}, {r.bias}, "
+                f"{r.init}, seed {r.seed}, same config): report one of them"
+            )
+        seen[r.experiment] = r
+
+
+def keep_variants_apart(runs: Sequence[Run]) -> None:
+    """Runs that share a label but not a strategy config get the config's hash in their label,
+    so two variants that share a name are never pooled."""
+    configs: dict[str, set[str]] = {}
+    for r in runs:
+        configs.setdefault(r.strategy, set()).add(r.strategy_config)
+    for r in runs:
+        if len(configs[r.strategy]) > 1:
+            r.strategy = f"{r.strategy} [{r.strategy_config[:6]}]"
+
+
+def strategy_order(strategy: str) -> int:
+    """Position of a strategy label in tables (the paper's order first)."""
+    return STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else len(STRATEGY_ORDER)
+
+
+def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run x round: the run's keys, its folder and its ``rounds.csv`` row."""
+    frames = []
+    for r in runs:
+        if r.rounds is None:
+            continue
+        df = r.rounds.copy()
+        for k in KEYS:
+            df.insert(KEYS.index(k), k, getattr(r, k))
+        df.insert(4, "run_dir", str(r.path))
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*KEYS, "run_dir"])
+
+
+def final_test_values(run: Run) -> pd.DataFrame | None:
+    """Per-image test values of a run's last round (``test_dice.csv``, or gzipped in an archive)."""
+    df = run.table("test_dice.csv")
+    if df is None:
+        return None
+    return df[df["round"] == df["round"].max()].sort_values("subject_id").reset_index(drop=True)
