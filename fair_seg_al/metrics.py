@@ -4,7 +4,7 @@ Group performance follows FairSeg (Tian et al., ICLR 2024): ``perf_g`` is the me
 per-image metric over the images of group ``g`` and ``overall`` the mean over all images.
 
 >>> d = {"A": 0.8, "B": 0.6}
->>> round(disparity_sum(d, overall=0.7), 6), round(es_score(0.7, d, alpha=1.0), 6)
+>>> round(disparity_sum(d, overall=0.7), 6), round(equity_scaled(0.7, d, alpha=1.0), 6)
 (0.2, 0.583333)
 """
 
@@ -129,13 +129,13 @@ def disparity_sum(by_group: Mapping[str, float], overall: float) -> float:
     return float(sum(abs(v - overall) for v in by_group.values()))
 
 
-def max_gap(by_group: Mapping[str, float]) -> float:
+def disparity(by_group: Mapping[str, float]) -> float:
     """``max_g perf_g - min_g perf_g`` (``|perf_A - perf_B|`` for two groups)."""
     vals = list(by_group.values())
     return float(max(vals) - min(vals))
 
 
-def es_score(overall: float, by_group: Mapping[str, float], alpha: float = 1.0) -> float:
+def equity_scaled(overall: float, by_group: Mapping[str, float], alpha: float = 1.0) -> float:
     """Equity-scaled score ``overall / (1 + alpha * sum_g |perf_g - overall|)`` (FairSeg)."""
     return float(overall / (1.0 + alpha * disparity_sum(by_group, overall)))
 
@@ -161,8 +161,8 @@ def fairness_summary(
     own = "" if prefix == "dice" else f"{prefix}_"
     out = {prefix: overall}
     out.update({f"{prefix}_{g}": v for g, v in by_group.items()})
-    out[f"{own}disparity"] = max_gap(by_group)
+    out[f"{own}disparity"] = disparity(by_group)
     out[f"{own}disparity_sum"] = disparity_sum(by_group, overall)
-    out[f"es_{prefix}"] = es_score(overall, by_group, alpha)
+    out[f"es_{prefix}"] = equity_scaled(overall, by_group, alpha)
     out[f"{own}ser"] = skewed_error_ratio(by_group)
     return out

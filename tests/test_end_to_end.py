@@ -182,11 +182,15 @@ COMPOSITIONS = ["topk", "quota", "power", "shortfall", "stratified", "stratified
 def _check_grid_job(job: Path, est: str) -> None:
     assert not (job / "FAILED").exists(), (job / "FAILED").read_text()
     est_rows = pd.read_csv(job / "estimates.csv")
-    assert set(est_rows["estimator"]) == {{"kfold_scratch": "kfold"}.get(est, est)} and set(est_rows["round"]) == {0}
+    assert set(est_rows["estimator"]) == {est} and set(est_rows["round"]) == {0}
     assert pd.read_csv(job / "selections.csv").groupby("round").size().tolist() == [6, 4]
     rounds = pd.read_csv(job / "rounds.csv")
     assert rounds["oracle_control"].tolist() == [est == "oracle"] * 2
     assert rounds["seconds_estimate"].notna().iloc[0]
+    # the round's row carries the estimates the selection used, as estimates.csv records them
+    by_group = est_rows.set_index("group")["estimate"]
+    for g in ("A", "B"):
+        assert rounds.loc[0, f"estimate_{g}"] == pytest.approx(by_group[g], nan_ok=True)
 
 
 def test_every_estimator_and_every_composition_runs(tmp_path, run_experiment):

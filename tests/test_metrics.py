@@ -10,10 +10,10 @@ import torch
 from fair_seg_al.metrics import (
     dice_per_case,
     disparity_sum,
-    es_score,
+    equity_scaled,
     fairness_summary,
     group_means,
-    max_gap,
+    disparity,
     skewed_error_ratio,
 )
 
@@ -35,10 +35,10 @@ def test_group_means_and_disparity_two_groups():
     assert by == pytest.approx({"A": 0.8, "B": 0.4})
     overall = sum(values) / 4  # 0.6
     assert disparity_sum(by, overall) == pytest.approx(0.2 + 0.2)
-    assert max_gap(by) == pytest.approx(0.4)
+    assert disparity(by) == pytest.approx(0.4)
     # ES = 0.6 / (1 + 1 * 0.4) = 0.428571...
-    assert es_score(overall, by, alpha=1.0) == pytest.approx(0.6 / 1.4)
-    assert es_score(overall, by, alpha=0.5) == pytest.approx(0.6 / 1.2)
+    assert equity_scaled(overall, by, alpha=1.0) == pytest.approx(0.6 / 1.4)
+    assert equity_scaled(overall, by, alpha=0.5) == pytest.approx(0.6 / 1.2)
     # SER = max error / min error = 0.6 / 0.2
     assert skewed_error_ratio(by) == pytest.approx(3.0)
 

@@ -254,8 +254,8 @@ class AcquisitionCallback(pl.Callback):
         out: dict = {}
         ctx = self.context(estimates)
         if estimates is not None:
-            out.update({f"est_{g}": e.estimate for g, e in estimates.items()})
-            out.update({f"n_est_{g}": e.n_images for g, e in estimates.items()})
+            out.update({f"estimate_{g}": e.estimate for g, e in estimates.items()})
+            out.update({f"n_estimate_{g}": e.n_images for g, e in estimates.items()})
             out["seconds_estimate"] = seconds_estimate
         unlabeled = self.dm.pool.unlabeled_ids
         groups = [self.dm.group_of(s) for s in unlabeled]

@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 
 from fair_seg_al.al.inference import metrics_of_images
 from fair_seg_al.data.datamodule import ALDataModule
-from fair_seg_al.metrics import fairness_summary, group_means, max_gap
+from fair_seg_al.metrics import fairness_summary, group_means, disparity
 
 
 @dataclass
@@ -68,7 +68,7 @@ def evaluate_groups(module: pl.LightningModule, dm: ALDataModule, settings: Metr
         row.update(fairness_summary(values["nsd"], test_groups, groups, settings.es_alpha, prefix="nsd"))
         hd = group_means(values["hd95"], test_groups, groups)
         row.update({"hd95": float(np.mean(values["hd95"])), **{f"hd95_{g}": v for g, v in hd.items()}})
-        row["hd95_disparity"] = max_gap(hd)
+        row["hd95_disparity"] = disparity(hd)
     if dm.split["val"]:
         _, val_groups, val = metrics_of_images(module, dm.val_dataloader())
         summary = fairness_summary(val["dice"], val_groups, groups, settings.es_alpha)

@@ -12,8 +12,6 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from fair_seg_al.metrics import argmax_is, dice_per_case
-
 
 class SegmentationModule(pl.LightningModule):
     """Binary 3D segmentation (class 1 = structure).
@@ -83,10 +81,6 @@ class SegmentationModule(pl.LightningModule):
             )
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["image"].shape[0])
         return loss
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        dice = dice_per_case(argmax_is(self(batch["image"]), 1), batch["label"][:, 0] == 1)
-        self.log("val/dice", dice.mean(), batch_size=dice.shape[0], prog_bar=True)
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameters())

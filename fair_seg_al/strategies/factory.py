@@ -39,16 +39,21 @@ def build_strategy(cfg: DictConfig) -> Strategy:
     for sub in ("estimator", "composition"):
         if cfg.strategy.get(sub) is not None:
             files.append(f"conf/strategy/{sub}/{cfg.strategy[sub].get('name')}.yaml")
-    return instantiate(cfg.strategy, "strategy", ", ".join(files))
+    strategy = instantiate(cfg.strategy, "strategy", ", ".join(files))
+    if strategy.estimator is not None and cfg.strategy.estimator.get("name"):
+        # the preset's name goes into the outputs (estimates.csv says kfold_scratch, not kfold)
+        strategy.estimator.name = str(cfg.strategy.estimator.name)
+    return strategy
 
 
 def build_probes(cfg: DictConfig) -> dict[str, GroupPerformanceEstimator]:
     """The analysis-only estimators of ``estimation.probes``, by name."""
     probes = OmegaConf.select(cfg, "estimation.probes") or {}
-    return {
-        str(k): instantiate(v, f"estimation.probes.{k}", f"conf/strategy/estimator/{v.get('name')}.yaml")
-        for k, v in probes.items()
-    }
+    built = {}
+    for k, v in probes.items():
+        built[str(k)] = instantiate(v, f"estimation.probes.{k}", f"conf/strategy/estimator/{v.get('name')}.yaml")
+        built[str(k)].name = str(v.get("name") or k)  # the preset's name, as for the strategy's estimator
+    return built
 
 
 def check_needs(strategy: Strategy, probes: dict[str, GroupPerformanceEstimator], cfg: DictConfig) -> None:
