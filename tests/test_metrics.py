@@ -9,11 +9,11 @@ import torch
 
 from fair_seg_al.metrics import (
     dice_per_case,
+    disparity,
     disparity_sum,
     equity_scaled,
     fairness_summary,
     group_means,
-    disparity,
     skewed_error_ratio,
 )
 

@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 
 from fair_seg_al.al.inference import metrics_of_images
 from fair_seg_al.data.datamodule import ALDataModule
-from fair_seg_al.metrics import fairness_summary, group_means, disparity
+from fair_seg_al.metrics import disparity, fairness_summary, group_means
 
 
 @dataclass
