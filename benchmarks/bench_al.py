@@ -1,6 +1,6 @@
 """AL benchmarks: pool-scoring throughput vs the bare forward pass, and scoring memory vs pool size.
 
-    python benchmarks/bench_al.py [--out docs/benchmarks_al.md]
+    python benchmarks/bench_al.py [--out docs/benchmarks/al.md]
 
 1. Throughput: the default U-Net (conf/model/unet.yaml) on batches of the default volume
    size (24x32x32). "bare" is ``net(x)`` under ``inference_mode``; "scoring" is what the AL
@@ -116,7 +116,7 @@ def memory(sizes=(100, 400, 1600)) -> list[tuple[int, float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks_al.md"))
+    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/al.md"))
     parser.add_argument("--memory-child", type=int)
     args = parser.parse_args()
     if args.memory_child:

@@ -1,6 +1,6 @@
 """Training steps with augmentation off, per sample in TorchIO, and batched on tensors.
 
-    python benchmarks/bench_augmentation.py [--steps 40] [--repeats 3] [--threads 1] [--out docs/benchmarks_augmentation.md]
+    python benchmarks/bench_augmentation.py [--steps 40] [--repeats 3] [--threads 1] [--out docs/benchmarks/augmentation.md]
 
 The default network and batch (4 volumes of 24x32x32 voxels, the default cohort's 2 mm grid)
 and the powered preset's augmentation ranges. Each mode runs ``--steps`` full training steps
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks_augmentation.md"))
+    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/augmentation.md"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)

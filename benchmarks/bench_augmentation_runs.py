@@ -14,7 +14,7 @@ same in every commit measured), one thread, as its sweep runs a job. The two run
 together and share the machine, so their time ratio is measured under the same load whatever
 else runs. Every run appends one row (wall time, training seconds, final Dice, disparity, NSD,
 the CPU) to ``docs/benchmarks/augmentation_runs.csv``; the report is rebuilt from that file
-alone into ``docs/benchmarks_augmentation_runs.md``.
+alone into ``docs/benchmarks/augmentation_runs.md``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from fair_seg_al.utils.machine import cpu_name, vector_isa
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "docs" / "benchmarks" / "augmentation_runs.csv"
-OUT = REPO / "docs" / "benchmarks_augmentation_runs.md"
+OUT = REPO / "docs" / "benchmarks" / "augmentation_runs.md"
 IMPLEMENTATIONS = ("torchio", "batched", "off")
 METRICS = ("dice", "dice_A", "dice_B", "disparity", "es_dice", "nsd_B", "nsd_disparity")
 

@@ -1,6 +1,6 @@
 """What the boundary metrics (NSD, HD95) add to a round's evaluation.
 
-    python benchmarks/bench_boundary_metrics.py [--subjects 220] [--repeats 5] [--out docs/benchmarks_boundary.md]
+    python benchmarks/bench_boundary_metrics.py [--subjects 220] [--repeats 5] [--out docs/benchmarks/boundary.md]
 
 Generates the default cohort (2 mm, 24x32x32 voxels, strong bias) with a test set of 100 per
 group into a temporary folder, then evaluates one default U-Net (the same weights) on the test
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=220)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks_boundary.md"))
+    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/boundary.md"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     spec = CohortSpec.from_config(

@@ -1,6 +1,6 @@
 """Cohort generation speed (subjects/second) at the default and paper settings.
 
-    python benchmarks/bench_generate.py [--n-default 200] [--n-paper 20] [--out docs/benchmarks_generate.md]
+    python benchmarks/bench_generate.py [--n-default 200] [--n-paper 20] [--out docs/benchmarks/generate.md]
 
 Each setting is generated from scratch into a temporary folder (no cache) with 1 process
 and with every core; the markdown table is printed and written to ``--out``.
@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n-default", type=int, default=200)
     parser.add_argument("--n-paper", type=int, default=20)
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks_generate.md"))
+    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/generate.md"))
     args = parser.parse_args()
     cores = resolve_workers("auto")
     rows = []

@@ -9,7 +9,7 @@ the paper's U-Net, 16-mixed, 10 + 2 x 10 labels, 300 steps per round) on the par
 with n_jobs=k (concurrent processes sharing the GPU and a 1/k share of the cores). The paper
 grid is projected by scaling the measured jobs per hour by training steps per job
 (training dominates both): a rough figure, stated as such in the docs. Writes
-docs/benchmarks_gpu_packing.md.
+docs/benchmarks/gpu_packing.md.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.smoke:
-        atomic_write_text(REPO / "docs" / "benchmarks_gpu_packing.md", text)
+        atomic_write_text(REPO / "docs" / "benchmarks" / "gpu_packing.md", text)
 
 
 if __name__ == "__main__":

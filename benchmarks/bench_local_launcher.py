@@ -7,7 +7,7 @@ side in one session: the two alternate (ABBA), so a drift in the machine's speed
 
 Both read the same cached cohorts, generated before the clock starts. Raw rows go to
 docs/benchmarks/local_launcher.csv (appended, with the machine), the summary to
-docs/benchmarks_local_launcher.md.
+docs/benchmarks/local_launcher.md.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--csv", default=str(REPO / "docs" / "benchmarks" / "local_launcher.csv"))
-    parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks_local_launcher.md"))
+    parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks" / "local_launcher.md"))
     parser.add_argument("--report-only", action="store_true", help="rebuild the summary from the CSV")
     args = parser.parse_args()
     csv = Path(args.csv)

@@ -2,7 +2,7 @@
 training seconds and final metrics, paired by seed (the speed-up must not move the results
 beyond seed noise).
 
-    python benchmarks/bench_memory_format_job.py        # about 6 min here; writes docs/benchmarks_memory_format.md
+    python benchmarks/bench_memory_format_job.py        # about 6 min here; writes docs/benchmarks/memory_format.md
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main() -> None:
         )
     lines += ["", f"Training speed-up: x{a['train_s'].mean() / b['train_s'].mean():.2f}; whole job: "
               f"x{a['wall_s'].mean() / b['wall_s'].mean():.2f}."]  # fmt: skip
-    atomic_write_text(REPO / "docs" / "benchmarks_memory_format.md", "\n".join(lines) + "\n")
+    atomic_write_text(REPO / "docs" / "benchmarks" / "memory_format.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

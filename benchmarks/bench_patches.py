@@ -1,6 +1,6 @@
 """A whole-brain-size 1 mm cohort, trained on patches and scored by sliding window: peak memory.
 
-    python benchmarks/bench_patches.py        # a few minutes here; writes docs/benchmarks_patches.md
+    python benchmarks/bench_patches.py        # a few minutes here; writes docs/benchmarks/patches.md
 
 Builds 12 subjects of 160x192x160 voxels at 1 mm (fair_seg_al.examples.own_cohort: ICBM 2009c
 template, AAL left thalamus, groups F/M/X), then runs one AL experiment on them with 64^3
@@ -62,7 +62,7 @@ def main() -> None:
         f"{12 * voxels * 5 / 2**20:.0f} MiB for 12 images and masks); the rest is the network, one batch of "
         "patches and one volume's sliding-window probabilities. Timings here ran beside other jobs; memory does not depend on that.",
     ]
-    atomic_write_text(REPO / "docs" / "benchmarks_patches.md", "\n".join(lines) + "\n")
+    atomic_write_text(REPO / "docs" / "benchmarks" / "patches.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

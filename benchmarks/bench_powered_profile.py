@@ -1,6 +1,6 @@
 """Where a powered run's time goes: one run of the powered preset, profiled round by round.
 
-    python benchmarks/bench_powered_profile.py [--implementations torchio,batched,off] [--out docs/benchmarks_profile.md]
+    python benchmarks/bench_powered_profile.py [--implementations torchio,batched,off] [--out docs/benchmarks/profile.md]
 
 Runs ``python -m fair_seg_al.main experiment=sweep_powered`` as its sweep runs a job (strong
 bias, imbalanced start, seed 0, Weighted Entropy, one thread, W&B offline) once per augmentation
@@ -72,7 +72,7 @@ def profile(implementation: str, root: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--implementations", default="torchio,batched,off")
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks_profile.md"))
+    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/profile.md"))
     args = parser.parse_args()
     modes = args.implementations.split(",")
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,6 @@
 """Where an AL round's time goes: train / score / select / evaluate, from the default job.
 
-    python benchmarks/bench_rounds.py [--out docs/benchmarks_rounds.md] [OVERRIDES...]
+    python benchmarks/bench_rounds.py [--out docs/benchmarks/rounds.md] [OVERRIDES...]
 
 Runs ``python -m fair_seg_al.main logger=none`` (plus overrides) into a temporary root
 that shares this checkout's cohort cache, then tabulates the seconds columns of its
@@ -28,7 +28,7 @@ PHASES = ["seconds_train", "seconds_score", "seconds_select", "seconds_evaluate"
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks_rounds.md"))
+    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/rounds.md"))
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,7 +8,7 @@ noise), and a rerun of some jobs of the new code (same selections from run to ru
 The old commit runs from a temporary git worktree with this checkout's virtual environment and
 its own defaults (one job after another, every core); the new one with today's preset
 (channels-last, the parallel launcher). Both read the same cached cohorts, generated before the
-clock starts. Writes docs/benchmarks_sweep.md and docs/benchmarks/sweep_jobs.csv.
+clock starts. Writes docs/benchmarks/sweep.md and docs/benchmarks/sweep_jobs.csv.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def main() -> None:
         f"Run to run: {sum(same)} of {len(same)} jobs rerun with the new code (`{args.repeat}`, {wall_rep:.0f} s) "
         "selected exactly the same images in every round.",
     ]
-    atomic_write_text(REPO / "docs" / "benchmarks_sweep.md", "\n".join(lines) + "\n")
+    atomic_write_text(REPO / "docs" / "benchmarks" / "sweep.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -1,8 +1,8 @@
 """One training step of the default U-Net under precision and memory-format variants.
 
-    python benchmarks/bench_train_step.py            # writes docs/benchmarks_train_step.md
+    python benchmarks/bench_train_step.py            # writes docs/benchmarks/train_step.md
     python benchmarks/bench_train_step.py --interleaved   # fp32 layouts only, alternating blocks, one thread:
-                                                          # writes docs/benchmarks_memory_format_interleaved.md
+                                                          # writes docs/benchmarks/memory_format_interleaved.md
 
 Times forward + DiceCE loss + backward + Adam step of the default network (conf/model/unet.yaml)
 on a batch of 4 default volumes (24x32x32), median of repeated steps after a warm-up, for
@@ -101,7 +101,7 @@ def interleaved(blocks: int = 12, steps: int = 8) -> None:
         f"Speed-up of channels_last_3d (standard / channels_last, per block pair): median x{statistics.median(ratios):.2f}, "
         f"quartiles x{q[0]:.2f}-x{q[2]:.2f}, range x{min(ratios):.2f}-x{max(ratios):.2f}.",
     ]
-    atomic_write_text(DOCS / "benchmarks_memory_format_interleaved.md", "\n".join(lines) + "\n")
+    atomic_write_text(DOCS / "benchmarks/memory_format_interleaved.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -133,8 +133,8 @@ def main() -> None:
         "| threads | variant | ms / step | speed-up vs fp32 | first-step loss minus fp32's |",
         "|---|---|---|---|---|",
     ] + [f"| {t} | {n} | {ms:.1f} | x{sp:.2f} | {d:+.4f} |" for t, n, ms, sp, d in rows]
-    atomic_write_text(DOCS / "benchmarks_train_step.md", "\n".join(lines) + "\n")
-    print(DOCS / "benchmarks_train_step.md")
+    atomic_write_text(DOCS / "benchmarks/train_step.md", "\n".join(lines) + "\n")
+    print(DOCS / "benchmarks/train_step.md")
 
 
 if __name__ == "__main__":

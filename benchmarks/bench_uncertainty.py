@@ -1,6 +1,6 @@
 """Multi-pass scoring (MC dropout, TTA): throughput against N bare forward passes, memory vs pool size.
 
-    python benchmarks/bench_uncertainty.py [--passes 8] [--out docs/benchmarks_uncertainty.md]
+    python benchmarks/bench_uncertainty.py [--passes 8] [--out docs/benchmarks/uncertainty.md]
 
 1. Throughput: the default U-Net (conf/model/unet.yaml) with dropout 0.1, batches of the
    default volume (24x32x32). "N bare" is N x ``net(x)`` per batch under ``inference_mode``;
@@ -116,7 +116,7 @@ def memory(passes: int, sizes=(100, 400, 1600)) -> list[tuple[int, float, float]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--passes", type=int, default=8)
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks_uncertainty.md"))
+    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/uncertainty.md"))
     parser.add_argument("--memory-child", type=int)
     args = parser.parse_args()
     if args.memory_child:

@@ -1,4 +1,4 @@
-"""Assemble docs/benchmarks.md from the fragments each benchmark script writes."""
+"""Assemble docs/benchmarks.md, the one benchmarks page, from the fragments each benchmark script writes into docs/benchmarks/."""
 
 from __future__ import annotations
 
@@ -8,42 +8,42 @@ from fair_seg_al.utils.io import atomic_write_text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PARTS = [
-    ("Cohort generation speed", "benchmarks_generate.md", "benchmarks/bench_generate.py"),
-    ("Pool scoring: throughput and memory", "benchmarks_al.md", "benchmarks/bench_al.py"),
-    ("Multi-pass scoring: MC dropout and TTA", "benchmarks_uncertainty.md", "benchmarks/bench_uncertainty.py"),
-    ("Where a round's time goes", "benchmarks_rounds.md", "benchmarks/bench_rounds.py"),
-    ("One training step: precision and memory format", "benchmarks_train_step.md", "benchmarks/bench_train_step.py"),
-    ("The default job with channels-last", "benchmarks_memory_format.md", "benchmarks/bench_memory_format_job.py"),
+    ("Cohort generation speed", "benchmarks/generate.md", "benchmarks/bench_generate.py"),
+    ("Pool scoring: throughput and memory", "benchmarks/al.md", "benchmarks/bench_al.py"),
+    ("Multi-pass scoring: MC dropout and TTA", "benchmarks/uncertainty.md", "benchmarks/bench_uncertainty.py"),
+    ("Where a round's time goes", "benchmarks/rounds.md", "benchmarks/bench_rounds.py"),
+    ("One training step: precision and memory format", "benchmarks/train_step.md", "benchmarks/bench_train_step.py"),
+    ("The default job with channels-last", "benchmarks/memory_format.md", "benchmarks/bench_memory_format_job.py"),
     (
         "Channels-last, interleaved: one training step on this machine's vector ISA",
-        "benchmarks_memory_format_interleaved.md",
+        "benchmarks/memory_format_interleaved.md",
         "benchmarks/bench_train_step.py --interleaved",
     ),
-    ("A whole sweep: `experiment=sweep_cpu` before and after", "benchmarks_sweep.md", "benchmarks/bench_sweep.py"),
-    ("Several jobs on one GPU", "benchmarks_gpu_packing.md", "benchmarks/bench_gpu_packing.py"),
+    ("A whole sweep: `experiment=sweep_cpu` before and after", "benchmarks/sweep.md", "benchmarks/bench_sweep.py"),
+    ("Several jobs on one GPU", "benchmarks/gpu_packing.md", "benchmarks/bench_gpu_packing.py"),
     (
         "Training augmentation: TorchIO per sample vs batched tensors",
-        "benchmarks_augmentation.md",
+        "benchmarks/augmentation.md",
         "benchmarks/bench_augmentation.py",
     ),
     (
         "Training augmentation, the same on an AVX-512 machine",
-        "benchmarks_augmentation_avx512.md",
-        "benchmarks/bench_augmentation.py --out docs/benchmarks_augmentation_avx512.md",
+        "benchmarks/augmentation_avx512.md",
+        "benchmarks/bench_augmentation.py --out docs/benchmarks/augmentation_avx512.md",
     ),
-    ("A powered run's profile", "benchmarks_profile.md", "benchmarks/bench_powered_profile.py"),
+    ("A powered run's profile", "benchmarks/profile.md", "benchmarks/bench_powered_profile.py"),
     (
         "Whole powered runs side by side: augmentation settings, quality and time",
-        "benchmarks_augmentation_runs.md",
+        "benchmarks/augmentation_runs.md",
         "benchmarks/bench_augmentation_runs.py --report",
     ),
-    ("Boundary metrics: the cost of NSD and HD95", "benchmarks_boundary.md", "benchmarks/bench_boundary_metrics.py"),
+    ("Boundary metrics: the cost of NSD and HD95", "benchmarks/boundary.md", "benchmarks/bench_boundary_metrics.py"),
     (
         "Local launcher: the card's multirun, side by side vs one after another",
-        "benchmarks_local_launcher.md",
+        "benchmarks/local_launcher.md",
         "benchmarks/bench_local_launcher.py",
     ),  # fmt: skip
-    ("Full resolution: a whole-brain-size cohort on patches", "benchmarks_patches.md", "benchmarks/bench_patches.py"),
+    ("Full resolution: a whole-brain-size cohort on patches", "benchmarks/patches.md", "benchmarks/bench_patches.py"),
     (
         "Group-performance estimation: seconds and labels per round",
         "estimators/cost.md",
