@@ -44,7 +44,7 @@ def test_every_strategy_and_init_validates(strategy, init):
 
 def test_the_recommended_rule_and_its_oracle_control():
     fair = validate(cfg_with("strategy=fair_weighted_entropy")).strategy
-    assert (fair.estimator.name, fair.estimator.start, fair.estimator.steps) == ("kfold", "scratch", 100)
+    assert (fair.estimator.name, fair.estimator.start, fair.estimator.steps) == ("kfold_scratch", "scratch", 100)
     assert fair.composition.name == "quota" and not fair.estimator.is_oracle
     oracle = cfg_with("strategy=oracle_weighted_entropy")
     assert validate(oracle).strategy.estimator.is_oracle
