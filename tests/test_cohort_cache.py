@@ -111,7 +111,7 @@ def _race(tmp_path, n: int, kind: str = "auto", lock_line: str = ""):
     return {o[0].strip() for o in outs}, writes
 
 
-@pytest.mark.parametrize("kind", ["auto", "soft"])
+@pytest.mark.parametrize("kind", ["auto", pytest.param("soft", marks=pytest.mark.slow)])
 def test_concurrent_generators_write_the_cohort_once(tmp_path, kind):
     paths, writes = _race(tmp_path, 3, kind)
     assert writes == 1  # one generated it, the others waited and reused it
@@ -121,6 +121,7 @@ def test_concurrent_generators_write_the_cohort_once(tmp_path, kind):
     assert leftovers == []
 
 
+@pytest.mark.slow  # the control: three processes that each generate the cohort
 def test_without_the_lock_every_process_generates(tmp_path):
     """The control for the test above: the race it guards against is real here."""
     lock_line = "import contextlib; generator.folder_lock = lambda *a, **k: contextlib.nullcontext()"

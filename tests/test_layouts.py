@@ -104,20 +104,18 @@ def own_big(tmp_path_factory):
     return build(tmp_path_factory.mktemp("own_big") / "cohort", group_sizes={"F": 8, "M": 8, "X": 8})
 
 
-def test_nnunet_and_bids_run_end_to_end_with_intersectional_and_binned_groups(own_big, tmp_path):
-    from tests.test_end_to_end import _main
-
+def test_nnunet_and_bids_run_end_to_end_with_intersectional_and_binned_groups(own_big, tmp_path, run_experiment):
     own = own_big
     nn = as_nnunet(own, tmp_path / "Dataset001_Thalamus")
     run = tmp_path / "nn_run"
-    _main(f"source.cohort_dir={nn}", "source=nnunet", "source.options.structure=thalamus",
-          "source.groups.columns=[sex,site]", "init=balanced", *FAST, f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
+    run_experiment(run, f"source.cohort_dir={nn}", "source=nnunet", "source.options.structure=thalamus",
+                   "source.groups.columns=[sex,site]", "init=balanced", *FAST)  # fmt: skip
     rounds = pd.read_csv(run / "rounds.csv")
     assert {f"dice_{s}:site{k}" for s in "FMX" for k in (1, 2)} <= set(rounds.columns)
     bids = as_bids(own, tmp_path / "bids")
     run = tmp_path / "bids_run"
-    _main(f"source.cohort_dir={bids}", "source=bids", "source.groups.columns=[sex,age]",
-          "source.groups.bins={age:{edges:[70]}}", "init=balanced", *FAST, f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
+    run_experiment(run, f"source.cohort_dir={bids}", "source=bids", "source.groups.columns=[sex,age]",
+                   "source.groups.bins={age:{edges:[70]}}", "init=balanced", *FAST)  # fmt: skip
     cols = set(pd.read_csv(run / "rounds.csv").columns)
     assert {c for c in cols if c.startswith("dice_")} <= {f"dice_{s}:age{b}" for s in "FMX" for b in ("<70", ">=70")}
     assert len([c for c in cols if c.startswith("dice_")]) >= 4

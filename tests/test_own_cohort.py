@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from fair_seg_al.examples.own_cohort import build
-from tests.test_end_to_end import _main
 
 SIZES = ["data.test_per_group=1", "data.val_per_group=1", "al.budget=2", "al.rounds=1"]
 FAST = ["trainer.max_steps=2", "logger=none"]
@@ -33,17 +32,12 @@ def test_the_example_cohort_is_as_messy_as_promised(own):
     assert nib.load(own / df["image"][0]).get_data_dtype() == "float64"
 
 
-def test_runs_with_the_folder_init_balanced_and_sizes_only(own, tmp_path):
+def test_runs_with_the_folder_init_balanced_and_sizes_only(own, tmp_path, run_experiment):
     run = tmp_path / "run"
-    # exactly the command: the folder, init=balanced and sizes, nothing else (default steps, W&B offline)
-    _main(
-        "source=folder",
-        f"source.cohort_dir={own}",
-        "init=balanced",
-        "al.initial_size=3",
-        *SIZES,
-        f"hydra.run.dir={run}",
-        cwd=tmp_path,
+    # the folder, init=balanced and sizes (in-process, few steps; the README's command is
+    # validated as written by test_the_readme_command_fits_the_example_cohort)
+    run_experiment(
+        run, "source=folder", f"source.cohort_dir={own}", "init=balanced", "al.initial_size=3", *SIZES, *FAST
     )
     rounds = pd.read_csv(run / "rounds.csv")
     assert {"dice_F", "dice_M", "dice_X", "n_labeled_X"} <= set(rounds.columns)
@@ -53,10 +47,10 @@ def test_runs_with_the_folder_init_balanced_and_sizes_only(own, tmp_path):
     assert sorted(groups[split["test"]]) == ["F", "M", "X"]  # one test subject per group
 
 
-def test_plain_fractions_override_for_any_groups(own, tmp_path):
+def test_plain_fractions_override_for_any_groups(own, tmp_path, run_experiment):
     run = tmp_path / "run"
-    _main("source=folder", f"source.cohort_dir={own}", "init.fractions={F:0.5,M:0.25,X:0.25}", "al.initial_size=4", *SIZES, *FAST,
-          f"hydra.run.dir={run}", cwd=tmp_path)  # fmt: skip
+    run_experiment(run, "source=folder", f"source.cohort_dir={own}", "init.fractions={F:0.5,M:0.25,X:0.25}",
+                   "al.initial_size=4", *SIZES, *FAST)  # fmt: skip
     rounds = pd.read_csv(run / "rounds.csv")
     assert rounds.loc[0, ["n_labeled_F", "n_labeled_M", "n_labeled_X"]].tolist() == [2, 1, 1]
 
