@@ -123,3 +123,13 @@ def test_minority_development_numbers_match_its_report():
         auc = row.split("|")[4].strip()
         assert f"{name} {auc}" in text.replace("`", ""), name
     assert "**Chosen: D1**" in report
+
+
+def test_local_launcher_numbers_match_their_csv():
+    text = section((DOCS / "guide.md").read_text(), "## Launchers")
+    df = pd.read_csv(DOCS / "benchmarks" / "local_launcher.csv")
+    wall = df.groupby("launcher")["wall_s"].mean()
+    assert f"{wall['basic']:.0f} s with Hydra's basic" in text and f"{wall['local']:.0f} s with `local`" in text
+    pairs = df.pivot(index="pair", columns="launcher", values="wall_s")
+    assert f"x{(pairs['basic'] / pairs['local']).mean():.2f}" in text
+    assert f"--pairs {len(pairs)}" in text
