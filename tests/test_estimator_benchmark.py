@@ -108,7 +108,7 @@ def _pool_run(root, seed, arm, rows):
     for rnd, name, ea, eb, pa, pb in rows:
         for g, e, p in (("A", ea, pa), ("B", eb, pb)):
             out.append(
-                {"round": rnd, "estimator": name, "group": g, "n_images": 3, "raw": e, "estimate": e,
+                {"round": rnd, "estimator": name, "group": g, "n_images": 3, "raw_estimate": e, "estimate": e,
                  "test_dice": p, "seconds": 1.0, "pool_dice": p, "pool_dice_se": 0.01, "pool_images": 50}
             )  # fmt: skip
     pd.DataFrame(out).to_csv(run / "estimates.csv", index=False)

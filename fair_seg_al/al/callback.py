@@ -200,7 +200,7 @@ class AcquisitionCallback(pl.Callback):
                         "oracle_control": est.is_oracle,
                         "group": g,
                         "n_images": e.n_images,
-                        "raw": e.raw,
+                        "raw_estimate": e.raw,
                         "estimate": e.estimate,
                         "measurable": e.measurable,
                         "test_dice": truth[g],

@@ -29,7 +29,7 @@ ESTIMATE_COLUMNS = [
     "oracle_control",
     "group",
     "n_images",
-    "raw",
+    "raw_estimate",
     "estimate",
     "measurable",
     "test_dice",

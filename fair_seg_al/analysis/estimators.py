@@ -83,6 +83,7 @@ def load(raw: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         e = run.table("estimates.csv")
         if e is None or e.empty or run.rounds is None or run.selections is None:
             continue
+        e = e.rename(columns={"raw": "raw_estimate"})  # runs made before 2026-12-04 say "raw"
         keys = {
             "arm": str(run.config.strategy.name),
             "bias": run.bias,
@@ -145,7 +146,7 @@ def summarise(est: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for arm in sorted(est["arm"].unique()):
         est_arm, rounds_arm = est[est["arm"] == arm], rounds[rounds["arm"] == arm]
-        for column, rule in (("estimate", "shrink"), ("raw", "raw")):
+        for column, rule in (("estimate", "shrink"), ("raw_estimate", "raw")):
             g_all = gaps(est_arm, column)
             for bias, init in cells_of(est_arm):
                 g, e, r = in_cell(g_all, bias, init), in_cell(est_arm, bias, init), in_cell(rounds_arm, bias, init)
