@@ -98,6 +98,14 @@ def validate(cfg: DictConfig) -> Prepared:
     return Prepared(source, settings, metrics, fractions, strategy, probes, experiment_hash(cfg))
 
 
+def run_threads(cfg: DictConfig, launcher: Mapping | None, multirun: bool) -> int | None:
+    """Torch threads for this run: ``num_threads`` if set; in a multirun, the job's share of the
+    cores under a launcher that runs jobs side by side; else None (torch's default, every core:
+    a single run has the machine to itself whatever launcher a ``-m`` would use)."""
+    launcher = (launcher or {}) if multirun else {}
+    return job_threads(cfg.get("num_threads"), launcher.get("_target_"), launcher.get("n_jobs"), available_cores())
+
+
 def run(
     cfg: DictConfig, run_dir: str | os.PathLike, multirun: bool = False, launcher: Mapping | None = None
 ) -> list[dict]:
@@ -111,8 +119,7 @@ def run(
         RunLockedError: another process is running ``run_dir``.
     """
     prep = validate(cfg)
-    launcher = launcher or {}
-    threads = job_threads(cfg.get("num_threads"), launcher.get("_target_"), launcher.get("n_jobs"), available_cores())
+    threads = run_threads(cfg, launcher, multirun)
     if threads:
         import torch
 

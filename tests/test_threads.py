@@ -29,3 +29,17 @@ def test_job_threads_by_hand(requested, launcher, n_jobs, cores, expected):
 
 def test_available_cores_is_positive():
     assert available_cores() >= 1
+
+
+def test_a_single_run_keeps_every_core_and_a_multirun_job_gets_its_share():
+    from omegaconf import OmegaConf
+
+    from fair_seg_al.experiment import run_threads
+
+    cfg = OmegaConf.create({"num_threads": None})
+    local = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": -1}
+    cores = available_cores()
+    assert run_threads(cfg, local, multirun=False) is None  # the -m default launcher does not apply to one run
+    assert run_threads(cfg, local, multirun=True) == 1  # one job per core: one thread each
+    assert run_threads(cfg, {**local, "n_jobs": 1}, multirun=True) == cores
+    assert run_threads(OmegaConf.create({"num_threads": 3}), local, multirun=False) == 3
