@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from fair_seg_al.analysis import replication as rr
 
@@ -145,3 +146,8 @@ def test_weak_cell_claim_a_by_hand():
     assert "Planned family: 6 tests" in text  # (a) 2 + 2 rules x 2 metrics
     assert "reduction +86 % [+86, +86]" in text and "The paper's 86 % is inside this interval" in text
     assert "Dice disparity resolved better" in text and "NSD disparity unresolved" in text
+
+
+def test_an_unknown_cell_is_refused_naming_the_archived_ones():
+    with pytest.raises(SystemExit, match=r"no archived cell nope under .*\(have: .*sweep_powered"):
+        rr.main(["nope"])

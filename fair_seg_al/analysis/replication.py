@@ -283,8 +283,16 @@ def weak_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
 CELL_VERDICTS = {"sweep_powered_minority": minority_verdicts, "sweep_powered_weak": weak_verdicts}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Every archived cell, or only those named: ``python sweeps/replication_report.py sweep_powered_minority``."""
+    names = sys.argv[1:] if argv is None else argv
     sweeps = sorted(p for p in RUNS.iterdir() if p.is_dir()) if RUNS.is_dir() else []
+    unknown = set(names) - {p.name for p in sweeps}
+    if unknown:
+        sys.exit(
+            f"no archived cell {', '.join(sorted(unknown))} under {RUNS} (have: {', '.join(p.name for p in sweeps)})"
+        )
+    sweeps = [p for p in sweeps if not names or p.name in names]
     if not sweeps:
         sys.exit(f"no archived runs under {RUNS}; run sweeps/powered_replication.sh first")
     for sweep in sweeps:
