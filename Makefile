@@ -80,6 +80,8 @@ generate: install
 figures: install
 	$(PY) -m fair_seg_al.generate bias=strong n_subjects=20 out_dir=data/cohorts/readme-strong figure=false overwrite=true
 	$(PY) -m fair_seg_al.viz data/cohorts/readme-strong --out docs/figures/cohort_strong.png
+	$(PY) -m fair_seg_al.generate cohort=anatomies bias=strong n_subjects=48 out_dir=data/cohorts/readme-anatomies figure=false overwrite=true
+	$(PY) -m fair_seg_al.viz data/cohorts/readme-anatomies --by-anatomy --out docs/figures/cohort_anatomies.png
 
 lint: install
 	$(VENV)/bin/ruff check .

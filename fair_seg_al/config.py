@@ -163,6 +163,8 @@ def experiment_hash(cfg: DictConfig) -> str:
         c.pop(key, None)
     if not c.get("callbacks"):  # no extra callbacks: the same experiment as before the group existed
         c.pop("callbacks", None)
+    if (c.get("data") or {}).get("hold_out", 0) is None:  # likewise no held-out units
+        c["data"].pop("hold_out")
     if user_cohort_dir(c):  # a user's cohort: the synthetic generator's settings play no part
         c.pop("cohort", None)
         c.pop("bias", None)

@@ -91,7 +91,7 @@ def validate(cfg: DictConfig) -> Prepared:
         fractions = initial_fractions(OmegaConf.to_container(cfg.init, resolve=True), sizes)
     except ValueError as err:
         raise ConfigError(f"init.{err} (set in {config_source('init')})") from None
-    settings.check_fits(pool_sizes(cfg.data, sizes), fractions)
+    settings.check_fits(pool_sizes(cfg.data, sizes, source.roster()), fractions)
     source.check_grids(preprocessing)
     strategy, probes = build_strategy(cfg), build_probes(cfg)
     check_needs(strategy, probes, cfg)

@@ -3,6 +3,7 @@
 Command line::
 
     python -m fair_seg_al.viz COHORT_DIR [--out cohort.png] [--subjects sub-0000 sub-0001]
+    python -m fair_seg_al.viz COHORT_DIR --by-anatomy --out anatomies.png   # a cohort on several brains
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ VIEWS = (("sagittal", 0), ("coronal", 1), ("axial", 2))
 def _slices(volume: np.ndarray, center: tuple[int, int, int]) -> list[np.ndarray]:
     """Sagittal, coronal and axial slices through ``center``, oriented for display."""
     return [np.rot90(np.take(volume, center[axis], axis=axis)) for _, axis in VIEWS]
+
+
+def _save(fig, out: str | os.PathLike) -> Path:
+    """Lay out, write atomically as PNG, close."""
+    fig.tight_layout()
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return out
 
 
 def plot_subjects(
@@ -59,12 +70,7 @@ def plot_subjects(
         )
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return out
+    return _save(fig, out)
 
 
 def plot_group_examples(cohort_dir: str | os.PathLike, out: str | os.PathLike, per_group: int = 1) -> Path:
@@ -82,14 +88,69 @@ def plot_group_examples(cohort_dir: str | os.PathLike, out: str | os.PathLike, p
     return plot_subjects(cohort, ids, out, title=f"{Path(cohort_dir).name}  (bias: {bias})")
 
 
+def plot_anatomies(cohort_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """A cohort built on several base anatomies: per anatomy, one subject of each group (coronal
+    and axial slices through its caudate, outline in red), and the left-caudate volume of every
+    subject by anatomy and group."""
+    cohort = CohortFolder.load(cohort_dir)
+    anatomies = sorted({r.extra.get("anatomy", "") for r in cohort.records})
+    if anatomies == [""]:
+        raise ValueError(f"{cohort_dir}: the manifest has no 'anatomy' column (a template-only cohort)")
+    groups = cohort.groups
+    fig = plt.figure(figsize=(2.0 * 2 * len(groups) + 5, 2.1 * len(anatomies)))
+    grid = fig.add_gridspec(len(anatomies), 2 * len(groups) + 3)
+    for row, name in enumerate(anatomies):
+        for col, group in enumerate(groups):
+            sid = next(r.subject_id for r in cohort.records if r.extra["anatomy"] == name and r.group == group)
+            rec = cohort.record(sid)
+            image = np.asarray(nib.load(rec.image).dataobj, dtype=np.float32)
+            label = np.asarray(nib.load(rec.label).dataobj)
+            center = tuple(int(round(c)) for c in np.argwhere(label > 0).mean(axis=0))
+            vmax = np.percentile(image, 99.5)
+            for k, axis in enumerate((1, 2)):  # coronal, axial
+                ax = fig.add_subplot(grid[row, 2 * col + k])
+                ax.imshow(np.rot90(np.take(image, center[axis], axis=axis)), cmap="gray", vmin=0, vmax=vmax)
+                ax.contour(
+                    np.rot90(np.take(label, center[axis], axis=axis)), levels=[0.5], colors="red", linewidths=0.8
+                )
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if row == 0:
+                    ax.set_title(f"group {group}, {'coronal' if axis == 1 else 'axial'}", fontsize=8)
+            if col == 0:
+                attrs = ", ".join(f"{rec.extra[k]}" for k in ("anatomy_age", "anatomy_sex") if rec.extra.get(k))
+                fig.axes[-2].set_ylabel(f"{name}\n{attrs}" if attrs else name, fontsize=8)
+    ax = fig.add_subplot(grid[:, 2 * len(groups) + 1 :])
+    for k, group in enumerate(groups):
+        for i, name in enumerate(anatomies):
+            vols = [
+                float(r.extra["caudate_volume_mm3"]) / 1000
+                for r in cohort.records
+                if r.extra["anatomy"] == name and r.group == group
+            ]
+            y = i + (k - (len(groups) - 1) / 2) * 0.25
+            ax.scatter(vols, [y] * len(vols), s=10, color=f"C{k}", label=f"group {group}" if i == 0 else None)
+    ax.set_yticks(range(len(anatomies)), anatomies, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("left caudate in the box (mL)")
+    ax.legend(fontsize=8)
+    info = cohort.info or {}
+    bias = (info.get("config") or {}).get("bias", {}).get("name", "?")
+    fig.suptitle(f"{Path(cohort_dir).name}  (bias: {bias})", fontsize=10)
+    return _save(fig, out)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("cohort_dir")
     parser.add_argument("--out", default="cohort.png")
     parser.add_argument("--per-group", type=int, default=1)
     parser.add_argument("--subjects", nargs="*", help="explicit subject ids instead of one per group")
+    parser.add_argument("--by-anatomy", action="store_true", help="one row per base anatomy, and the volumes")
     args = parser.parse_args(argv)
-    if args.subjects:
+    if args.by_anatomy:
+        path = plot_anatomies(args.cohort_dir, args.out)
+    elif args.subjects:
         path = plot_subjects(CohortFolder.load(args.cohort_dir), args.subjects, args.out)
     else:
         path = plot_group_examples(args.cohort_dir, args.out, args.per_group)

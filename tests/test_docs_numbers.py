@@ -133,3 +133,14 @@ def test_local_launcher_numbers_match_their_csv():
     pairs = df.pivot(index="pair", columns="launcher", values="wall_s")
     assert f"x{(pairs['basic'] / pairs['local']).mean():.2f}" in text
     assert f"--pairs {len(pairs)}" in text
+
+
+def test_anatomy_cohort_volumes_match_their_csv():
+    subjects = pd.read_csv(DOCS / "figures" / "cohort_anatomies_subjects.csv")
+    means = subjects.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack() / 1000
+    kept = means["B"] / means["A"]
+    text = section((DOCS / "cohort.md").read_text(), "## Several real anatomies")
+    assert f"average {means['A'].min():.2f}-{means['A'].max():.2f} mL in group A" in text
+    assert f"group B keeps {100 * kept.min():.0f}-{100 * kept.max():.0f} % of group A's volume" in text
+    assert "48-subject cohort" in text and len(subjects) == 48
+    assert (subjects.groupby(["anatomy", "group"]).size() == 4).all()  # "four subjects per donor and group"

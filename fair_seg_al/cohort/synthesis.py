@@ -9,14 +9,14 @@ fixes the order, the ranges and the seeding, so the same seed gives the same ima
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torchio as tio
 
 
-@dataclass(frozen=True)
+@dataclass
 class ContrastSpec:
     """Ranges each subject's synthetic contrast is drawn from (TorchIO's parameter conventions).
 
@@ -26,36 +26,65 @@ class ContrastSpec:
         bias_field: ``coefficients`` of the polynomial bias field (0: none).
         blur_mm: range of the Gaussian blur's standard deviation in mm (0: none).
         noise_std: range of the Gaussian noise's standard deviation (0: none).
+        background_mean: range for label 0 (null: ``mean``, as SynthSeg draws it).
+        interior_mean: range for the :data:`~fair_seg_al.cohort.anatomies.INTERIOR` label, the
+            white matter of a map that labels grey matter only (null: ``mean``). With both set,
+            the contrast keeps a T1-like order (air < grey matter < white matter) while each
+            structure's intensity still varies per subject.
     """
 
-    mean: tuple[float, float] = (0.1, 0.9)
-    std: tuple[float, float] = (0.01, 0.05)
+    mean: list[float] = field(default_factory=lambda: [0.1, 0.9])
+    std: list[float] = field(default_factory=lambda: [0.01, 0.05])
     bias_field: float = 0.3
-    blur_mm: tuple[float, float] = (0.0, 0.5)
-    noise_std: tuple[float, float] = (0.0, 0.03)
+    blur_mm: list[float] = field(default_factory=lambda: [0.0, 0.5])
+    noise_std: list[float] = field(default_factory=lambda: [0.0, 0.03])
+    background_mean: list[float] | None = None
+    interior_mean: list[float] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("mean", "std", "blur_mm", "noise_std"):
-            low, high = getattr(self, name)
-            if not 0 <= low <= high:
-                raise ValueError(f"contrast.{name}: needs 0 <= low <= high, got ({low}, {high})")
+        for name in ("mean", "std", "blur_mm", "noise_std", "background_mean", "interior_mean"):
+            value = getattr(self, name)
+            if value is None and name in ("background_mean", "interior_mean"):
+                continue
+            if len(value) != 2 or not 0 <= value[0] <= value[1]:
+                raise ValueError(f"contrast.{name}: needs 0 <= low <= high, got {tuple(value)}")
         if self.bias_field < 0:
             raise ValueError(f"contrast.bias_field: must be >= 0, got {self.bias_field}")
+
+    def mean_ranges(self, values: np.ndarray) -> list[tuple[float, float]] | None:
+        """The ``mean`` range of each label in ``values`` (sorted label values), or None when
+        every label draws from ``mean``."""
+        from fair_seg_al.cohort.anatomies import INTERIOR
+
+        if self.background_mean is None and self.interior_mean is None:
+            return None
+        special = {0: self.background_mean, INTERIOR: self.interior_mean}
+        return [tuple(special.get(int(v)) or self.mean) for v in values]
 
 
 def synthesize_image(labels: np.ndarray, affine: np.ndarray, spec: ContrastSpec, seed: int) -> np.ndarray:
     """A float32 image of ``labels``' shape: per-label Gaussian intensities, then bias field,
     blur and noise, all drawn from ``seed`` (the global torch RNG is left as it was)."""
-    subject = tio.Subject(labels=tio.LabelMap(tensor=torch.as_tensor(labels[None].astype(np.int64)), affine=affine))
+    # TorchIO indexes its per-label ranges by label value and wants every value present: number
+    # the labels 0..K-1 in sorted order (the same draws, in the same order, as the raw values).
+    values, compact = np.unique(labels, return_inverse=True)
+    compact = compact.reshape(labels.shape)
+    subject = tio.Subject(labels=tio.LabelMap(tensor=torch.as_tensor(compact[None].astype(np.int64)), affine=affine))
     steps = [
-        tio.RandomLabelsToImage(label_key="labels", image_key="image", default_mean=spec.mean, default_std=spec.std)
+        tio.RandomLabelsToImage(
+            label_key="labels",
+            image_key="image",
+            mean=spec.mean_ranges(values),
+            default_mean=tuple(spec.mean),
+            default_std=tuple(spec.std),
+        )
     ]
     if spec.bias_field > 0:
         steps.append(tio.RandomBiasField(coefficients=spec.bias_field))
     if spec.blur_mm[1] > 0:
-        steps.append(tio.RandomBlur(std=spec.blur_mm))
+        steps.append(tio.RandomBlur(std=tuple(spec.blur_mm)))
     if spec.noise_std[1] > 0:
-        steps.append(tio.RandomNoise(mean=0.0, std=spec.noise_std))
+        steps.append(tio.RandomNoise(mean=0.0, std=tuple(spec.noise_std)))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed % 2**63)
         out = tio.Compose(steps)(subject)

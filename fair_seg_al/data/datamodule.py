@@ -175,6 +175,8 @@ class ALDataModule(pl.LightningDataModule):
         test_per_group, val_per_group: sizes of the fixed, group-balanced sets: a count per
             group, or a fraction of the smallest group.
         split_seed: seed of the split (independent of the AL seed).
+        hold_out: a manifest column (e.g. ``anatomy``) whose values never straddle the split: the
+            test set is drawn from whole held-out units (see :func:`~fair_seg_al.data.splits.make_split`).
         batch_size: training batch size.
         eval_batch_size: batch size for scoring and evaluation.
         num_workers: DataLoader workers (0 is fastest for cached tiny volumes).
@@ -193,6 +195,7 @@ class ALDataModule(pl.LightningDataModule):
         test_per_group: int | float = 20,
         val_per_group: int | float = 5,
         split_seed: int = 0,
+        hold_out: str | None = None,
         patch_size: Sequence[int] | None = None,
         batch_size: int = 4,
         eval_batch_size: int = 8,
@@ -217,6 +220,7 @@ class ALDataModule(pl.LightningDataModule):
             per_group_count(test_per_group, sizes, "data.test_per_group"),
             per_group_count(val_per_group, sizes, "data.val_per_group"),
             split_seed,
+            hold_out,
         )
         check_disjoint(self.split)
         self.pool = ActivePool(self.split["pool"], [self.cohort.group_of(s) for s in self.split["pool"]])

@@ -21,16 +21,16 @@ whether its images can share one grid.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.cohort import CohortSpec, generate_cohort
-from fair_seg_al.cohort.generator import assign_groups
+from fair_seg_al.cohort.generator import subject_table
 from fair_seg_al.config import ConfigError, require
-from fair_seg_al.data.attributes import Grouping
-from fair_seg_al.data.cohort_folder import CohortFolder
+from fair_seg_al.data.attributes import Grouping, assign_groups
+from fair_seg_al.data.cohort_folder import CohortFolder, SubjectRecord
 from fair_seg_al.data.errors import CohortFormatError, listing
 from fair_seg_al.data.layouts import LAYOUTS, load_cohort
 from fair_seg_al.data.preprocess import Preprocessing, check_grids
@@ -46,14 +46,32 @@ def _plain(node) -> dict:
 
 @dataclass
 class SyntheticSource:
-    """The built-in synthetic cohort of ``spec`` (generated on first use, then read from the cache)."""
+    """The built-in synthetic cohort of ``spec`` (generated on first use, then read from the cache).
+
+    Its groups are the engineered ``group`` column by default; ``grouping`` may take them from
+    other attributes instead, e.g. the base anatomy's ``anatomy_sex`` (an unengineered difference).
+    """
 
     spec: CohortSpec
+    grouping: Grouping = field(default_factory=Grouping)
     name: str = SYNTHETIC
 
+    def roster(self) -> CohortFolder:
+        """The subjects, their groups and attributes, known before any image is made (no files)."""
+        table = subject_table(self.spec).astype(str)
+        groups, order = assign_groups(table, self.grouping)
+        if self.grouping == Grouping():
+            order = list(self.spec.groups)
+        extra = table.drop(columns=["subject_id", "group"]).to_dict("records")
+        records = [
+            SubjectRecord(sid, g, Path(), Path(), e)
+            for sid, g, e in zip(table["subject_id"], groups, extra, strict=True)
+        ]
+        return CohortFolder(Path(), records, [g for g in order if g in set(groups)])
+
     def group_sizes(self) -> dict[str, int]:
-        groups = assign_groups(self.spec)
-        return {g: groups.count(g) for g in self.spec.groups}
+        roster = self.roster()
+        return {g: len(roster.subject_ids(g)) for g in roster.groups}
 
     def check_grids(self, preprocessing: Preprocessing) -> None:
         """Nothing to check: every synthetic subject is made on one grid."""
@@ -67,7 +85,7 @@ class SyntheticSource:
             lock=paths.get("lock", "auto"),
             lock_timeout_s=paths.get("lock_timeout_s"),
         )
-        return CohortFolder.load(root)
+        return CohortFolder.load(root, grouping=None if self.grouping == Grouping() else self.grouping)
 
 
 @dataclass
@@ -76,6 +94,9 @@ class FolderSource:
 
     folder: CohortFolder
     name: str = "folder"
+
+    def roster(self) -> CohortFolder:
+        return self.folder
 
     def group_sizes(self) -> dict[str, int]:
         return {g: len(self.folder.subject_ids(g)) for g in self.folder.groups}
@@ -108,7 +129,8 @@ def source_from_config(cfg: DictConfig) -> CohortSource:
     name = str(node.get("name", SYNTHETIC))
     require(name in SOURCES, "source", f"must be one of {list(SOURCES)}, got {name!r}", group="source")
     if name == SYNTHETIC:
-        return SyntheticSource(CohortSpec.from_config(cfg.cohort, cfg.bias))
+        spec = CohortSpec.from_config(cfg.cohort, cfg.bias)
+        return SyntheticSource(spec, _grouping(node, name)) if node.get("groups") else SyntheticSource(spec)
     cohort_dir = node.get("cohort_dir")
     require(
         bool(cohort_dir),
@@ -116,10 +138,7 @@ def source_from_config(cfg: DictConfig) -> CohortSource:
         f"your cohort's folder is needed with source={name}, e.g. source.cohort_dir=data/my_cohort",
         group="source",
     )
-    try:
-        grouping = Grouping.from_config(_plain(node.get("groups")))
-    except (ValueError, TypeError) as err:
-        raise ConfigError(f"source.groups: {err} (set in conf/source/{name}.yaml or a command-line override)") from None
+    grouping = _grouping(node, name)
     label_values = node.get("label_values")
     require(
         label_values is None
@@ -143,6 +162,13 @@ def source_from_config(cfg: DictConfig) -> CohortSource:
     except TypeError as err:  # an option the layout does not take
         raise ConfigError(f"source.options: {err} (source={name})") from None
     return FolderSource(folder, name)
+
+
+def _grouping(node, name: str) -> Grouping:
+    try:
+        return Grouping.from_config(_plain(node.get("groups")))
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"source.groups: {err} (set in conf/source/{name}.yaml or a command-line override)") from None
 
 
 def source_name(cfg: Mapping) -> str:
