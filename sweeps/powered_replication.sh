@@ -6,6 +6,7 @@
 #   bash sweeps/powered_replication.sh                    # strong bias, seeds 0-11, two per chunk
 #   CELL=minority bash sweeps/powered_replication.sh      # group B a minority of the pool
 #   CELL=weak SEEDS="0 1 2 3" bash sweeps/powered_replication.sh
+#   CELL=anatomies bash sweeps/powered_replication.sh      # the minority question on six real brains
 #   CELL=strong_bare CODE_DIR=../repl bash sweeps/powered_replication.sh   # the paper's bare Weighted
 #       Entropy (no weight floor, no shrinkage) added to the strong cell, same seeds and pinned code
 # CODE_DIR=DIR runs the jobs with the code checked out in DIR (e.g. a worktree pinned at the
@@ -20,7 +21,8 @@ case "$CELL" in
     strategy.name=weighted_entropy_bare strategy.weight_floor=0 strategy.estimator.small_groups=none) ;;
   minority) sweep=sweep_powered_minority; args=(experiment=sweep_powered_minority) ;;
   weak) sweep=sweep_powered_weak; args=(experiment=sweep_powered_weak) ;;
-  *) echo "CELL must be strong, strong_bare, minority or weak (got $CELL)" >&2; exit 2 ;;
+  anatomies) sweep=sweep_anatomies_minority; args=(experiment=sweep_anatomies_minority) ;;
+  *) echo "CELL must be strong, strong_bare, minority, weak or anatomies (got $CELL)" >&2; exit 2 ;;
 esac
 source sweeps/chunks.sh
 cell_jobs() { fsa_main "${args[@]}" "$1"; }

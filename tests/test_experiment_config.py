@@ -66,6 +66,17 @@ def test_experiment_presets_validate():
     for preset in ("sweep_powered_minority", "sweep_powered_weak"):
         cfg = cfg_with(f"experiment={preset}", "seed=7")
         assert (cfg.cohort.seed, cfg.data.split_seed) == (7, 7)
+    # the anatomies cell: six real brains, 65 of 290 pool images B, one start, cohort per seed
+    cfg = cfg_with("experiment=sweep_anatomies_minority", "seed=7", "strategy=stratified_power_entropy")
+    prep = validate(cfg)
+    assert list(cfg.cohort.anatomies) == ["abagen"] and (cfg.cohort.seed, cfg.data.split_seed) == (7, 7)
+    assert prep.source.group_sizes() == {"A": 280, "B": 120}  # 400 x (0.7, 0.3); pool 280-55, 120-55
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        params = compose("main", overrides=["experiment=sweep_anatomies_minority"], return_hydra_config=True)
+    params = params.hydra.sweeper.params
+    assert (
+        params.init == "imbalanced" and len(params.strategy.split(",")) == 5 and len(str(params.seed).split(",")) == 12
+    )
     dev = cfg_with("experiment=minority_dev", "seed=2")
     assert dev.cohort.seed == 1000 and dev.cohort.n_subjects == 630
     grid = OmegaConf.load(REPO / "conf" / "experiment" / "sweep_powered.yaml").hydra.sweeper.params
@@ -89,6 +100,7 @@ def test_every_experiment_preset_validates_and_cpu_sweeps_run_side_by_side(prese
         "sweep_powered",
         "sweep_powered_minority",
         "sweep_powered_weak",
+        "sweep_anatomies_minority",
         "minority_dev",
         "uncertainty_cpu",
         "uncertainty_matched",

@@ -151,3 +151,24 @@ def test_weak_cell_claim_a_by_hand():
 def test_an_unknown_cell_is_refused_naming_the_archived_ones():
     with pytest.raises(SystemExit, match=r"no archived cell nope under .*\(have: .*sweep_powered"):
         rr.main(["nope"])
+
+
+def test_anatomies_cell_questions_by_hand(tmp_path, monkeypatch):
+    monkeypatch.setattr(rr, "RUNS", tmp_path)  # no template cell archived: no side-by-side line
+    m = metrics(
+        {
+            "stratified_random": const(**WORST4),
+            "composition_control": const(**WORST4),
+            "masked_entropy": const(**WORST4 | dict(auc_worst_nsd=0.6)),  # resolved worse on one AUC
+            # the bare Weighted Entropy: +0.05 final worst Dice over stratified random and its control
+            rr.WE: const(**WORST4 | dict(worst_dice=0.75, acquired_share=0.4)),
+        }
+    )
+    text = "\n".join(rr.anatomy_verdicts(m, "strong", "imbalanced"))
+    assert "Planned family: 16 tests, Holm-adjusted." in text  # 3 rules x 4 metrics + 4 (q2)
+    q1 = text.split("**1.")[1].split("\n")[0]
+    assert f"resolved better: `{rr.WE}` worst_dice; resolved worse: `masked_entropy` auc_worst_nsd" in q1
+    q2 = text.split("**2.")[1].split("\n")[0]
+    assert "resolved better: worst_dice" in q2 and "auc_worst_dice unresolved" in q2
+    assert "Does the answer hold" not in text
+    assert f"`{rr.WE}` 32.0 (SD 0.0)" in text  # 0.4 x 80

@@ -20,6 +20,7 @@ import pandas as pd
 from fair_seg_al.analysis import REPO  # noqa: E402
 from fair_seg_al.analysis.comparisons import paired_difference, run_metrics
 from fair_seg_al.analysis.report import build_report
+from fair_seg_al.analysis.runs import find_runs, summary_table
 from fair_seg_al.analysis.stats import adjust_family, reduction_ci, verdict
 from fair_seg_al.utils.io import atomic_write_text
 
@@ -37,6 +38,8 @@ SHORTFALL = "masked_entropy.shortfall"
 # minority and weak cells (docs/minority.md): the rules judged against stratified_random
 MINORITY_RULES = ["random", "composition_control", "entropy", "masked_entropy", SHORTFALL, WE, CANDIDATE]
 WEAK_RULES = ["random", "entropy", "masked_entropy", WE, CANDIDATE]
+# the minority question on several real anatomies (issue 20; docs/minority.md, "Anatomies cell")
+ANATOMY_RULES = ["composition_control", "masked_entropy", WE, CANDIDATE]
 WORST = ("worst_dice", "worst_nsd", "auc_worst_dice", "auc_worst_nsd")
 
 
@@ -238,15 +241,20 @@ def minority_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         out.append(_line(f"2. Is the noise schedule worth it? `{CANDIDATE}` minus `{SHORTFALL}`:", q2))
     if q3:
         out.append(_line("3. Do estimates matter? The oracle control minus `composition_control`:", q3))
-    if "acquired_share" in m:
-        n_acq = m.assign(b_acquired=m["acquired_share"] * 80)  # 8 batches of 10 after the initial set
-        rows = []
-        for s, d in n_acq.groupby("strategy"):
-            v = d["b_acquired"].dropna()
-            if len(v):
-                rows.append(f"`{s}` {v.mean():.1f} (SD {v.std():.1f})")
-        out.append("- **4. B images acquired of 80 (descriptive):** " + "; ".join(rows) + ".")
-    return out + [""]
+    return out + _acquired(m, "4. ")
+
+
+def _acquired(m: pd.DataFrame, number: str = "") -> list[str]:
+    """How many B images each rule acquired after the initial set (descriptive), and a blank line."""
+    if "acquired_share" not in m:
+        return [""]
+    n_acq = m.assign(b_acquired=m["acquired_share"] * 80)  # 8 batches of 10 after the initial set
+    rows = []
+    for s, d in n_acq.groupby("strategy"):
+        v = d["b_acquired"].dropna()
+        if len(v):
+            rows.append(f"`{s}` {v.mean():.1f} (SD {v.std():.1f})")
+    return [f"- **{number}B images acquired of 80 (descriptive):** " + "; ".join(rows) + ".", ""]
 
 
 def weak_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
@@ -280,7 +288,57 @@ def weak_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
     return out + [""]
 
 
-CELL_VERDICTS = {"sweep_powered_minority": minority_verdicts, "sweep_powered_weak": weak_verdicts}
+def anatomy_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
+    """docs/minority.md's questions for the anatomies cell (one start, one Holm family); beside each
+    rule, the same comparison in the single-template minority cell (same start), for "does it hold"."""
+    present = set(m["strategy"])
+    fam = Family(m)
+    ref = "stratified_random"
+    q1 = {(s, k): fam.test(s, ref, k) for s in ANATOMY_RULES if {s, ref} <= present for k in WORST}
+    q2 = {k: fam.test(WE, "composition_control", k) for k in WORST} if {WE, "composition_control"} <= present else {}
+    n_tests = fam.adjust()
+    out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
+    if q1:
+        out.append(
+            _line(
+                "1. Does any rule beat `stratified_random` on worst-group Dice and NSD (final, AUC)?",
+                {f"`{s}` {k}": p for (s, k), p in q1.items()},
+            )
+        )
+    if q2:
+        out.append(
+            _line(
+                f"2. Do the estimates beat their composition-matched control? `{WE}` minus `composition_control`:", q2
+            )
+        )
+    template = RUNS / "sweep_powered_minority"
+    if q1 and template.is_dir():
+        runs = find_runs([template])
+        single = run_metrics(summary_table(runs), {str(r.path) for r in runs if r.failure is None})
+        single = single[(single["init"] == init) & (single["bias"] == bias)]
+        rows = []
+        for (s, k), p in q1.items():
+            if p is None:
+                continue
+            t, _ = paired_difference(single, s, ref, k)
+            rows.append(f"`{s}` {k}: here {_word(p)}, one template {_word(t) if t is not None else 'not run'}")
+        out.append(
+            "- **Does the answer hold? (descriptive: the template cell's intervals unadjusted, "
+            f"{single['seed'].nunique()} seeds)** " + "; ".join(rows) + "."
+        )
+    return out + _acquired(m)
+
+
+def _word(p) -> str:
+    """One word for a difference: better, worse or unresolved (for side-by-side reading)."""
+    return "unresolved" if not p.resolved else ("better" if p.mean > 0 else "worse")
+
+
+CELL_VERDICTS = {
+    "sweep_powered_minority": minority_verdicts,
+    "sweep_powered_weak": weak_verdicts,
+    "sweep_anatomies_minority": anatomy_verdicts,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
