@@ -174,7 +174,7 @@ def assign_anatomies(spec: CohortSpec, groups: list[str] | None = None) -> list[
     rng = np.random.default_rng(np.random.SeedSequence(entropy=spec.seed, spawn_key=(2**31 + 1,)))
     for group in spec.groups:
         members = np.flatnonzero(np.asarray(groups) == group)
-        counts = quota_split(len(members), {str(b): 1.0 for b in range(n_bases)})
+        counts = quota_split(len(members), {str(b): 1.0 for b in range(n_bases)}, rng)  # ties: seeded
         bases = np.repeat(np.arange(n_bases), [counts[str(b)] for b in range(n_bases)])
         out[members] = rng.permutation(bases)
     return out.tolist()
