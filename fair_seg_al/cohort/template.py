@@ -61,14 +61,14 @@ class TemplateAnatomy:
     caudate: np.ndarray
     affine: np.ndarray
 
-    @property
-    def inverse_affine(self) -> np.ndarray:
-        return np.linalg.inv(self.affine)
-
     def world_to_voxel(self, points: np.ndarray) -> np.ndarray:
-        """Map world points ``(3, ...)`` to (fractional) voxel indices ``(3, ...)``."""
-        inv = self.inverse_affine
-        return np.tensordot(inv[:3, :3], points, axes=1) + inv[:3, 3].reshape((3,) + (1,) * (points.ndim - 1))
+        return world_to_voxel(self.affine, points)
+
+
+def world_to_voxel(affine: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Map world points ``(3, ...)`` to the (fractional) voxel indices ``(3, ...)`` of ``affine``'s grid."""
+    inv = np.linalg.inv(affine)
+    return np.tensordot(inv[:3, :3], points, axes=1) + inv[:3, 3].reshape((3,) + (1,) * (points.ndim - 1))
 
 
 @lru_cache(maxsize=1)
