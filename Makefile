@@ -93,6 +93,7 @@ format: install
 
 bench: install
 	$(PY) benchmarks/bench_generate.py
+	$(PY) benchmarks/bench_generate.py --anatomies
 	$(PY) benchmarks/bench_al.py
 	$(PY) benchmarks/bench_uncertainty.py
 	$(PY) benchmarks/bench_rounds.py

@@ -9,6 +9,11 @@ from fair_seg_al.utils.io import atomic_write_text
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PARTS = [
     ("Cohort generation speed", "benchmarks/generate.md", "benchmarks/bench_generate.py"),
+    (
+        "Cohort generation: six real anatomies vs the template",
+        "benchmarks/generate_anatomies.md",
+        "benchmarks/bench_generate.py --anatomies",
+    ),
     ("Pool scoring: throughput and memory", "benchmarks/al.md", "benchmarks/bench_al.py"),
     ("Multi-pass scoring: MC dropout and TTA", "benchmarks/uncertainty.md", "benchmarks/bench_uncertainty.py"),
     ("Where a round's time goes", "benchmarks/rounds.md", "benchmarks/bench_rounds.py"),

@@ -144,3 +144,13 @@ def test_anatomy_cohort_volumes_match_their_csv():
     assert f"group B keeps {100 * kept.min():.0f}-{100 * kept.max():.0f} % of group A's volume" in text
     assert "48-subject cohort" in text and len(subjects) == 48
     assert (subjects.groupby(["anatomy", "group"]).size() == 4).all()  # "four subjects per donor and group"
+
+
+def test_anatomy_generation_cost_matches_its_benchmark():
+    bench = (DOCS / "benchmarks" / "generate_anatomies.md").read_text()
+    ratio = re.search(r"Anatomies / template time: \*\*(\d+\.\d+)x\*\*", bench).group(1)
+    first, extra = re.search(r"took (\d+\.\d) s \((\d+\.\d) s more\)", bench).groups()
+    text = section((DOCS / "cohort.md").read_text(), "## Several real anatomies")
+    assert f"takes {ratio} times as long per subject as the template" in text
+    assert f"about {round(float(extra) / 6)} s per\ndonor here" in text  # six donors' interiors
+    assert float(first) > float(extra)
