@@ -154,3 +154,43 @@ def test_anatomy_generation_cost_matches_its_benchmark():
     assert f"takes {ratio} times as long per subject as the template" in text
     assert f"about {round(float(extra) / 6)} s per\ndonor here" in text  # six donors' interiors
     assert float(first) > float(extra)
+
+
+def test_minority_interim_status_matches_the_archive():
+    runs = DOCS / "replication" / "runs" / "sweep_powered_minority"
+    seeds = sorted({int(re.search(r"-seed(\d+)-", p.name).group(1)) for p in runs.iterdir() if p.is_dir()})
+    n = len(seeds)
+    assert seeds == list(range(n))  # chunks run seeds in order
+    n_runs = sum(p.is_dir() for p in runs.iterdir())
+    assert n_runs == 18 * n  # nine strategies x two starts per seed
+    replication = " ".join(section((DOCS / "replication.md").read_text(), "## The minority cell").split())
+    assert f"minority interim ({n} of 12 seeds)" in replication
+    assert f"seeds 0-{n - 1} are archived ({n_runs} runs of the planned 216" in replication
+    assert f"interim: {n} of 12 seeds; no verdict yet" in replication
+    minority = " ".join((DOCS / "minority.md").read_text().split())
+    assert f"minority cell seeds 0-{n - 1} archived and committed ({n_runs} of 216 runs" in minority
+    times = [int(t) for t in re.findall(r"seeds \d+ took (\d+) s", (runs / "chunks.log").read_text())]
+    assert f"one seed took {min(times):,}-{max(times):,} s" in minority
+    verdicts = (DOCS / "replication" / "sweep_powered_minority" / "verdicts.md").read_text()
+    assert f"Interim: {n} of the 12 planned seeds" in verdicts
+    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    assert f"interim, {n} of 12 seeds" in readme
+    # B images acquired, both starts, as the README rounds them
+    acquired = {}
+    for line in re.findall(r"B images acquired of 80 \(descriptive\):\*\* (.*)", verdicts):
+        for name, mean in re.findall(r"`([\w.]+)[^`]*` (\d+\.\d) \(SD", line):
+            acquired.setdefault(name, []).append(float(mean))
+    assert round(max(acquired["entropy"])) == 2 and round(min(acquired["entropy"])) == 2
+    masked = acquired["masked_entropy"]
+    assert f"{round(min(masked))}-{round(max(masked))} of 80 B images" in readme
+    rnd = acquired["random"]
+    assert f"plain `random` about {round(min(rnd))}-{round(max(rnd))}" in readme
+    # "no rule resolved better than stratified_random; entropy and masked_entropy resolved worse"
+    firsts = re.findall(
+        r"\*\*1\. Does any rule beat `stratified_random`.*?\*\* (none resolved better; resolved worse: [^.]*)\.",
+        verdicts,
+    )
+    assert len(firsts) == 2  # both starts
+    for line in firsts:
+        assert "`entropy`" in line and "`masked_entropy`" in line
+    assert len(re.findall(r"\*\*3\. Do estimates matter\?.*?\*\* none resolved better\.", verdicts)) == 2
