@@ -157,22 +157,24 @@ def test_anatomy_generation_cost_matches_its_benchmark():
 
 
 def test_minority_interim_status_matches_the_archive():
+    # the docs quote the report; the archive may already hold a newer chunk (auto-committed by the
+    # sweep before the report is rebuilt), never fewer runs than the report
+    verdicts = (DOCS / "replication" / "sweep_powered_minority" / "verdicts.md").read_text()
+    n = int(re.search(r"Interim: (\d+) of the 12 planned seeds", verdicts).group(1))
+    n_runs = 18 * n  # nine strategies x two starts per seed
     runs = DOCS / "replication" / "runs" / "sweep_powered_minority"
-    seeds = sorted({int(re.search(r"-seed(\d+)-", p.name).group(1)) for p in runs.iterdir() if p.is_dir()})
-    n = len(seeds)
-    assert seeds == list(range(n))  # chunks run seeds in order
-    n_runs = sum(p.is_dir() for p in runs.iterdir())
-    assert n_runs == 18 * n  # nine strategies x two starts per seed
+    seeds = [int(re.search(r"-seed(\d+)-", p.name).group(1)) for p in runs.iterdir() if p.is_dir()]
+    assert sum(s < n for s in seeds) == n_runs  # seeds 0..n-1 complete in the archive
+    assert f"`composition_control` {2 * n}," in verdicts  # runs per strategy: n seeds x 2 starts
     replication = " ".join(section((DOCS / "replication.md").read_text(), "## The minority cell").split())
     assert f"minority interim ({n} of 12 seeds)" in replication
     assert f"seeds 0-{n - 1} are archived ({n_runs} runs of the planned 216" in replication
     assert f"interim: {n} of 12 seeds; no verdict yet" in replication
     minority = " ".join((DOCS / "minority.md").read_text().split())
     assert f"minority cell seeds 0-{n - 1} archived and committed ({n_runs} of 216 runs" in minority
-    times = [int(t) for t in re.findall(r"seeds \d+ took (\d+) s", (runs / "chunks.log").read_text())]
+    log = (runs / "chunks.log").read_text()
+    times = [int(t) for seed, t in re.findall(r"seeds (\d+) took (\d+) s", log) if int(seed) < n]
     assert f"one seed took {min(times):,}-{max(times):,} s" in minority
-    verdicts = (DOCS / "replication" / "sweep_powered_minority" / "verdicts.md").read_text()
-    assert f"Interim: {n} of the 12 planned seeds" in verdicts
     readme = " ".join((DOCS.parent / "README.md").read_text().split())
     assert f"interim, {n} of 12 seeds" in readme
     # B images acquired, both starts, as the README rounds them
