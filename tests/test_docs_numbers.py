@@ -157,6 +157,12 @@ def test_anatomy_generation_cost_matches_its_benchmark():
     assert f"takes {ratio} times as long per subject as the template" in text
     assert f"about {round(float(extra) / 6)} s per\ndonor here" in text  # six donors' interiors
     assert float(first) > float(extra)
+    plan = " ".join(section((DOCS / "minority.md").read_text(), "## Anatomies cell").split())
+    assert f"an anatomies cohort takes {ratio}x the template's time per subject" in plan
+    log = (DOCS / "replication" / "runs" / "sweep_powered_minority" / "chunks.log").read_text()
+    first5 = [int(t) for seed, t in re.findall(r"seeds (\d+) took (\d+) s", log) if int(seed) < 5]
+    per_run = f"{round(min(first5) / 18)}-{round(max(first5) / 18)} s of wall time per run"
+    assert f"took {min(first5):,}-{max(first5):,} s, {per_run}" in plan
 
 
 def test_minority_interim_status_matches_the_archive():
