@@ -165,58 +165,94 @@ def test_anatomy_generation_cost_matches_its_benchmark():
     assert f"took {min(first5):,}-{max(first5):,} s, {per_run}" in plan
 
 
-def test_minority_interim_status_matches_the_archive():
-    # the docs quote the report; the archive may already hold a newer chunk (auto-committed by the
-    # sweep before the report is rebuilt), never fewer runs than the report
-    verdicts = (DOCS / "replication" / "sweep_powered_minority" / "verdicts.md").read_text()
-    n = int(re.search(r"Interim: (\d+) of the 12 planned seeds", verdicts).group(1))
-    n_runs = 18 * n  # nine strategies x two starts per seed
+def _minority_verdicts() -> dict:
+    """The minority cell's verdicts.md, parsed per start: each planned test's interval, Holm p and
+    word, and the B images acquired."""
+    text = (DOCS / "replication" / "sweep_powered_minority" / "verdicts.md").read_text()
+    out = {"text": text}
+    for start in ("balanced", "imbalanced"):
+        block = text.split(f"init={start}")[1].split("### ")[0]
+        q1, q2, q3, q4 = (re.search(rf"\*\*{i}\. .*", block).group(0) for i in (1, 2, 3, 4))
+        tests = {}
+        for q, line in (("1", q1), ("2", q2), ("3", q3)):
+            pattern = (
+                r"(?:`([\w.]+)` )?(\w+) (resolved better|resolved worse|unresolved) \((.*?\]), Holm p=([\d.e+-]+)\)"
+            )
+            for rule, metric, word, interval, p in re.findall(pattern, line.split("**", 2)[2]):
+                tests[(q, rule, metric)] = (word, interval, p)
+        acquired = {n: float(v) for n, v in re.findall(r"`([\w.]+)[^`]*` (\d+\.\d) \(SD", q4)}
+        out[start] = {"tests": tests, "acquired": acquired}
+    return out
+
+
+def test_the_minority_cell_docs_quote_its_verdicts():
+    v = _minority_verdicts()
+    assert "Interim" not in v["text"]  # the cell is complete: 12 seeds of 9 strategies x 2 starts
     runs = DOCS / "replication" / "runs" / "sweep_powered_minority"
     seeds = [int(re.search(r"-seed(\d+)-", p.name).group(1)) for p in runs.iterdir() if p.is_dir()]
-    assert sum(s < n for s in seeds) == n_runs  # seeds 0..n-1 complete in the archive
-    assert f"`composition_control` {2 * n}," in verdicts  # runs per strategy: n seeds x 2 starts
-    replication = " ".join(section((DOCS / "replication.md").read_text(), "## The minority cell").split())
-    assert f"minority interim ({n} of 12 seeds)" in replication
-    assert f"seeds 0-{n - 1} are archived ({n_runs} runs of the planned 216" in replication
-    assert f"interim: {n} of 12 seeds; no verdict yet" in replication
-    minority = " ".join((DOCS / "minority.md").read_text().split())
-    assert f"minority cell seeds 0-{n - 1} archived and committed ({n_runs} of 216 runs" in minority
-    log = (runs / "chunks.log").read_text()
-    times = [int(t) for seed, t in re.findall(r"seeds (\d+) took (\d+) s", log) if int(seed) < n]
-    assert f"one seed took {min(times):,}-{max(times):,} s" in minority
+    assert sorted(set(seeds)) == list(range(12)) and len(seeds) == 216
+    assert "`composition_control` 24," in v["text"]
     readme = " ".join((DOCS.parent / "README.md").read_text().split())
-    assert f"interim, {n} of 12 seeds" in readme
-    # B images acquired, both starts, as the README rounds them
-    acquired = {}
-    for line in re.findall(r"B images acquired of 80 \(descriptive\):\*\* (.*)", verdicts):
-        for name, mean in re.findall(r"`([\w.]+)[^`]*` (\d+\.\d) \(SD", line):
-            acquired.setdefault(name, []).append(float(mean))
-    for name, quoted in [
-        ("entropy", "about {}-{} and"),
-        ("masked_entropy", "and {}-{} of 80 B images"),
-        ("random", "plain `random` about {}-{}"),
+    replication = " ".join(section((DOCS / "replication.md").read_text(), "## The minority cell").split())
+    minority = " ".join((DOCS / "minority.md").read_text().split())
+    assert "minority complete (12 seeds)" in replication and "seeds 0-11 are archived (216 runs" in replication
+    times = [int(t) for t in re.findall(r"seeds \d+ took (\d+) s", (runs / "chunks.log").read_text())]
+    assert f"216 of 216 runs; one seed took {min(times):,}-{max(times):,} s" in minority
+    bal, imb = v["balanced"]["tests"], v["imbalanced"]["tests"]
+    # question 1: the one rule resolved better, and what was resolved worse, per start
+    for tests, better, worse in [
+        (
+            bal,
+            set(),
+            {(r, m) for r in ("random", "entropy", "masked_entropy") for m in ("worst_dice", "auc_worst_dice")}
+            | {("entropy", "auc_worst_nsd")},
+        ),
+        (
+            imb,
+            {("composition_control", "auc_worst_dice")},
+            {
+                (r, m)
+                for r in ("random", "entropy", "masked_entropy")
+                for m in ("worst_dice", "auc_worst_dice", "auc_worst_nsd")
+            }
+            | {("entropy", "worst_nsd")},
+        ),
     ]:
-        means = acquired[name]
-        assert quoted.format(round(min(means)), round(max(means))) in readme
-    # question 1 per start: which rules resolved better / worse than stratified_random
-    firsts = re.findall(
-        r"\*\*1\. Does any rule beat `stratified_random`.*?\*\* (none resolved better|resolved better: [^;]*); "
-        r"resolved worse: ([^.]*)\.(.*)",
-        verdicts,
+        q1 = {(r, m): w for (q, r, m), (w, _, _) in tests.items() if q == "1"}
+        assert len(q1) == 28
+        assert {k for k, w in q1.items() if w == "resolved better"} == better
+        assert {k for k, w in q1.items() if w == "resolved worse"} == worse
+        for rule in ("masked_entropy.stratified_power", "weighted_entropy"):  # "unresolved on every planned metric"
+            assert all(w == "unresolved" for (r, _), w in q1.items() if r == rule)
+        # questions 2 and 3: unresolved on all four metrics
+        assert [w for (q, _, _), (w, _, _) in tests.items() if q in "23"] == ["unresolved"] * 8
+    quote = imb[("1", "composition_control", "auc_worst_dice")][1]
+    assert f"worst-group Dice AUC from the imbalanced start ({quote})" in readme
+    assert f"`composition_control` on Dice AUC: {quote}, resolved better" in replication
+    _, cand, p = imb[("1", "masked_entropy.stratified_power", "auc_worst_dice")]
+    assert f"AUC from the imbalanced start: {cand}, Holm p={p}" in readme
+    assert (
+        f"| {bal[('1', 'masked_entropy.stratified_power', 'auc_worst_dice')][1]}, unresolved | {cand}, unresolved (Holm p={p}) |"
+        in replication
     )
-    assert len(firsts) == 2  # both starts, balanced first
-    better = set()
-    for start, (resolved_better, worse, details) in zip(["balanced", "imbalanced"], firsts, strict=True):
-        assert "`entropy`" in worse and "`masked_entropy`" in worse
-        better |= {(start, *b) for b in re.findall(r"`([\w.]+)` (\w+)", resolved_better)}
-        for rule in ["masked_entropy.stratified_power", "weighted_entropy"]:  # "unresolved on every metric"
-            assert len(re.findall(f"`{re.escape(rule)}` \\w+ unresolved", details)) == 4
-    # the docs name the one rule resolved better, and quote its interval
-    assert better == {("imbalanced", "composition_control", "auc_worst_dice")}
-    imbalanced = verdicts.split("init=imbalanced")[1]
-    interval = re.search(r"`composition_control` auc_worst_dice resolved better \((.*?\]),", imbalanced).group(1)
-    assert interval == "+0.007 [+0.004, +0.010]"
-    assert f"worst-group Dice AUC from the imbalanced start ({interval})" in readme
-    assert f"worst-group Dice AUC from the imbalanced start ({interval})" in replication
-    assert "the only rule resolved better than `stratified_random` is `composition_control`" in minority
-    assert len(re.findall(r"\*\*3\. Do estimates matter\?.*?\*\* none resolved better\.", verdicts)) == 2
+    assert f"unresolved on all 4 (Dice AUC {imb[('2', '', 'auc_worst_dice')][1]})" in replication
+    _, oracle, p = bal[("3", "", "auc_worst_dice")]
+    assert f"unresolved on all 4 (Dice AUC {oracle}, Holm p={p})" in replication
+    # question 4: B images acquired, as the table gives them and the README rounds them
+    a, b = v["balanced"]["acquired"], v["imbalanced"]["acquired"]
+    assert (
+        f"`entropy` {a['entropy']}, `masked_entropy` {a['masked_entropy']}, `random` {a['random']}, `weighted_entropy` {a['weighted_entropy']}"
+        in replication
+    )
+    assert (
+        f"| {b['entropy']}, {b['masked_entropy']}, {b['random']}, {b['weighted_entropy']}; `stratified_random` 40, the shortfall rules 44 |"
+        in replication
+    )
+    assert a["composition_control"] == a["masked_entropy.stratified_power"] == 40.0
+    assert b["composition_control"] == b["masked_entropy.shortfall"] == b["masked_entropy.stratified_power"] == 44.0
+    assert (
+        f"acquire about {round(a['entropy'])}-{round(b['entropy'])} and {round(a['masked_entropy'])}-{round(b['masked_entropy'])} of 80 B images"
+        in readme
+    )
+    assert round(a["random"]) == round(b["random"]) and f"plain `random` about {round(a['random'])})" in readme
+    assert "(44 B images of 80, against 40)" in replication
