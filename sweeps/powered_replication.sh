@@ -6,6 +6,8 @@
 #   bash sweeps/powered_replication.sh                    # strong bias, seeds 0-11, two per chunk
 #   CELL=minority bash sweeps/powered_replication.sh      # group B a minority of the pool
 #   CELL=weak SEEDS="0 1 2 3" bash sweeps/powered_replication.sh
+#   CELL=weak_control CODE_DIR=../cell bash sweeps/powered_replication.sh   # the weak cell's post-hoc
+#       composition-matched control (docs/minority.md, amendment), imbalanced start, same pinned code
 #   CELL=anatomies bash sweeps/powered_replication.sh      # the minority question on six real brains
 #   CELL=strong_bare CODE_DIR=../repl bash sweeps/powered_replication.sh   # the paper's bare Weighted
 #       Entropy (no weight floor, no shrinkage) added to the strong cell, same seeds and pinned code
@@ -21,8 +23,10 @@ case "$CELL" in
     strategy.name=weighted_entropy_bare strategy.weight_floor=0 strategy.estimator.small_groups=none) ;;
   minority) sweep=sweep_powered_minority; args=(experiment=sweep_powered_minority) ;;
   weak) sweep=sweep_powered_weak; args=(experiment=sweep_powered_weak) ;;
+  weak_control) sweep=sweep_powered_weak; args=(experiment=sweep_powered_weak strategy=composition_control
+    init=imbalanced) ;;
   anatomies) sweep=sweep_anatomies_minority; args=(experiment=sweep_anatomies_minority) ;;
-  *) echo "CELL must be strong, strong_bare, minority, weak or anatomies (got $CELL)" >&2; exit 2 ;;
+  *) echo "CELL must be strong, strong_bare, minority, weak, weak_control or anatomies (got $CELL)" >&2; exit 2 ;;
 esac
 source sweeps/chunks.sh
 cell_jobs() { fsa_main "${args[@]}" "$1"; }
