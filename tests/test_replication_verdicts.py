@@ -153,6 +153,36 @@ def test_weak_cell_claim_a_by_hand(n_seeds):
     assert ("Interim (4 seeds): not set against the paper's 86 % before 12" in text) == (n_seeds == 4)
 
 
+def test_weak_cell_amendment_is_its_own_labelled_family():
+    base = dict(disparity=0.1, nsd_disparity=0.05, worst_dice=0.7, auc_worst_dice=0.6, acquired_share=0.5)
+    m = metrics(
+        {
+            "entropy": const(**base),
+            "stratified_random": const(**base),
+            rr.WE: const(**base),
+            # the control's shortfall counts alone: +0.02 AUC over stratified random, 44 B images of 80
+            "composition_control": const(**base | dict(auc_worst_dice=0.62, acquired_share=0.55)),
+            # the candidate: the control's gain and +0.01 more in every seed
+            rr.CANDIDATE: const(**base | dict(auc_worst_dice=0.63, acquired_share=0.55)),
+        }
+    )
+    text = "\n".join(rr.weak_verdicts(m, "weak", "imbalanced"))
+    # the planned family is unchanged by the control: (a) 2 + 3 rules (entropy, WE, candidate) x 2 metrics
+    assert "Planned family: 8 tests" in text
+    planned = text.split("(final, AUC)?**")[1].split("\n")[0]
+    assert "composition_control" not in planned
+    post = text.split("Post hoc (amendment; its own family of 4 tests)")[1].split("\n")[0]
+    assert (
+        f"resolved better: `{rr.CANDIDATE}` minus `composition_control` auc_worst_dice, "
+        "`composition_control` minus `stratified_random` auc_worst_dice." in post
+    )
+    assert "`composition_control` minus `stratified_random` worst_dice unresolved" in post
+    assert "`composition_control` 44.0 (SD 0.0)" in text and "`stratified_random` 40.0 (SD 0.0)" in text
+    # without the control's runs (the balanced start) there is no post-hoc line
+    balanced = m[m["strategy"] != "composition_control"]
+    assert "Post hoc" not in "\n".join(rr.weak_verdicts(balanced, "weak", "balanced"))
+
+
 def test_an_unknown_cell_is_refused_naming_the_archived_ones():
     with pytest.raises(SystemExit, match=r"no archived cell nope under .*\(have: .*sweep_powered"):
         rr.main(["nope"])

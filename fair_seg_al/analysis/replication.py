@@ -291,7 +291,27 @@ def weak_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         )
     if qb:
         out.append(_line("Does any rule beat `stratified_random` on worst-group Dice (final, AUC)?", qb))
-    return out + [""]
+    out += _weak_control(m, present)
+    return out + _acquired(m)
+
+
+def _weak_control(m: pd.DataFrame, present: set[str]) -> list[str]:
+    """The weak cell's amendment (docs/minority.md, post hoc): does the candidate beat its
+    composition-matched control, and does that control alone beat `stratified_random`? Its own Holm
+    family, apart from the planned one and labelled so."""
+    post, control, ref = Family(m), "composition_control", "stratified_random"
+    pairs = [(CANDIDATE, control), (control, ref)]
+    tests = {
+        f"`{a}` minus `{b}` {k}": post.test(a, b, k)
+        for a, b in pairs
+        if {a, b} <= present
+        for k in ("worst_dice", "auc_worst_dice")
+    }
+    if not tests:
+        return []
+    n_tests = post.adjust()
+    head = f"Post hoc (amendment; its own family of {n_tests} tests): does the candidate beat its composition-matched control?"
+    return [_line(head, tests)]
 
 
 def anatomy_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
