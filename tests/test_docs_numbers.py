@@ -195,7 +195,7 @@ def test_the_minority_cell_docs_quote_its_verdicts():
     readme = " ".join((DOCS.parent / "README.md").read_text().split())
     replication = " ".join(section((DOCS / "replication.md").read_text(), "## The minority cell").split())
     minority = " ".join((DOCS / "minority.md").read_text().split())
-    assert "minority complete (12 seeds)" in replication and "seeds 0-11 are archived (216 runs" in replication
+    assert "both complete (12 seeds each)" in replication and "seeds 0-11 are archived (216 runs" in replication
     times = [int(t) for t in re.findall(r"seeds \d+ took (\d+) s", (runs / "chunks.log").read_text())]
     assert f"216 of 216 runs; one seed took {min(times):,}-{max(times):,} s" in minority
     bal, imb = v["balanced"]["tests"], v["imbalanced"]["tests"]
@@ -256,3 +256,100 @@ def test_the_minority_cell_docs_quote_its_verdicts():
     )
     assert round(a["random"]) == round(b["random"]) and f"plain `random` about {round(a['random'])})" in readme
     assert "(44 B images of 80, against 40)" in replication
+
+
+def _weak_verdicts() -> dict:
+    """The weak cell's verdicts.md, parsed per start: claim (a)'s intervals and reduction, every
+    test's (word, interval, Holm p) and the B images acquired."""
+    text = (DOCS / "replication" / "sweep_powered_weak" / "verdicts.md").read_text()
+    out = {"text": text}
+    test = r"(resolved better|resolved worse|unresolved) \((.*?\]), Holm p=([\d.e+-]+)\)"
+    for start in ("balanced", "imbalanced"):
+        block = text.split(f"init={start}")[1].split("### ")[0]
+        a = re.search(r"\*\*\(a\).*", block).group(0)
+        dice, nsd = (re.search(rf"{k} disparity {test}", a).groups() for k in ("Dice", "NSD"))
+        red = re.search(r"reduction \+(\d+) % \[\+(\d+), \+(\d+)\]", a).groups()
+        tests = {}
+        for line in re.findall(r"\*\*(?:Does any rule|Post hoc).*", block):
+            for rule, metric, *rest in re.findall(rf"`([\w.]+)`(?: minus `[\w.]+`)? (\w+) {test}", line):
+                tests[(line.startswith("**Post"), rule, metric)] = tuple(rest)
+        acquired = {n: float(v) for n, v in re.findall(r"`([\w.]+)` (\d+\.\d) \(SD", block.split("B images")[1])}
+        out[start] = {"dice": dice, "nsd": nsd, "reduction": red, "tests": tests, "acquired": acquired, "a": a}
+    return out
+
+
+def test_the_weak_cell_docs_quote_its_verdicts():
+    v = _weak_verdicts()
+    assert "Interim" not in v["text"]  # the cell is complete: 12 seeds of 6 strategies x 2 starts (+ the control)
+    runs = DOCS / "replication" / "runs" / "sweep_powered_weak"
+    names = [p.name for p in runs.iterdir() if p.is_dir()]
+    planned = [n for n in names if not n.startswith("composition_control-")]
+    control = [n for n in names if n.startswith("composition_control-")]
+    assert len(planned) == 144 and len(control) == 12 and all("-imbalanced-" in n for n in control)
+    assert {int(re.search(r"-seed(\d+)-", n).group(1)) for n in names} == set(range(12))
+    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    replication = " ".join(section((DOCS / "replication.md").read_text(), "## The minority cell").split())
+    short = " ".join(section((DOCS / "replication.md").read_text(), "## Short answer").split())
+    minority = " ".join((DOCS / "minority.md").read_text().split())
+    bal, imb = v["balanced"], v["imbalanced"]
+    # claim (a): both resolved better, the paper's 86 % outside both, as the prose says
+    for start in (bal, imb):
+        assert start["dice"][0] == start["nsd"][0] == "resolved better"
+        assert "The paper's 86 % is outside this interval" in start["a"]
+    (rb, lb, hb), (ri, li, hi) = bal["reduction"], imb["reduction"]
+    assert f"by {rb} % [{lb}, {hb}] (balanced start) and {ri} % [{li}, {hi}] (imbalanced), both resolved" in readme
+    assert f"cut is {rb} % [{lb}, {hb}] (balanced) and {ri} % [{li}, {hi}] (imbalanced), both resolved" in short
+    assert f"{rb} % and {ri} % with 86 % outside both intervals" in minority
+    guide = " ".join((DOCS / "guide.md").read_text().split())
+    assert (
+        f"the cut is {rb} % [{lb}, {hb}] (balanced) and {ri} % [{li}, {hi}] (imbalanced), not the paper's 86 %" in guide
+    )
+    assert (
+        f"| {bal['dice'][1]}, resolved better: a cut of {rb} % [{lb}, {hb}] | {imb['dice'][1]}, resolved better: {ri} % [{li}, {hi}] |"
+        in replication
+    )
+    assert f"| {bal['nsd'][1]}, resolved better | {imb['nsd'][1]}, resolved better |" in replication
+    # the planned question: what beat / lost to stratified_random, per start
+    worse = {("entropy", "worst_dice"), ("entropy", "auc_worst_dice"), ("masked_entropy", "auc_worst_dice")}
+    for start, better in ((bal, set()), (imb, {("masked_entropy.stratified_power", "auc_worst_dice")})):
+        q = {(r, m): w for (post, r, m), (w, _, _) in start["tests"].items() if not post}
+        assert len(q) == 10
+        assert {k for k, w in q.items() if w == "resolved better"} == better
+        assert {k for k, w in q.items() if w == "resolved worse"} == worse
+        assert all(w == "unresolved" for (r, _), w in q.items() if r == "weighted_entropy")
+    _, cand, p = imb["tests"][(False, "masked_entropy.stratified_power", "auc_worst_dice")]
+    assert f"the candidate on Dice AUC: {cand}, resolved better (Holm p={p})" in replication
+    assert f"from the imbalanced start, {cand}) is unresolved against its composition-matched control" in readme
+    # the post-hoc family: only from the imbalanced start, everything unresolved
+    post = {(r, m): t for (is_post, r, m), t in imb["tests"].items() if is_post}
+    assert not any(is_post for is_post, _, _ in bal["tests"]) and len(post) == 4
+    assert all(w == "unresolved" for w, _, _ in post.values())
+    _, vs_control, p = post[("masked_entropy.stratified_power", "auc_worst_dice")]
+    assert f"unresolved on both (Dice AUC {vs_control}, Holm p={p}) |" in replication
+    _, control, p = post[("composition_control", "auc_worst_dice")]
+    assert f"unresolved on both (Dice AUC {control}, Holm p={p}) |" in replication
+    assert f"(unresolved, Holm p={p}: the shortfall counts, 44 B images against 40)" in replication
+    # the candidate's +0.003 splits into the control's +0.002 and its own +0.001 (same seeds, paired)
+    mean = lambda interval: float(interval.split(" ")[0])  # noqa: E731
+    assert f"from the imbalanced start, {mean(cand):+.3f}) is not shown" in replication
+    assert f"of it, {mean(control):+.3f} is its composition-matched" in replication
+    assert f"and {mean(vs_control):+.3f} the candidate's gain" in replication
+    # B images acquired of 80
+    a, b = bal["acquired"], imb["acquired"]
+    assert (
+        f"`entropy` {a['entropy']}, `masked_entropy` {a['masked_entropy']}, `random` {a['random']}, `weighted_entropy` {a['weighted_entropy']}; the stratified rules 40 |"
+        in replication
+    )
+    assert (
+        f"| {b['entropy']}, {b['masked_entropy']}, {b['random']}, {b['weighted_entropy']}; `stratified_random` 40, the shortfall rules 44 |"
+        in replication
+    )
+    assert a["stratified_random"] == a["masked_entropy.stratified_power"] == 40.0
+    assert b["composition_control"] == b["masked_entropy.stratified_power"] == 44.0
+    assert f"most B images ({round(a['weighted_entropy'])}-{round(b['weighted_entropy'])} of 80)" in replication
+    # the status lines
+    times = [int(t) for s, t in re.findall(r"weak chunk: seeds (\d+) took (\d+) s", (runs / "chunks.log").read_text())]
+    full = [t for t in times if t != 348]  # seed 10's chunk resumed one cut off at a session's end
+    assert len(times) == 12 and f"a seed took {min(full)}-{max(full)} s on 2 cores" in minority
+    assert "144 of 144 planned runs" in minority and "(144 runs of the plan, code pinned at cb7b897)" in replication
+    assert "both complete (12 seeds each)" in replication

@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
         ]
         answer = CELL_VERDICTS.get(sweep.name, verdicts)
-        for (bias, init), cell in metrics.groupby(["bias", "init"], sort=False):
+        for (bias, init), cell in metrics.groupby(["bias", "init"]):  # balanced before imbalanced
             lines += answer(cell, bias, init)
         atomic_write_text(out / "verdicts.md", "\n".join(lines))
         print(out / "verdicts.md")
