@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from fair_seg_al.analysis.comparisons import run_metrics
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 INTERVAL = re.compile(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]")
 
@@ -270,7 +272,7 @@ def _weak_verdicts() -> dict:
         dice, nsd = (re.search(rf"{k} disparity {test}", a).groups() for k in ("Dice", "NSD"))
         red = re.search(r"reduction \+(\d+) % \[\+(\d+), \+(\d+)\]", a).groups()
         tests = {}
-        for line in re.findall(r"\*\*(?:Does any rule|Post hoc).*", block):
+        for line in re.findall(r"\*\*(?:Does any rule|Exploratory|Post hoc).*", block):
             for rule, metric, *rest in re.findall(rf"`([\w.]+)`(?: minus `[\w.]+`)? (\w+) {test}", line):
                 tests[(line.startswith("**Post"), rule, metric)] = tuple(rest)
         acquired = {n: float(v) for n, v in re.findall(r"`([\w.]+)` (\d+\.\d) \(SD", block.split("B images")[1])}
@@ -312,7 +314,7 @@ def test_the_weak_cell_docs_quote_its_verdicts():
     # the planned question: what beat / lost to stratified_random, per start
     worse = {("entropy", "worst_dice"), ("entropy", "auc_worst_dice"), ("masked_entropy", "auc_worst_dice")}
     for start, better in ((bal, set()), (imb, {("masked_entropy.stratified_power", "auc_worst_dice")})):
-        q = {(r, m): w for (post, r, m), (w, _, _) in start["tests"].items() if not post}
+        q = {(r, m): w for (post, r, m), (w, _, _) in start["tests"].items() if not post and m.endswith("dice")}
         assert len(q) == 10
         assert {k for k, w in q.items() if w == "resolved better"} == better
         assert {k for k, w in q.items() if w == "resolved worse"} == worse
@@ -334,6 +336,27 @@ def test_the_weak_cell_docs_quote_its_verdicts():
     assert f"from the imbalanced start, {mean(cand):+.3f}) is not shown" in replication
     assert f"of it, {mean(control):+.3f} is its composition-matched" in replication
     assert f"and {mean(vs_control):+.3f} the candidate's gain" in replication
+    # worst-group NSD, exploratory: nothing resolved from the balanced start, two worse from the imbalanced
+    nsd = {
+        s: {(r, m): t for (_, r, m), t in v[s]["tests"].items() if m.endswith("nsd")}
+        for s in ("balanced", "imbalanced")
+    }
+    assert len(nsd["balanced"]) == len(nsd["imbalanced"]) == 10
+    assert all(w == "unresolved" for w, _, _ in nsd["balanced"].values())
+    worse_nsd = {k: i for k, (w, i, _) in nsd["imbalanced"].items() if w != "unresolved"}
+    assert set(worse_nsd) == {
+        ("weighted_entropy", "auc_worst_nsd"),
+        ("masked_entropy.stratified_power", "auc_worst_nsd"),
+    }
+    assert all(nsd["imbalanced"][k][0] == "resolved worse" for k in worse_nsd)
+    we_i, cand_i = (
+        worse_nsd[("weighted_entropy", "auc_worst_nsd")],
+        worse_nsd[("masked_entropy.stratified_power", "auc_worst_nsd")],
+    )
+    assert f"resolved worse on NSD AUC ({we_i} and {cand_i}) |" in replication
+    summary = pd.read_csv(DOCS / "replication" / "sweep_powered_weak" / "summary.csv")
+    levels = run_metrics(summary, set(summary["run_dir"])).groupby(["init", "strategy"])["worst_nsd"].mean()
+    assert f"Worst-group NSD is at {levels.min():.3f}-{levels.max():.3f} for every rule and start" in replication
     # B images acquired of 80
     a, b = bal["acquired"], imb["acquired"]
     assert (

@@ -155,6 +155,7 @@ def test_weak_cell_claim_a_by_hand(n_seeds):
 
 def test_weak_cell_amendment_is_its_own_labelled_family():
     base = dict(disparity=0.1, nsd_disparity=0.05, worst_dice=0.7, auc_worst_dice=0.6, acquired_share=0.5)
+    base |= dict(worst_nsd=0.8, auc_worst_nsd=0.7)
     m = metrics(
         {
             "entropy": const(**base),
@@ -163,7 +164,7 @@ def test_weak_cell_amendment_is_its_own_labelled_family():
             # the control's shortfall counts alone: +0.02 AUC over stratified random, 44 B images of 80
             "composition_control": const(**base | dict(auc_worst_dice=0.62, acquired_share=0.55)),
             # the candidate: the control's gain and +0.01 more in every seed
-            rr.CANDIDATE: const(**base | dict(auc_worst_dice=0.63, acquired_share=0.55)),
+            rr.CANDIDATE: const(**base | dict(auc_worst_dice=0.63, acquired_share=0.55, worst_nsd=0.85)),
         }
     )
     text = "\n".join(rr.weak_verdicts(m, "weak", "imbalanced"))
@@ -178,6 +179,9 @@ def test_weak_cell_amendment_is_its_own_labelled_family():
     )
     assert "`composition_control` minus `stratified_random` worst_dice unresolved" in post
     assert "`composition_control` 44.0 (SD 0.0)" in text and "`stratified_random` 40.0 (SD 0.0)" in text
+    # worst-group NSD (not in the plan): its own exploratory family, the planned one unchanged
+    nsd = text.split("Exploratory (not in the plan; its own family of 6 tests)")[1].split("\n")[0]
+    assert f"resolved better: `{rr.CANDIDATE}` worst_nsd." in nsd
     # without the control's runs (the balanced start) there is no post-hoc line
     balanced = m[m["strategy"] != "composition_control"]
     assert "Post hoc" not in "\n".join(rr.weak_verdicts(balanced, "weak", "balanced"))

@@ -291,8 +291,27 @@ def weak_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         )
     if qb:
         out.append(_line("Does any rule beat `stratified_random` on worst-group Dice (final, AUC)?", qb))
+    out += _weak_nsd(m, present)
     out += _weak_control(m, present)
     return out + _acquired(m)
+
+
+def _weak_nsd(m: pd.DataFrame, present: set[str]) -> list[str]:
+    """The weak cell's planned question asked on Dice only; the issue asks for NSD too. The same
+    comparisons on worst-group NSD, exploratory: their own Holm family, apart from the planned one."""
+    nsd = Family(m)
+    tests = {
+        f"`{s}` {k}": nsd.test(s, "stratified_random", k)
+        for s in WEAK_RULES
+        if {s, "stratified_random"} <= present
+        for k in ("worst_nsd", "auc_worst_nsd")
+    }
+    if not tests:
+        return []
+    n_tests = nsd.adjust()
+    return [
+        _line(f"Exploratory (not in the plan; its own family of {n_tests} tests): the same on worst-group NSD?", tests)
+    ]
 
 
 def _weak_control(m: pd.DataFrame, present: set[str]) -> list[str]:
