@@ -211,3 +211,29 @@ def test_anatomies_cell_questions_by_hand(tmp_path, monkeypatch):
     assert "resolved better: worst_dice" in q2 and "auc_worst_dice unresolved" in q2
     assert "Does the answer hold" not in text
     assert f"`{rr.WE}` 32.0 (SD 0.0)" in text  # 0.4 x 80
+
+
+def test_anatomies_side_by_side_reads_the_template_cells_published_verdicts(monkeypatch):
+    # the template cell: the candidate +0.0175 on AUC worst Dice over stratified random, p=0.035
+    # unadjusted, but one of 8 tests in its family (Holm p=0.28): its published verdict is unresolved
+    template = metrics(
+        {
+            "stratified_random": const(**WORST4),
+            "composition_control": const(**WORST4),
+            rr.CANDIDATE: const(**WORST4) | {"auc_worst_dice": [0.61, 0.62, 0.61, 0.63]},
+        }
+    ).assign(bias="strong", init="imbalanced")
+    monkeypatch.setattr(rr, "_template_metrics", lambda: template)
+    m = metrics(
+        {
+            "stratified_random": const(**WORST4),
+            "composition_control": const(**WORST4),
+            rr.CANDIDATE: const(**WORST4 | dict(auc_worst_dice=0.65)),  # +0.05 in every seed
+            rr.WE: const(**WORST4),
+        }
+    )
+    text = "\n".join(rr.anatomy_verdicts(m, "strong", "imbalanced"))
+    held = text.split("Does the answer hold?")[1].split("\n")[0]
+    assert "Holm-adjusted within its own family, 4 seeds" in held
+    assert f"`{rr.CANDIDATE}` auc_worst_dice: here better, one template unresolved" in held
+    assert f"`{rr.WE}` worst_dice: here unresolved, one template not run" in held

@@ -219,8 +219,9 @@ def _line(head: str, tests: dict, better: str = "higher") -> str:
     return f"- **{head}** {words}. " + "; ".join(f"{k} {_fmt(p, better)}" for k, p in tested.items()) + "."
 
 
-def minority_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
-    """docs/minority.md's questions for the minority cell; one Holm family per start."""
+def _minority_family(m: pd.DataFrame) -> tuple[dict, dict, dict, int]:
+    """The minority cell's planned family for one start (questions 1-3), Holm-adjusted together;
+    and the number of tests."""
     present = set(m["strategy"])
     fam = Family(m)
     ref = "stratified_random"
@@ -233,7 +234,12 @@ def minority_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         if {ORACLE, "composition_control"} <= present
         else {}
     )
-    n_tests = fam.adjust()
+    return q1, q2, q3, fam.adjust()
+
+
+def minority_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
+    """docs/minority.md's questions for the minority cell; one Holm family per start."""
+    q1, q2, q3, n_tests = _minority_family(m)
     out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
     if q1:
         out.append(_line("1. Does any rule beat `stratified_random` on worst-group Dice and NSD (final, AUC)?", q1))
@@ -356,22 +362,32 @@ def anatomy_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
                 f"2. Do the estimates beat their composition-matched control? `{WE}` minus `composition_control`:", q2
             )
         )
-    template = RUNS / "sweep_powered_minority"
-    if q1 and template.is_dir():
-        runs = find_runs([template])
-        single = run_metrics(summary_table(runs), {str(r.path) for r in runs if r.failure is None})
+    single = _template_metrics() if q1 else None
+    if single is not None:
         single = single[(single["init"] == init) & (single["bias"] == bias)]
+        # the template cell's published verdicts: Holm-adjusted within its own planned family
+        template_q1 = _minority_family(single)[0]
         rows = []
         for (s, k), p in q1.items():
             if p is None:
                 continue
-            t, _ = paired_difference(single, s, ref, k)
+            t = template_q1.get(f"`{s}` {k}")
             rows.append(f"`{s}` {k}: here {_word(p)}, one template {_word(t) if t is not None else 'not run'}")
         out.append(
-            "- **Does the answer hold? (descriptive: the template cell's intervals unadjusted, "
-            f"{single['seed'].nunique()} seeds)** " + "; ".join(rows) + "."
+            "- **Does the answer hold? (descriptive: the template cell's verdicts as published, Holm-adjusted "
+            f"within its own family, {single['seed'].nunique()} seeds)** " + "; ".join(rows) + "."
         )
     return out + _acquired(m)
+
+
+def _template_metrics() -> pd.DataFrame | None:
+    """Per-run metrics of the single-template minority cell, if archived (the anatomies cell's
+    side-by-side reads them)."""
+    template = RUNS / "sweep_powered_minority"
+    if not template.is_dir():
+        return None
+    runs = find_runs([template])
+    return run_metrics(summary_table(runs), {str(r.path) for r in runs if r.failure is None})
 
 
 def _word(p) -> str:
