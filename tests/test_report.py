@@ -255,3 +255,27 @@ def test_three_groups_in_tables_paired_metrics_and_figures(tmp_path):
     assert ("entropy", "random", "gap") not in paired.index
     assert "Dice F | Dice M | Dice X" in (out / "report.md").read_text()
     assert (out / "dice_groups.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_levels_with_a_test_set_per_seed_by_hand(tmp_path):
+    # each seed its own cohort and one test image per group: the level is the mean over seeds of the
+    # per-seed statistic, and the interval spans the seeds (the images cannot be resampled apart)
+    for seed, (a, b) in enumerate([(0.9, 0.7), (0.8, 0.4)]):
+        run = make_run(tmp_path / "s", f"r{seed}", "random", seed, [a], [b], rounds_planned=0,
+                       test=(f"t{seed}a", f"t{seed}b"), cohort=f"c{seed}")  # fmt: skip
+        pd.DataFrame(
+            {"round": 0, "subject_id": [f"t{seed}a", f"t{seed}b"], "group": ["A", "B"], "dice": [a, b]}
+        ).to_csv(run / "test_dice.csv", index=False)
+    out = build_report([tmp_path / "s"], tmp_path / "out")
+    levels = pd.read_csv(out / "levels.csv").iloc[0]
+    assert levels["test_sets"] == "per seed" and levels["seeds"] == 2 and levels["test_images"] == 2
+    assert levels["worst_dice"] == pytest.approx((0.7 + 0.4) / 2)
+    assert levels["dice_disparity"] == pytest.approx((0.2 + 0.4) / 2)
+    assert levels["dice_disparity_low"] == pytest.approx(0.2) and levels["dice_disparity_high"] == pytest.approx(0.4)
+    assert "nested in them" in (out / "report.md").read_text()
+    assert "each seed's group-balanced test set" in (out / "report.md").read_text()
+    # without per-image files there is no level, and the earlier levels.csv does not outlive its runs
+    for seed in (0, 1):
+        (tmp_path / "s" / f"r{seed}" / "test_dice.csv").unlink()
+    build_report([tmp_path / "s"], tmp_path / "out")
+    assert not (out / "levels.csv").exists()

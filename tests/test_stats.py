@@ -108,3 +108,33 @@ def test_two_level_bootstrap_widens_with_image_noise():
     assert lo < point < hi
     # a seed-only interval would be ~0.001 wide; the image resampling gives about 2 x 1.96 x 0.1 x sqrt(2/20)
     assert hi - lo > 0.05
+
+
+def test_nested_bootstrap_one_image_per_group_leaves_only_the_seeds():
+    from fair_seg_al.analysis.stats import nested_bootstrap
+
+    # each seed its own test set, one image per group: the images cannot vary, so every replicate is
+    # a mean of the seeds' disparities (0.2 and 0.4) drawn with replacement: 0.2, 0.3 or 0.4
+    values = [np.array([0.9, 0.7]), np.array([0.4, 0.8])]
+    groups = [["A", "B"], ["B", "A"]]
+    point, lo, hi = nested_bootstrap(values, groups, lambda m: m.max(axis=1) - m.min(axis=1), n_boot=400)
+    assert point == pytest.approx(0.3)
+    assert lo == pytest.approx(0.2) and hi == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="seed 1 has groups"):
+        nested_bootstrap(values, [["A", "B"], ["A", "C"]], lambda m: m[:, 0])
+
+
+def test_nested_bootstrap_adds_each_seeds_image_noise():
+    from fair_seg_al.analysis.stats import nested_bootstrap
+
+    rng = np.random.default_rng(1)
+    groups = [["A"] * 20 + ["B"] * 20] * 6
+    # six seeds, each its own 20 + 20 images with SD 0.1 and no seed effect: a seed's disparity has SD
+    # 0.1 x sqrt(2 / 20) = 0.032, the mean of six 0.013; resampling the images inside each drawn seed
+    # on top of the seeds about doubles that variance: a 95 % width near 2 x 1.96 x 0.013 x sqrt(2) = 0.07
+    values = [
+        np.concatenate([0.8 + 0.1 * rng.standard_normal(20), 0.7 + 0.1 * rng.standard_normal(20)]) for _ in groups
+    ]
+    point, lo, hi = nested_bootstrap(values, groups, lambda m: m[:, 0] - m[:, 1])
+    assert lo < point < hi
+    assert 0.045 < hi - lo < 0.11

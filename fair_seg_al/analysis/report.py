@@ -27,6 +27,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -45,7 +46,7 @@ from fair_seg_al.analysis.runs import (  # noqa: E402
     strategy_order,
     summary_table,
 )
-from fair_seg_al.analysis.stats import area_under_curve, two_level_bootstrap  # noqa: E402
+from fair_seg_al.analysis.stats import area_under_curve, nested_bootstrap, two_level_bootstrap  # noqa: E402
 from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
 
 REFERENCE = "entropy"  #: the disparity reduction is relative to it
@@ -122,33 +123,44 @@ def _level_statistics(counts: np.ndarray) -> dict:
 
 def levels_table(runs: Sequence[Run], n_boot: int = 2000) -> pd.DataFrame:
     """Per cell x strategy: final group means, worst group, disparity and ES of Dice (and NSD where
-    recorded), each with a 95 % two-level bootstrap interval over seeds and test images."""
+    recorded), each with a 95 % bootstrap interval over seeds and test images: crossed
+    (:func:`two_level_bootstrap`) where every seed scores one shared test set, nested
+    (:func:`nested_bootstrap`) where each seed drew its own cohort and test set."""
     rows = []
     cells: dict[tuple[str, str, str], list[Run]] = {}
     for r in runs:
         if r.failure is None:
             cells.setdefault((r.bias, r.init, r.strategy), []).append(r)
     for (bias, init, strategy), members in cells.items():
-        tables = [t for t in (final_test_values(r) for r in members) if t is not None]
-        if not tables or any(
-            len(t) != len(tables[0]) or (t["subject_id"] != tables[0]["subject_id"]).any() for t in tables
-        ):
-            continue  # no per-image file, or not one shared test set
-        groups = tables[0]["group"].to_numpy()
-        names = sorted(set(groups.tolist()))
-        counts = np.array([(groups == g).sum() for g in names], dtype=float)
-        row = {"bias": bias, "init": init, "strategy": strategy, "seeds": len(tables), "test_images": len(groups)}
+        tables = [final_test_values(r) for r in members]
+        if not members or any(t is None for t in tables):
+            continue  # no per-image file
+        keys = {r.test_key for r in members}
+        shared = len(keys) == 1 and all(
+            len(t) == len(tables[0]) and (t["subject_id"] == tables[0]["subject_id"]).all() for t in tables
+        )
+        if not shared and len(keys) != len(members):
+            continue  # neither one test set nor one per seed: no level to report
+        groups = [t["group"].to_numpy() for t in tables]
+        names = sorted(set(groups[0].tolist()))
+        counts = np.array([(groups[0] == g).sum() for g in names], dtype=float)
+        row = {
+            "bias": bias, "init": init, "strategy": strategy, "seeds": len(tables),
+            "test_images": len(groups[0]), "test_sets": "shared" if shared else "per seed",
+        }  # fmt: skip
         for metric in ("dice", "nsd"):
-            if metric not in tables[0] or tables[0][metric].isna().all():
+            if metric not in tables[0] or any(t[metric].isna().all() for t in tables):
                 continue
-            values = np.stack([t[metric].to_numpy(float) for t in tables])
+            if shared:
+                values = np.stack([t[metric].to_numpy(float) for t in tables])
+                boot = partial(two_level_bootstrap, values, groups[0], n_boot=n_boot)
+            else:
+                boot = partial(nested_bootstrap, [t[metric].to_numpy(float) for t in tables], groups, n_boot=n_boot)
             for k, g in enumerate(names):
-                row[f"{metric}_{g}"], row[f"{metric}_{g}_low"], row[f"{metric}_{g}_high"] = two_level_bootstrap(
-                    values, groups, lambda m, k=k: m[:, k], n_boot
-                )
+                row[f"{metric}_{g}"], row[f"{metric}_{g}_low"], row[f"{metric}_{g}_high"] = boot(lambda m, k=k: m[:, k])
             for name, stat in _level_statistics(counts).items():
                 key = {"worst": f"worst_{metric}", "disparity": f"{metric}_disparity", "es": f"es_{metric}"}[name]
-                row[key], row[f"{key}_low"], row[f"{key}_high"] = two_level_bootstrap(values, groups, stat, n_boot)
+                row[key], row[f"{key}_low"], row[f"{key}_high"] = boot(stat)
         rows.append(row)
     table = pd.DataFrame(rows)
     if not table.empty:
@@ -162,9 +174,10 @@ def levels_markdown(levels: pd.DataFrame) -> list[str]:
     lines = [
         "## Absolute levels at the final budget (95 % interval over seeds and test images)",
         "",
-        "Mean over seeds [two-level bootstrap: seeds resampled, and crossed with them the shared test "
-        "images, within each group]. The test set is fixed, so an interval over seeds alone would "
-        "leave out its sampling error. Paired differences between strategies do not carry that error "
+        "Mean over seeds [two-level bootstrap: seeds resampled and, within each group, test images: "
+        "crossed with the seeds where all seeds share one test set, nested in them where each seed drew "
+        "its own ('test images' is then per seed)]. An interval over seeds alone would leave out the "
+        "test set's sampling error. Paired differences between strategies do not carry that error "
         "in the same way (both sides score the same images): compare strategies with the paired tables.",
         "",
     ]
@@ -190,11 +203,19 @@ def _pm(row: pd.Series, m: str) -> str:
 
 
 def markdown(table: pd.DataFrame, groups: list[str], runs: Sequence[Run], sources: Sequence[str]) -> str:
+    panels: dict[tuple[str, str], set] = {}
+    for r in runs:
+        panels.setdefault((r.bias, r.init), set()).add(r.test_key)
+    test_set = (
+        "each seed's group-balanced test set (each seed drew its own cohort)"
+        if any(len(keys) > 1 for keys in panels.values())
+        else "the fixed, group-balanced test set"
+    )
     lines = [
         "# fair_seg_al report",
         "",
         f"Runs: {len(runs)} from {', '.join(f'`{s}`' for s in sources)} (relative to this report).",
-        "Final budget: mean ± SD over seeds on the fixed, group-balanced test set. Disparity = max - min "
+        f"Final budget: mean ± SD over seeds on {test_set}. Disparity = max - min "
         f"group Dice; reduction is relative to `{REFERENCE}` (positive = smaller disparity). AUC = mean "
         "height of the curve over the labeled budget.",
         "",
@@ -360,6 +381,8 @@ def build_report(
     if not levels.empty:
         with atomic_path(out / "levels.csv") as tmp:
             levels.to_csv(tmp, index=False)
+    else:  # a levels.csv of an earlier, different set of runs would outlive them
+        (out / "levels.csv").unlink(missing_ok=True)
     # the figures rest on the same complete runs as the tables (failed ones are listed in report.md)
     if complete:
         figures(summary[summary["run_dir"].isin(complete)], [r for r in runs if r.failure is None], out)

@@ -22,6 +22,7 @@ interval resamples both (:func:`two_level_bootstrap`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,6 +128,11 @@ def area_under_curve(x, y) -> float:
     return float(np.trapezoid(y, x) / (x[-1] - x[0]))
 
 
+def _percentile_interval(reps: np.ndarray, level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(reps, tail)), float(np.percentile(reps, 100 - tail))
+
+
 def bootstrap_ci(values, n_boot: int = 10000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (NaN with fewer than 2 values)."""
     v = np.asarray(values, dtype=float)
@@ -134,9 +140,7 @@ def bootstrap_ci(values, n_boot: int = 10000, level: float = 0.95, seed: int = 0
     if len(v) < 2:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+    return _percentile_interval(v[rng.integers(0, len(v), (n_boot, len(v)))].mean(axis=1), level)
 
 
 def sign_test(values) -> float:
@@ -240,5 +244,50 @@ def two_level_bootstrap(
     for b in range(n_boot):
         rows = values[rng.integers(0, len(values), len(values))]
         reps[b] = estimate(rows, [c[rng.integers(0, len(c), len(c))] for c in members])
-    tail = (1 - level) / 2 * 100
-    return point, float(np.percentile(reps, tail)), float(np.percentile(reps, 100 - tail))
+    return (point, *_percentile_interval(reps, level))
+
+
+def nested_bootstrap(
+    values: Sequence[np.ndarray],
+    groups: Sequence[Sequence],
+    statistic,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Interval of an absolute level over seeds *and* test images, each seed its own test set.
+
+    The replication cells draw a cohort and a test split per seed, so test images are nested in
+    seeds, not crossed with them as in :func:`two_level_bootstrap`. ``values[s]`` and ``groups[s]``
+    are seed ``s``'s per-image values and group labels (every seed has the same groups). Each
+    replicate resamples seeds with replacement and then, for every seed drawn, that seed's images
+    with replacement within each group (group sizes stay fixed); ``statistic`` maps the
+    ``(n_seeds, n_groups)`` per-seed group means to one number per seed, averaged over seeds.
+
+    Returns ``(point, low, high)``, the point from the data as they are.
+
+    >>> v = [np.array([0.8, 0.6]), np.array([0.9, 0.5])]
+    >>> g = [["A", "B"], ["B", "A"]]  # one image per group: only the seeds vary
+    >>> [round(x, 6) for x in nested_bootstrap(v, g, lambda m: m[:, 0], n_boot=200)[:1]]
+    [0.65]
+    """
+    names = sorted(set(np.asarray(groups[0]).tolist()))
+    members = []
+    for s, g in enumerate(groups):
+        g = np.asarray(g)
+        if sorted(set(g.tolist())) != names:
+            raise ValueError(f"seed {s} has groups {sorted(set(g.tolist()))}, seed 0 has {names}")
+        members.append([np.flatnonzero(g == n) for n in names])
+    values = [np.asarray(v, dtype=float) for v in values]
+
+    def means(s: int, pick=None) -> np.ndarray:
+        return np.array([values[s][c if pick is None else pick(c)].mean() for c in members[s]])
+
+    point = float(np.mean(statistic(np.stack([means(s) for s in range(len(values))]))))
+    rng = np.random.default_rng(seed)
+    reps = np.empty(n_boot)
+    for b in range(n_boot):
+        drawn = rng.integers(0, len(values), len(values))
+        m = np.stack([means(s, lambda c: c[rng.integers(0, len(c), len(c))]) for s in drawn])
+        reps[b] = np.mean(statistic(m))
+    return (point, *_percentile_interval(reps, level))
