@@ -376,3 +376,105 @@ def test_the_weak_cell_docs_quote_its_verdicts():
     assert len(times) == 12 and f"a seed took {min(full)}-{max(full)} s on 2 cores" in minority
     assert "144 of 144 planned runs" in minority and "(144 runs of the plan, code pinned at cb7b897)" in replication
     assert "both complete (12 seeds each)" in replication
+
+
+def _anatomies_verdicts() -> dict:
+    """The anatomies cell's verdicts.md: each planned test's (word, interval, Holm p), the side-by-side
+    words (here, one template) and the B images acquired."""
+    text = (DOCS / "replication" / "sweep_anatomies_minority" / "verdicts.md").read_text()
+    block = text.split("init=imbalanced")[1]
+    test = r"(?:`([\w.]+)` )?(\w+) (resolved better|resolved worse|unresolved) \((.*?\]), Holm p=([\d.e+-]+)\)"
+    tests = {}
+    for q in ("1", "2"):
+        line = re.search(rf"\*\*{q}\. .*", block).group(0)
+        for rule, metric, word, interval, p in re.findall(test, line.split("**", 2)[2]):
+            tests[(q, rule, metric)] = (word, interval, p)
+    hold = re.search(r"\*\*Does the answer hold\?.*", block).group(0)
+    side = {
+        (r, m): (here, there)
+        for r, m, here, there in re.findall(r"`([\w.]+)` (\w+): here (\w+), one template (\w+)", hold)
+    }
+    acquired = {n: float(v) for n, v in re.findall(r"`([\w.]+)` (\d+\.\d) \(SD", block.split("B images")[1])}
+    return {"text": text, "tests": tests, "side": side, "acquired": acquired}
+
+
+def test_the_anatomies_cell_docs_quote_its_verdicts():
+    v = _anatomies_verdicts()
+    assert "Interim" not in v["text"]  # complete: 12 seeds of 5 strategies, one start
+    runs = DOCS / "replication" / "runs" / "sweep_anatomies_minority"
+    names = [p.name for p in runs.iterdir() if p.is_dir()]
+    assert len(names) == 60 and all("-strong-imbalanced-seed" in n for n in names)
+    assert {int(re.search(r"-seed(\d+)-", n).group(1)) for n in names} == set(range(12))
+    tests, side = v["tests"], v["side"]
+    assert len([k for k in tests if k[0] == "1"]) == 16 and len([k for k in tests if k[0] == "2"]) == 4
+    replication = " ".join(section((DOCS / "replication.md").read_text(), "## The anatomies cell").split())
+    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    minority = " ".join((DOCS / "minority.md").read_text().split())
+    # the side-by-side: which comparisons agree, and how the two that differ differ
+    assert len(side) == 16
+    differ = {k for k, (here, there) in side.items() if here != there}
+    assert differ == {("composition_control", "auc_worst_dice"), ("masked_entropy", "auc_worst_nsd")}
+    assert all(side[k][0] == "unresolved" and side[k][1] != "unresolved" for k in differ)
+    agree = f"in {16 - len(differ)} of its 16 comparisons with `stratified_random`"
+    assert agree in replication and agree in readme
+    assert f"the template's answer holds in {16 - len(differ)} of its 16 comparisons" in minority
+    assert "resolved in the template cell and unresolved here" in minority
+    # question 1: nothing better; masked_entropy worse on worst-group Dice (final and AUC), all else unresolved
+    q1 = {(r, m): t for (q, r, m), t in tests.items() if q == "1"}
+    assert not [k for k, t in q1.items() if t[0] == "resolved better"]
+    assert {k for k, t in q1.items() if t[0] == "resolved worse"} == {
+        ("masked_entropy", "worst_dice"),
+        ("masked_entropy", "auc_worst_dice"),
+    }
+    template = _minority_verdicts()["imbalanced"]["tests"]
+    there = {(r, m): t for (q, r, m), t in template.items() if q == "1"}
+    w, i, p = q1[("composition_control", "auc_worst_dice")]
+    tw, ti, _ = there[("composition_control", "auc_worst_dice")]
+    assert f"| {i}, unresolved (Holm p={p}) | {ti}, {tw} | no: resolved there, unresolved here |" in replication
+    assert f"({i}, Holm p={p})" in readme
+    me = [q1[("masked_entropy", m)][1] for m in ("worst_dice", "auc_worst_dice")]
+    te = [there[("masked_entropy", m)][1] for m in ("worst_dice", "auc_worst_dice")]
+    assert f"| {me[0]}; {me[1]}, both resolved worse | {te[0]}; {te[1]}, both resolved worse | yes |" in replication
+    w, i, p = q1[("masked_entropy", "auc_worst_nsd")]
+    tw, ti, _ = there[("masked_entropy", "auc_worst_nsd")]
+    assert f"| {i}, unresolved (Holm p={p}) | {ti}, {tw} | no: resolved worse there, unresolved here |" in replication
+    assert float(i.split("[")[1].split(",")[0]) > 0  # "its interval here lies above 0"
+    we, cand = q1[("weighted_entropy", "auc_worst_dice")], q1[("masked_entropy.stratified_power", "auc_worst_dice")]
+    assert f"(Dice AUC {we[1]}, Holm p={we[2]}; {cand[1]}, Holm p={cand[2]})" in replication
+    for r in ("weighted_entropy", "masked_entropy.stratified_power"):
+        assert all(
+            q1[(r, m)][0] == "unresolved" and there[(r, m)][0] == "unresolved"
+            for m in ("worst_dice", "worst_nsd", "auc_worst_dice", "auc_worst_nsd")
+        )
+    # question 2: the estimates against their composition-matched control
+    q2 = {m: t for (q, _, m), t in tests.items() if q == "2"}
+    assert all(t[0] == "unresolved" for t in q2.values())
+    assert f"| unresolved on all 4 (Dice AUC {q2['auc_worst_dice'][1]}) |" in replication
+    # B images acquired, both cells
+    a, ta = v["acquired"], _minority_verdicts()["imbalanced"]["acquired"]
+    assert (
+        f"| `masked_entropy` {a['masked_entropy']}, `weighted_entropy` {a['weighted_entropy']}; `stratified_random` "
+        f"{a['stratified_random']:.0f}, the shortfall rules {a['composition_control']:.0f} | {ta['masked_entropy']}, "
+        f"{ta['weighted_entropy']}; {ta['stratified_random']:.0f}, {ta['composition_control']:.0f} |" in replication
+    )
+    assert a["composition_control"] == a["masked_entropy.stratified_power"] == 44.0
+    assert f"(`masked_entropy`, {a['masked_entropy']:.0f} of 80 B images)" in replication
+    # absolute levels, with intervals over seeds and test images
+    here = pd.read_csv(DOCS / "replication" / "sweep_anatomies_minority" / "levels.csv").set_index("strategy")
+    tmpl = pd.read_csv(DOCS / "replication" / "sweep_powered_minority" / "levels.csv")
+    tmpl = tmpl[tmpl["init"] == "imbalanced"].set_index("strategy").loc[here.index]
+    level = lambda r: f"{r['worst_dice']:.3f} [{r['worst_dice_low']:.3f}, {r['worst_dice_high']:.3f}]"  # noqa: E731
+    assert f"| {level(here.loc['stratified_random'])} | {level(tmpl.loc['stratified_random'])} | - |" in replication
+    drop = (tmpl["worst_dice"] - here["worst_dice"]).round(3)
+    assert drop.between(0.09, 0.10).all() and len(drop) == 5
+    assert "each of the five rules ends 0.09-0.10 lower in worst-group Dice" in replication
+    assert "every rule ends 0.09-0.10 lower in worst-group Dice" in readme
+    nsd = lambda t: f"{t['worst_nsd'].min():.3f}-{t['worst_nsd'].max():.3f}"  # noqa: E731
+    assert f"worst-group NSD is {nsd(here)} rather than {nsd(tmpl)}" in replication
+    # the seed times quoted in minority.md
+    log = (runs / "chunks.log").read_text()
+    took = [int(s) for s in re.findall(r"== anatomies chunk: seeds \S+ took (\d+) s", log)]
+    assert len(took) == 12
+    assert f"took {min(took)}-{max(took)} s on this 2-core machine" in minority
+    assert f"{sum(took):,} s for the cell" in minority
+    assert f"the first two, {min(took[:2])}-{max(took[:2])} s" in minority
