@@ -478,3 +478,28 @@ def test_the_anatomies_cell_docs_quote_its_verdicts():
     assert f"took {min(took)}-{max(took)} s on this 2-core machine" in minority
     assert f"{sum(took):,} s for the cell" in minority
     assert f"the first two, {min(took[:2])}-{max(took[:2])} s" in minority
+
+
+def test_the_recommendation_page_states_the_later_cells_as_their_verdicts_do():
+    page = " ".join((DOCS / "recommendation.md").read_text().split())
+    minority = _minority_verdicts()["imbalanced"]["tests"]
+    better = {(r, m) for (q, r, m), (w, _, _) in minority.items() if q == "1" and w == "resolved better"}
+    assert better == {("composition_control", "auc_worst_dice")}
+    assert all(w == "unresolved" for (q, _, _), (w, _, _) in minority.items() if q in ("2", "3"))
+    assert (
+        "`composition_control` is the one rule resolved better than `stratified_random` (worst-group Dice AUC, imbalanced start)"
+        in page
+    )
+    weak = _weak_verdicts()["imbalanced"]["tests"]
+    assert weak[(True, "masked_entropy.stratified_power", "auc_worst_dice")][0] == "unresolved"
+    assert weak[(False, "masked_entropy.stratified_power", "auc_worst_dice")][0] == "resolved better"
+    assert (
+        "the candidate's one resolved gain over `stratified_random` is unresolved against `composition_control`" in page
+    )
+    anatomies = _anatomies_verdicts()["tests"]
+    assert not [k for k, (w, _, _) in anatomies.items() if k[0] == "1" and w == "resolved better"]
+    assert anatomies[("1", "composition_control", "auc_worst_dice")][0] == "unresolved"
+    assert (
+        "no rule is resolved better than `stratified_random` and `composition_control`'s gain is unresolved there"
+        in page
+    )
