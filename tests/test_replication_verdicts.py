@@ -237,3 +237,29 @@ def test_anatomies_side_by_side_reads_the_template_cells_published_verdicts(monk
     assert "Holm-adjusted within its own family, 4 seeds" in held
     assert f"`{rr.CANDIDATE}` auc_worst_dice: here better, one template unresolved" in held
     assert f"`{rr.WE}` worst_dice: here unresolved, one template not run" in held
+
+
+def test_anatomies_side_by_side_table_and_figure(tmp_path, monkeypatch):
+    # template: masked entropy -0.04 on final worst Dice in every seed (resolved worse there); here the
+    # same rule +0.01 in 3 seeds of 4 and -0.01 in one: mean +0.005, unresolved
+    template = metrics(
+        {
+            "stratified_random": const(**WORST4),
+            "masked_entropy": const(**WORST4 | dict(worst_dice=WORST4["worst_dice"] - 0.04)),
+        }
+    ).assign(bias="strong", init="imbalanced")
+    monkeypatch.setattr(rr, "_template_metrics", lambda: template)
+    lift = [WORST4["worst_dice"] + d for d in (0.01, 0.01, 0.01, -0.01)]
+    here = metrics(
+        {"stratified_random": const(**WORST4), "masked_entropy": const(**WORST4) | {"worst_dice": lift}}
+    ).assign(bias="strong", init="imbalanced")
+    rr.anatomy_figures(here, tmp_path)
+    t = pd.read_csv(tmp_path / "side_by_side.csv").set_index(["cohort", "rule", "metric"])
+    assert len(t) == 8  # one rule x 4 metrics x 2 cohorts
+    assert t.loc[("one template", "masked_entropy", "worst_dice"), "mean_diff"] == pytest.approx(-0.04)
+    assert t.loc[("one template", "masked_entropy", "worst_dice"), "verdict"] == "worse"
+    mine = t.loc[("six anatomies", "masked_entropy", "worst_dice")]
+    assert mine["mean_diff"] == pytest.approx(0.005) and mine["verdict"] == "unresolved"
+    # t = 0.005 / (0.01 / 2) = 1 on 3 df: p = 0.39 alone; the smallest of the family's 4, so Holm x 4: capped at 1
+    assert mine["p_holm"] == pytest.approx(1.0)
+    assert (tmp_path / "side_by_side.png").stat().st_size > 10_000

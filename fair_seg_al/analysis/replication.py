@@ -3,10 +3,11 @@
     python sweeps/replication_report.py          # or: make replication-report
 
 For every archived sweep under docs/replication/runs/ (sweep_powered, sweep_powered_minority,
-sweep_powered_weak): the standard report (``fair_seg_al.analysis.report``: tables, figures, paired
-comparisons against the references below) into docs/replication/<sweep>/, and verdicts.md with
-the analysis plan's primary questions (docs/powered_replication.md), answered mechanically from
-the per-seed paired differences. Each cell's planned tests form one family, Holm-adjusted
+sweep_powered_weak, sweep_anatomies_minority): the standard report (``fair_seg_al.analysis.report``:
+tables, figures, paired comparisons against the references below) into docs/replication/<sweep>/,
+and verdicts.md with the analysis plan's primary questions (docs/powered_replication.md,
+docs/minority.md), answered mechanically from the per-seed paired differences; for the anatomies
+cell also side_by_side.csv/.png, its answers beside the single-template cell's. Each cell's planned tests form one family, Holm-adjusted
 (paired t p-values); the interval shown is the paired 95 % t-interval. Words: "resolved better",
 "resolved worse", "unresolved (CI [a, b])". Nothing here reads anything but the archived files.
 """
@@ -14,6 +15,7 @@ the per-seed paired differences. Each cell's planned tests form one family, Holm
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,7 +24,7 @@ from fair_seg_al.analysis.comparisons import paired_difference, run_metrics
 from fair_seg_al.analysis.report import build_report
 from fair_seg_al.analysis.runs import find_runs, summary_table
 from fair_seg_al.analysis.stats import adjust_family, reduction_ci, verdict
-from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.utils.io import atomic_path, atomic_write_text
 
 RUNS = REPO / "docs" / "replication" / "runs"
 WE = "weighted_entropy"  # the paper's bare form (archived runs: weighted_entropy_bare)
@@ -339,15 +341,21 @@ def _weak_control(m: pd.DataFrame, present: set[str]) -> list[str]:
     return [_line(head, tests)]
 
 
-def anatomy_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
-    """docs/minority.md's questions for the anatomies cell (one start, one Holm family); beside each
-    rule, the same comparison in the single-template minority cell (same start), for "does it hold"."""
+def _anatomy_family(m: pd.DataFrame) -> tuple[dict, dict, int]:
+    """The anatomies cell's planned family for one start (questions 1-2), Holm-adjusted together;
+    and the number of tests."""
     present = set(m["strategy"])
     fam = Family(m)
     ref = "stratified_random"
     q1 = {(s, k): fam.test(s, ref, k) for s in ANATOMY_RULES if {s, ref} <= present for k in WORST}
     q2 = {k: fam.test(WE, "composition_control", k) for k in WORST} if {WE, "composition_control"} <= present else {}
-    n_tests = fam.adjust()
+    return q1, q2, fam.adjust()
+
+
+def anatomy_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
+    """docs/minority.md's questions for the anatomies cell (one start, one Holm family); beside each
+    rule, the same comparison in the single-template minority cell (same start), for "does it hold"."""
+    q1, q2, n_tests = _anatomy_family(m)
     out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
     if q1:
         out.append(
@@ -390,6 +398,82 @@ def _template_metrics() -> pd.DataFrame | None:
     return run_metrics(summary_table(runs), {str(r.path) for r in runs if r.failure is None})
 
 
+def side_by_side(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Question 1 of the anatomies cell beside the same comparisons in the single-template minority
+    cell: per start, rule and metric, the paired difference from `stratified_random` (mean, 95 %
+    t-interval, seeds) and its Holm p, each within its own cell's planned family."""
+    single = _template_metrics()
+    rows = []
+    for (bias, init), here in metrics.groupby(["bias", "init"]):
+        there = single[(single["bias"] == bias) & (single["init"] == init)] if single is not None else None
+        sides = [("six anatomies", {f"`{s}` {k}": p for (s, k), p in _anatomy_family(here)[0].items()})]
+        if there is not None and not there.empty:
+            sides.append(("one template", _minority_family(there)[0]))
+        for cohort, tests in sides:
+            for key, p in tests.items():
+                rule, metric = key.strip("`").split("` ")
+                if p is None or rule not in ANATOMY_RULES:
+                    continue
+                rows.append({
+                    "bias": bias, "init": init, "cohort": cohort, "rule": rule, "metric": metric,
+                    "seeds": p.n, "mean_diff": p.mean, "ci_low": p.ci_low, "ci_high": p.ci_high,
+                    "p_holm": p.p_adjusted, "verdict": _word(p),
+                })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def side_by_side_figure(table: pd.DataFrame, out: Path) -> Path:
+    """Forest plot of :func:`side_by_side`: a panel per metric (and start), each rule's difference
+    from `stratified_random` on six anatomies and on one template, filled where Holm-resolved."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = list(dict.fromkeys(zip(table["bias"], table["init"], strict=True)))
+    fig, axes = plt.subplots(
+        len(cells), len(WORST), figsize=(3.3 * len(WORST), 0.6 + 0.55 * len(ANATOMY_RULES) * len(cells)), squeeze=False
+    )
+    colours = {"six anatomies": "tab:purple", "one template": "tab:gray"}
+    for i, (bias, init) in enumerate(cells):
+        for j, metric in enumerate(WORST):
+            ax = axes[i][j]
+            for offset, (cohort, colour) in zip((-0.15, 0.15), colours.items(), strict=True):
+                d = table[(table["bias"] == bias) & (table["init"] == init) & (table["cohort"] == cohort)]
+                d = d[d["metric"] == metric].set_index("rule").reindex(ANATOMY_RULES).dropna(subset=["mean_diff"])
+                y = [ANATOMY_RULES.index(r) + offset for r in d.index]
+                ax.errorbar(d["mean_diff"], y, xerr=[d["mean_diff"] - d["ci_low"], d["ci_high"] - d["mean_diff"]],
+                            fmt="none", ecolor=colour)  # fmt: skip
+                resolved = (d["verdict"] != "unresolved").to_numpy()
+                ax.scatter(d["mean_diff"], y, s=30, zorder=3, edgecolors=colour,
+                           facecolors=[colour if r else "white" for r in resolved], label=cohort)  # fmt: skip
+            ax.axvline(0, color="k", lw=0.8)
+            ax.set_yticks(range(len(ANATOMY_RULES)), ANATOMY_RULES if j == 0 else [""] * len(ANATOMY_RULES), fontsize=8)
+            ax.invert_yaxis()
+            ax.set_title(f"{metric} ({bias}/{init})", fontsize=9)
+            ax.set_xlabel("minus stratified_random", fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=2, frameon=False)
+    fig.suptitle(
+        "Does the answer hold? 95 % paired t-intervals; filled: resolved (Holm, within each cell's family)", fontsize=10
+    )
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    path = out / "side_by_side.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def anatomy_figures(metrics: pd.DataFrame, out: Path) -> None:
+    """side_by_side.csv and .png for the anatomies cell (written atomically)."""
+    table = side_by_side(metrics)
+    if table.empty:
+        return
+    with atomic_path(out / "side_by_side.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    side_by_side_figure(table, out)
+
+
 def _word(p) -> str:
     """One word for a difference: better, worse or unresolved (for side-by-side reading)."""
     return "unresolved" if not p.resolved else ("better" if p.mean > 0 else "worse")
@@ -400,6 +484,7 @@ CELL_VERDICTS = {
     "sweep_powered_weak": weak_verdicts,
     "sweep_anatomies_minority": anatomy_verdicts,
 }
+CELL_FIGURES = {"sweep_anatomies_minority": anatomy_figures}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -455,6 +540,8 @@ def main(argv: list[str] | None = None) -> None:
         for (bias, init), cell in metrics.groupby(["bias", "init"]):  # balanced before imbalanced
             lines += answer(cell, bias, init)
         atomic_write_text(out / "verdicts.md", "\n".join(lines))
+        if sweep.name in CELL_FIGURES:
+            CELL_FIGURES[sweep.name](metrics, out)
         print(out / "verdicts.md")
 
 
