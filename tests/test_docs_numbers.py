@@ -395,7 +395,14 @@ def _anatomies_verdicts() -> dict:
         for r, m, here, there in re.findall(r"`([\w.]+)` (\w+): here (\w+), one template (\w+)", hold)
     }
     acquired = {n: float(v) for n, v in re.findall(r"`([\w.]+)` (\d+\.\d) \(SD", block.split("B images")[1])}
-    return {"text": text, "tests": tests, "side": side, "acquired": acquired}
+    post = re.search(r"\*\*Post hoc, exploratory.*", block).group(0).split("**", 2)[2]
+    between = {
+        (r, m): (w, i, p)
+        for r, m, w, i, p in re.findall(
+            r"`([\w.]+)` (\w+) (unresolved|higher here|lower here) \((.*?\]), Holm p=([\d.e+-]+)\)", post
+        )
+    }
+    return {"text": text, "tests": tests, "side": side, "acquired": acquired, "between": between}
 
 
 def test_the_anatomies_cell_docs_quote_its_verdicts():
@@ -503,3 +510,18 @@ def test_the_recommendation_page_states_the_later_cells_as_their_verdicts_do():
         "no rule is resolved better than `stratified_random` and `composition_control`'s gain is unresolved there"
         in page
     )
+
+
+def test_the_anatomies_post_hoc_between_cohort_differences_are_quoted_as_the_verdicts_give_them():
+    between = _anatomies_verdicts()["between"]
+    assert len(between) == 16
+    resolved = {k for k, (w, _, _) in between.items() if w != "unresolved"}
+    assert resolved == {("masked_entropy", "auc_worst_dice"), ("masked_entropy", "auc_worst_nsd")}
+    assert all(between[k][0] == "higher here" for k in resolved)  # masked entropy's AUC losses: smaller here
+    text = " ".join(section((DOCS / "replication.md").read_text(), "## The anatomies cell").split())
+    _, i, p = between[("composition_control", "auc_worst_dice")]
+    assert f"is not resolved to differ between the cohorts ({i}, Holm p={p})" in text
+    assert f"worst-group Dice AUC ({between[('masked_entropy', 'auc_worst_dice')][1]})" in text
+    assert f"worst-group NSD AUC ({between[('masked_entropy', 'auc_worst_nsd')][1]})" in text
+    assert f"loss is not resolved to differ ({between[('masked_entropy', 'worst_dice')][1]})" in text
+    assert "Nothing else is resolved to differ." in text

@@ -255,7 +255,7 @@ def test_anatomies_side_by_side_table_and_figure(tmp_path, monkeypatch):
     ).assign(bias="strong", init="imbalanced")
     rr.anatomy_figures(here, tmp_path)
     t = pd.read_csv(tmp_path / "side_by_side.csv").set_index(["cohort", "rule", "metric"])
-    assert len(t) == 8  # one rule x 4 metrics x 2 cohorts
+    assert len(t) == 12  # one rule x 4 metrics x (2 cohorts + their difference)
     assert t.loc[("one template", "masked_entropy", "worst_dice"), "mean_diff"] == pytest.approx(-0.04)
     assert t.loc[("one template", "masked_entropy", "worst_dice"), "verdict"] == "worse"
     mine = t.loc[("six anatomies", "masked_entropy", "worst_dice")]
@@ -263,3 +263,10 @@ def test_anatomies_side_by_side_table_and_figure(tmp_path, monkeypatch):
     # t = 0.005 / (0.01 / 2) = 1 on 3 df: p = 0.39 alone; the smallest of the family's 4, so Holm x 4: capped at 1
     assert mine["p_holm"] == pytest.approx(1.0)
     assert (tmp_path / "side_by_side.png").stat().st_size > 10_000
+    # between the cohorts: +0.005 - (-0.04) = +0.045; the template's differences are constant, so
+    # Welch's SE is here's alone, 0.01 / 2, on 3 df: t = 9, p = 0.0029; the 3 other metrics are 0 on
+    # both sides (p 1), so Holm multiplies it by 4: 0.0116, resolved
+    between = t.loc[(rr.BETWEEN, "masked_entropy", "worst_dice")]
+    assert between["mean_diff"] == pytest.approx(0.045) and between["verdict"] == "higher here"
+    assert between["p_holm"] == pytest.approx(4 * 0.0029, abs=1e-3)
+    assert (t.loc[rr.BETWEEN]["verdict"] == "unresolved").sum() == 3

@@ -17,13 +17,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fair_seg_al.analysis import REPO  # noqa: E402
 from fair_seg_al.analysis.comparisons import paired_difference, run_metrics
 from fair_seg_al.analysis.report import build_report
 from fair_seg_al.analysis.runs import find_runs, summary_table
-from fair_seg_al.analysis.stats import adjust_family, reduction_ci, verdict
+from fair_seg_al.analysis.stats import adjust_family, holm, reduction_ci, verdict, welch_interval
 from fair_seg_al.utils.io import atomic_path, atomic_write_text
 
 RUNS = REPO / "docs" / "replication" / "runs"
@@ -43,6 +44,7 @@ WEAK_RULES = ["random", "entropy", "masked_entropy", WE, CANDIDATE]
 # the minority question on several real anatomies (issue 20; docs/minority.md, "Anatomies cell")
 ANATOMY_RULES = ["composition_control", "masked_entropy", WE, CANDIDATE]
 WORST = ("worst_dice", "worst_nsd", "auc_worst_dice", "auc_worst_nsd")
+BETWEEN = "six anatomies minus one template (post hoc)"
 
 
 def _fmt(p, better: str = "higher") -> str:
@@ -385,6 +387,17 @@ def anatomy_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
             "- **Does the answer hold? (descriptive: the template cell's verdicts as published, Holm-adjusted "
             f"within its own family, {single['seed'].nunique()} seeds)** " + "; ".join(rows) + "."
         )
+        diffs = between_cohorts(m, single)
+        if diffs:
+            words = [
+                f"`{s}` {k} {_between_word(d, q)} ({d:+.3f} [{lo:+.3f}, {hi:+.3f}], Holm p={q:.2g})"
+                for (s, k), (d, lo, hi, _, q) in diffs.items()
+            ]
+            out.append(
+                "- **Post hoc, exploratory (added after the verdicts above were read): do the effects differ "
+                "between the cohorts?** Each rule's difference from `stratified_random` here minus on one "
+                f"template, Welch 95 % interval, its own Holm family of {len(diffs)}: " + "; ".join(words) + "."
+            )
     return out + _acquired(m)
 
 
@@ -396,6 +409,39 @@ def _template_metrics() -> pd.DataFrame | None:
         return None
     runs = find_runs([template])
     return run_metrics(summary_table(runs), {str(r.path) for r in runs if r.failure is None})
+
+
+def _seed_differences(m: pd.DataFrame, a: str, b: str, metric: str) -> np.ndarray:
+    """Per seed, ``a`` minus ``b`` on ``metric`` (the seeds both ran)."""
+    pa, pb = (m[m["strategy"] == s].set_index("seed")[metric] for s in (a, b))
+    return (pa - pb).dropna().to_numpy(float)
+
+
+def between_cohorts(here: pd.DataFrame, template: pd.DataFrame) -> dict[tuple[str, str], tuple]:
+    """Post hoc, exploratory: does a rule's effect differ between the cohorts? Per rule and metric,
+    the anatomies cell's mean per-seed difference from `stratified_random` minus the template
+    cell's (independent cohorts and seeds: Welch's interval), Holm-adjusted over these tests as a
+    family of their own. A verdict that is resolved in one cell and not in the other is not, by
+    itself, a difference between the cells; this asks that directly.
+
+    Returns ``(rule, metric) -> (difference, low, high, p, Holm p)``.
+    """
+    out = {}
+    for s in ANATOMY_RULES:
+        for k in WORST:
+            if k not in here or k not in template:
+                continue
+            x, y = (_seed_differences(m, s, "stratified_random", k) for m in (here, template))
+            if len(x) >= 2 and len(y) >= 2:
+                out[(s, k)] = welch_interval(x, y)
+    for key, q in zip(out, holm([v[3] for v in out.values()]), strict=True):
+        out[key] = (*out[key], float(q))
+    return out
+
+
+def _between_word(difference: float, p_holm: float) -> str:
+    """A between-cohort difference in words (NaN p, e.g. two constant samples: unresolved)."""
+    return "unresolved" if not p_holm < 0.05 else ("higher here" if difference > 0 else "lower here")
 
 
 def side_by_side(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -418,6 +464,14 @@ def side_by_side(metrics: pd.DataFrame) -> pd.DataFrame:
                     "bias": bias, "init": init, "cohort": cohort, "rule": rule, "metric": metric,
                     "seeds": p.n, "mean_diff": p.mean, "ci_low": p.ci_low, "ci_high": p.ci_high,
                     "p_holm": p.p_adjusted, "verdict": _word(p),
+                })  # fmt: skip
+        if len(sides) == 2:  # post hoc: the difference between the cohorts (between_cohorts)
+            for (rule, metric), (d, lo, hi, _, q) in between_cohorts(here, there).items():
+                rows.append({
+                    "bias": bias, "init": init, "cohort": BETWEEN, "rule": rule, "metric": metric,
+                    "seeds": len(_seed_differences(here, rule, "stratified_random", metric)),
+                    "mean_diff": d, "ci_low": lo, "ci_high": hi, "p_holm": q,
+                    "verdict": _between_word(d, q),
                 })  # fmt: skip
     return pd.DataFrame(rows)
 
