@@ -6,11 +6,13 @@ data (no training, no network) and fail when a quoted figure no longer matches.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from fair_seg_al.analysis.comparisons import run_metrics
 
@@ -521,7 +523,35 @@ def test_the_anatomies_post_hoc_between_cohort_differences_are_quoted_as_the_ver
     text = " ".join(section((DOCS / "replication.md").read_text(), "## The anatomies cell").split())
     _, i, p = between[("composition_control", "auc_worst_dice")]
     assert f"is not resolved to differ between the cohorts ({i}, Holm p={p})" in text
-    assert f"worst-group Dice AUC ({between[('masked_entropy', 'auc_worst_dice')][1]})" in text
-    assert f"worst-group NSD AUC ({between[('masked_entropy', 'auc_worst_nsd')][1]})" in text
+    assert f"worst-group Dice AUC ({between[('masked_entropy', 'auc_worst_dice')][1]}: a smaller loss)" in text
+    assert f"worst-group NSD AUC ({between[('masked_entropy', 'auc_worst_nsd')][1]}: a loss on the template" in text
     assert f"loss is not resolved to differ ({between[('masked_entropy', 'worst_dice')][1]})" in text
     assert "Nothing else is resolved to differ." in text
+
+
+def test_the_design_differences_between_the_anatomies_and_template_cells_are_as_stated():
+    text = " ".join(section((DOCS / "replication.md").read_text(), "## The anatomies cell").split())
+    sizes = {}
+    for cell in ("sweep_anatomies_minority", "sweep_powered_minority"):
+        run = next((DOCS / "replication" / "runs" / cell).glob("stratified_random-strong-imbalanced-seed0-*"))
+        split = json.loads((run / "split.json").read_text())
+        cfg = OmegaConf.load(run / ".hydra" / "config.yaml")
+        n, share_b = cfg["cohort"]["n_subjects"], cfg["cohort"]["group_proportions"][1]
+        pool_b = round(n * share_b) - (len(split["test"]) + len(split["val"])) // 2  # balanced test and val
+        sizes[cell] = (n, len(split["pool"]), pool_b, len(split["test"]), 10 + 10 * cfg["al"]["rounds"])
+    (n1, pool1, b1, test1, budget), (n2, pool2, b2, test2, budget2) = sizes.values()
+    assert budget == budget2 == 90
+    assert f"{n1} subjects per cohort against {n2}" in text
+    assert (
+        f"a pool of {pool1} against {pool2}, so the {budget}-label budget covers {100 * budget / pool1:.0f} % of it rather than {100 * budget / pool2:.0f} %"
+        in text
+    )
+    assert (
+        f"are {100 * 40 / b1:.0f} % of the B pool (40 of {b1}) rather than {100 * 40 / b2:.0f} % (40 of {b2})" in text
+    )
+    assert f"B is {100 * b1 / pool1:.0f} % of the pool rather than {100 * b2 / pool2:.0f} %" in text
+    assert f"{test1} test images per seed against {test2}" in text
+    subjects = pd.read_csv(DOCS / "figures" / "cohort_anatomies_subjects.csv")
+    means = subjects.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack()
+    kept = means["B"] / means["A"]
+    assert f"leaves group B {100 * kept.min():.0f}-{100 * kept.max():.0f} % of A's volume" in text
