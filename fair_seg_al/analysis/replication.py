@@ -7,14 +7,16 @@ sweep_powered_weak, sweep_anatomies_minority): the standard report (``fair_seg_a
 tables, figures, paired comparisons against the references below) into docs/replication/<sweep>/,
 and verdicts.md with the analysis plan's primary questions (docs/powered_replication.md,
 docs/minority.md), answered mechanically from the per-seed paired differences; for the anatomies
-cell also side_by_side.csv/.png, its answers beside the single-template cell's. Each cell's planned tests form one family, Holm-adjusted
-(paired t p-values); the interval shown is the paired 95 % t-interval. Words: "resolved better",
-"resolved worse", "unresolved (CI [a, b])". Nothing here reads anything but the archived files.
+cell also side_by_side.csv/.png, its answers beside the single-template cell's. Each cell's
+planned tests form one family, Holm-adjusted (paired t p-values); the interval shown is the
+paired 95 % t-interval. Words: "resolved better", "resolved worse", "unresolved (CI [a, b])".
+Nothing here reads anything but the archived files.
 """
 
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -403,11 +405,15 @@ def anatomy_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
 
 def _template_metrics() -> pd.DataFrame | None:
     """Per-run metrics of the single-template minority cell, if archived (the anatomies cell's
-    side-by-side reads them)."""
+    verdicts and side-by-side figure both read them)."""
     template = RUNS / "sweep_powered_minority"
-    if not template.is_dir():
-        return None
-    runs = find_runs([template])
+    return _archived_metrics(template) if template.is_dir() else None
+
+
+@lru_cache(maxsize=2)
+def _archived_metrics(sweep: Path) -> pd.DataFrame:
+    """Per-run metrics of an archived cell, read once per process (216 runs take seconds)."""
+    runs = find_runs([sweep])
     return run_metrics(summary_table(runs), {str(r.path) for r in runs if r.failure is None})
 
 
@@ -452,12 +458,13 @@ def side_by_side(metrics: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (bias, init), here in metrics.groupby(["bias", "init"]):
         there = single[(single["bias"] == bias) & (single["init"] == init)] if single is not None else None
-        sides = [("six anatomies", {f"`{s}` {k}": p for (s, k), p in _anatomy_family(here)[0].items()})]
-        if there is not None and not there.empty:
-            sides.append(("one template", _minority_family(there)[0]))
+        sides = [("six anatomies", _anatomy_family(here)[0])]
+        if there is not None and not there.empty:  # its keys are "`rule` metric"
+            sides.append(
+                ("one template", {tuple(k.strip("`").split("` ")): p for k, p in _minority_family(there)[0].items()})
+            )
         for cohort, tests in sides:
-            for key, p in tests.items():
-                rule, metric = key.strip("`").split("` ")
+            for (rule, metric), p in tests.items():
                 if p is None or rule not in ANATOMY_RULES:
                     continue
                 rows.append({

@@ -133,7 +133,7 @@ def levels_table(runs: Sequence[Run], n_boot: int = 2000) -> pd.DataFrame:
             cells.setdefault((r.bias, r.init, r.strategy), []).append(r)
     for (bias, init, strategy), members in cells.items():
         tables = [final_test_values(r) for r in members]
-        if not members or any(t is None for t in tables):
+        if any(t is None for t in tables):
             continue  # no per-image file
         keys = {r.test_key for r in members}
         shared = len(keys) == 1 and all(
