@@ -136,3 +136,81 @@ def test_the_datamodule_augments_training_batches_only(tiny_cohort):
     with pytest.raises(ValueError, match="implementation must be one of"):
         ALDataModule(str(tiny_cohort), test_per_group=1, val_per_group=0, augmentation={"implementation": "kornia"})
     assert np.isfinite(first.numpy()).all()
+
+
+# ----------------------------------------------------------------- labels keep their volume (issue #32)
+
+
+def rod(n: int, shape=(16, 16, 16)) -> tuple[torch.Tensor, torch.Tensor]:
+    """A one-voxel-thick rod along the last axis: the structure an eroding resampler loses first."""
+    label = torch.zeros(n, 1, *shape, dtype=torch.long)
+    label[:, :, 8, 8, 3:13] = 1
+    return torch.randn(n, 1, *shape, generator=torch.Generator().manual_seed(2)), label
+
+
+def kept_fraction(aug: BatchAugmentation, image, label, seed=0) -> torch.Tensor:
+    _, out = aug(image, label, torch.Generator().manual_seed(seed))
+    return out.flatten(1).sum(1).float() / label.flatten(1).sum(1).float()
+
+
+def test_nearest_labels_keep_a_thin_structure_s_volume_and_the_old_threshold_erodes_it():
+    # translation only (uniform over +-2 voxels): nearest moves the rod whole, so every sample keeps
+    # exactly its 10 voxels. Trilinear + 0.5 keeps the rod's cross-section only where
+    # (1 - du)(1 - dv) > 1/2, du and dv the shift's distances to whole voxels across the rod
+    # (uniform on [0, 1/2]): probability 4 * int_{1/2}^{1} (1 - 1/(2x)) dx = 2 - 2 ln 2 = 0.61, and
+    # otherwise the whole rod is lost (along the rod, a 1-D box cut at 1/2 keeps its length)
+    image, label = rod(200)
+    shift = dict(scales=0.0, degrees=0.0, translation=2.0, spacing=(1.0, 1.0, 1.0), p_affine=1.0, p_gamma=0, p_noise=0)
+    assert torch.equal(kept_fraction(BatchAugmentation(**shift), image, label), torch.ones(200))
+    eroded = kept_fraction(BatchAugmentation(**shift, label_interpolation="linear_threshold"), image, label)
+    # a shift (u, v) across the rod keeps it iff (1-|u|)(1-|v|) > 0.5 for the fractional parts, which
+    # 200 samples of a 0/1 outcome: SE 0.035, so 0.75 is 4 SE above 0.61
+    assert eroded.mean() < 0.75
+
+
+def test_nearest_labels_keep_volume_under_the_default_affine_on_average():
+    # full default affine (5 %, 5 degrees, 2 mm) at 2 mm voxels on a 6x6x6 cube: E[scale^3] - 1 is
+    # 3 * 0.05^2 / 3 = 0.0025, rotation and translation keep volume, so the mean ratio is 1 within
+    # sampling noise (400 samples, per-sample SD about 0.1: SE 0.005)
+    image = torch.zeros(400, 1, 16, 16, 16)
+    label = torch.zeros(400, 1, 16, 16, 16, dtype=torch.long)
+    label[:, :, 5:11, 5:11, 5:11] = 1
+    aug = BatchAugmentation(spacing=(2.0, 2.0, 2.0), p_affine=1.0, p_gamma=0, p_noise=0)
+    assert abs(kept_fraction(aug, image, label).mean().item() - 1.0025) < 0.02
+    old = BatchAugmentation(
+        spacing=(2.0, 2.0, 2.0), p_affine=1.0, p_gamma=0, p_noise=0, label_interpolation="linear_threshold"
+    )
+    assert kept_fraction(old, image, label).mean().item() < 0.97  # the old scheme shaves the corners
+
+
+def test_an_unknown_label_interpolation_is_refused():
+    with pytest.raises(ValueError, match="label_interpolation must be one of"):
+        BatchAugmentation(label_interpolation="cubic")
+
+
+def test_both_implementations_translate_in_millimetres():
+    # 2 mm voxels, translation 2 mm: the image's centre of mass moves by at most 2 mm per axis in
+    # both; TorchIO given an identity affine (before #32) moved it by up to 2 voxels = 4 mm
+    from fair_seg_al.data.datamodule import CachedVolumes, build_augmentation
+
+    shape = (16, 16, 16)
+    image = torch.zeros(1, *shape)
+    image[:, 6:10, 6:10, 6:10] = 1.0
+    label = (image > 0).long()
+    cfg = dict(enabled=True, scales=0.0, degrees=0.0, translation=2.0, p_affine=1.0, p_gamma=0.0, p_noise=0.0)
+    grid = torch.stack(torch.meshgrid(*[torch.arange(s, dtype=torch.float32) for s in shape], indexing="ij"))
+
+    def centre_mm(x: torch.Tensor) -> torch.Tensor:
+        return (grid * x).flatten(1).sum(1) / x.sum() * 2.0
+
+    store = {"s": (image, label)}
+    torchio = build_augmentation({**cfg, "implementation": "torchio"})
+    data = CachedVolumes(store, ["s"], {"s": "A"}, torchio, spacing=(2.0,) * 3)
+    torch.manual_seed(0)
+    tio_shifts = torch.stack([centre_mm(data[0]["image"][0]) - centre_mm(image[0]) for _ in range(60)])
+    aug = BatchAugmentation(**{k: v for k, v in cfg.items() if k != "enabled"}, spacing=(2.0,) * 3)
+    out, _ = aug(image.expand(60, 1, *shape), label.expand(60, 1, *shape), torch.Generator().manual_seed(0))
+    batch_shifts = torch.stack([centre_mm(o[0]) - centre_mm(image[0]) for o in out])
+    for shifts in (tio_shifts, batch_shifts):
+        assert shifts.abs().max() <= 2.0 + 1e-3  # never beyond the range
+        assert shifts.abs().max() > 1.5  # and the range is used (60 x 3 uniform draws)

@@ -19,13 +19,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import nibabel as nib
+import numpy as np
 import pytorch_lightning as pl
 import torch
 import torchio as tio
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
-from fair_seg_al.data.augmentation import IMPLEMENTATIONS, BatchAugmentation
+from fair_seg_al.data.augmentation import IMPLEMENTATIONS, LABEL_INTERPOLATIONS, BatchAugmentation
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.errors import CohortFormatError, DataChangedError, listing
 from fair_seg_al.data.pool import ActivePool
@@ -37,7 +38,12 @@ log = logging.getLogger(__name__)
 
 
 class CachedVolumes(Dataset):
-    """Items ``{"image": (1, X, Y, Z) float32, "label": (1, X, Y, Z) int64, "id", "group"}``."""
+    """Items ``{"image": (1, X, Y, Z) float32, "label": (1, X, Y, Z) int64, "id", "group"}``.
+
+    ``spacing`` (mm) gives a TorchIO ``transform`` the volumes' real voxel size, so its
+    translation is in millimetres, as the batched path's is (an identity affine would make
+    ``translation: 2`` two voxels: 4 mm at 2 mm).
+    """
 
     def __init__(
         self,
@@ -46,8 +52,10 @@ class CachedVolumes(Dataset):
         groups: Mapping[str, str],
         transform: tio.Transform | None = None,
         patch: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+        spacing: Sequence[float] = (1.0, 1.0, 1.0),
     ) -> None:
         self.store, self.ids, self.groups, self.transform, self.patch = store, list(ids), groups, transform, patch
+        self.affine = np.diag([*(float(s) for s in spacing), 1.0])
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -58,7 +66,12 @@ class CachedVolumes(Dataset):
         if self.patch is not None:  # before augmentation: augmenting a patch is cheaper than a volume
             image, label = self.patch(image, label)
         if self.transform is not None:
-            subject = self.transform(tio.Subject(image=tio.ScalarImage(tensor=image), label=tio.LabelMap(tensor=label)))
+            subject = self.transform(
+                tio.Subject(
+                    image=tio.ScalarImage(tensor=image, affine=self.affine),
+                    label=tio.LabelMap(tensor=label, affine=self.affine),
+                )
+            )
             image, label = subject["image"].data, subject["label"].data
         return {"image": image, "label": label.long(), "id": sid, "group": self.groups[sid]}
 
@@ -67,7 +80,9 @@ def build_augmentation(cfg: Mapping | None) -> tio.Transform | None:
     """TorchIO training augmentation from ``data.augmentation`` (None when disabled, or when
     ``implementation: batched`` applies it to whole batches instead: :func:`build_batch_augmentation`).
 
-    No left-right flips: the task is the *left* caudate.
+    No left-right flips: the task is the *left* caudate. Labels are resampled by nearest
+    neighbour (TorchIO's rule for a ``LabelMap``); translation is in mm (the dataset gives TorchIO
+    the volumes' spacing: :class:`CachedVolumes`).
     """
     if not cfg or not cfg.get("enabled", False) or cfg.get("implementation", "torchio") != "torchio":
         return None
@@ -100,6 +115,7 @@ def build_batch_augmentation(cfg: Mapping | None, spacing: Sequence[float]) -> B
         p_gamma=cfg.get("p_gamma", 0.3),
         noise_std=cfg.get("noise_std", 0.05),
         p_noise=cfg.get("p_noise", 0.3),
+        label_interpolation=cfg.get("label_interpolation", "nearest"),
     )
 
 
@@ -130,6 +146,19 @@ def check_data_config(data: Mapping) -> Preprocessing:
         augmentation.get("implementation", "torchio") in IMPLEMENTATIONS,
         "data.augmentation.implementation",
         f"must be one of {list(IMPLEMENTATIONS)}, got {augmentation.get('implementation')!r}",
+        group="data",
+    )
+    interpolation = augmentation.get("label_interpolation", "nearest")
+    require(
+        interpolation in LABEL_INTERPOLATIONS,
+        "data.augmentation.label_interpolation",
+        f"must be one of {list(LABEL_INTERPOLATIONS)}, got {interpolation!r}",
+        group="data",
+    )
+    require(
+        interpolation == "nearest" or augmentation.get("implementation", "torchio") == "batched",
+        "data.augmentation.label_interpolation",
+        f"{interpolation!r} exists only in the batched implementation (TorchIO resamples labels by nearest)",
         group="data",
     )
     return preprocessing
@@ -330,7 +359,8 @@ class ALDataModule(pl.LightningDataModule):
     def dataset(self, ids: Sequence[str], train: bool = False, seed: int = 0) -> CachedVolumes:
         self.setup()
         patch = PatchSampler(self.patch_size, seed=seed) if train and self.patch_size else None
-        return CachedVolumes(self._store, ids, self._group_map, self.augmentation if train else None, patch)
+        transform = self.augmentation if train else None
+        return CachedVolumes(self._store, ids, self._group_map, transform, patch, self.voxel_size)
 
     def loader(self, ids: Sequence[str], batch_size: int | None = None) -> DataLoader:
         """Ordered, non-augmented loader over ``ids`` (scoring and evaluation)."""
