@@ -30,6 +30,7 @@ from fair_seg_al.strategies import Strategy
 from fair_seg_al.strategies.factory import build_probes, build_strategy, check_needs
 from fair_seg_al.utils.io import atomic_write_json
 from fair_seg_al.utils.locks import LockTimeoutError, check_lock_config, folder_lock
+from fair_seg_al.utils.provenance import record_provenance
 from fair_seg_al.utils.threads import available_cores, job_threads
 
 log = logging.getLogger(__name__)
@@ -149,9 +150,16 @@ def _run(cfg: DictConfig, run_dir: Path, multirun: bool, prep: Prepared) -> list
     )
 
     complete = saved is not None and bool(saved.get("complete"))
+    # which code made the run (a resume by other code is added to it); a finished job of a
+    # relaunched sweep runs no code, so it adds nothing
+    record = None if complete else record_provenance(run_dir, resumed=saved is not None)
     # a finished job of a relaunched sweep opens no logger run (W&B would show an empty one); a
     # resumed job continues its own W&B run (same id)
-    loggers = [] if complete else build_loggers(cfg, run_dir, multirun, saved.get("wandb_id") if saved else None)
+    loggers = (
+        []
+        if complete
+        else build_loggers(cfg, run_dir, multirun, saved.get("wandb_id") if saved else None, provenance=record)
+    )
 
     def make_trainer(callbacks):
         return hydra.utils.instantiate(

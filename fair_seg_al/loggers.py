@@ -8,7 +8,7 @@ arguments, so adding one needs a YAML file and no code, e.g. ``conf/logger/csv.y
       save_dir: null        # null: the run folder
 
 What only the run knows is filled in where the target takes it and the YAML leaves it null:
-``save_dir`` (the run folder) and, for :func:`wandb_logger`, the run's id and config.
+``save_dir`` (the run folder) and, for :func:`wandb_logger`, the run's id, config and provenance.
 """
 
 from __future__ import annotations
@@ -36,11 +36,14 @@ def wandb_logger(
     run_id: str | None = None,
     multirun: bool = False,
     experiment_cfg: DictConfig | None = None,
+    provenance: dict | None = None,
 ):
     """Lightning's WandbLogger (offline by default: no network, files in the run folder), grouped
     by sweep and tagged with the run's strategy, data, start and seed; None when ``mode: disabled``.
 
-    A resumed run continues its own W&B run (``run_id``, ``resume="allow"``).
+    A resumed run continues its own W&B run (``run_id``, ``resume="allow"``). The config is the
+    experiment's, plus the run's ``provenance`` (:mod:`fair_seg_al.utils.provenance`; found
+    now if not given), so W&B can filter runs by the code that made them.
     """
     if mode not in WANDB_MODES:
         raise ValueError(f"mode must be one of {list(WANDB_MODES)}, got {mode!r}")
@@ -61,6 +64,11 @@ def wandb_logger(
         run_tags.append("control=oracle")  # reads the test set: never a result of the study
     config = OmegaConf.to_container(cfg, resolve=True)
     config.pop("hydra", None)
+    if provenance is None:
+        from fair_seg_al.utils.provenance import provenance as current_provenance
+
+        provenance = current_provenance()
+    config["provenance"] = provenance
     logger = WandbLogger(
         project=project or "fair_seg_al",
         entity=entity,
@@ -131,9 +139,17 @@ def check_loggers(cfg: DictConfig) -> None:
         _instantiate(entry, f"callbacks.{name}", {})  # a callback's arguments are checked by building it once
 
 
-def build_loggers(cfg: DictConfig, run_dir: Path, multirun: bool, run_id: str | None = None) -> list:
-    """The run's loggers (a disabled one is left out)."""
-    runtime = {"save_dir": str(run_dir), "run_id": run_id, "multirun": multirun, "experiment_cfg": cfg}
+def build_loggers(
+    cfg: DictConfig, run_dir: Path, multirun: bool, run_id: str | None = None, provenance: dict | None = None
+) -> list:
+    """The run's loggers (a disabled one is left out); ``provenance``: the run folder's record, for W&B's config."""
+    runtime = {
+        "save_dir": str(run_dir),
+        "run_id": run_id,
+        "multirun": multirun,
+        "experiment_cfg": cfg,
+        "provenance": provenance,
+    }
     built = [_instantiate(e, f"logger.{n}", runtime) for n, e in _entries(cfg.get("logger"), "logger").items()]
     return [lg for lg in built if lg is not None]
 

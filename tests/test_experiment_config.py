@@ -227,17 +227,20 @@ def test_cli_rejects_bad_config_before_training(tmp_path: Path):
     assert not (tmp_path / "data").exists()  # no cohort generated
 
 
-def test_oracle_runs_are_tagged_as_controls_in_wandb(tmp_path, monkeypatch):
+def test_oracle_runs_are_tagged_as_controls_in_wandb_and_its_config_holds_the_provenance(tmp_path, monkeypatch):
     from fair_seg_al.loggers import build_loggers
 
     monkeypatch.setenv("WANDB_SILENT", "true")
     cfg = cfg_with("logger=wandb", "strategy/estimator=oracle", "strategy/composition=quota")
-    (logger,) = build_loggers(cfg, tmp_path, multirun=False)
+    record = {"code_id": "1234abc", "code": {"commit": "1234abc"}, "resumed_with": [{"code_id": "5678def"}]}
+    (logger,) = build_loggers(cfg, tmp_path, multirun=False, provenance=record)
     try:
         tags = set(logger.experiment.tags)
+        config = logger.experiment.config.as_dict()  # the config the (offline) W&B run was given
     finally:
         logger.experiment.finish()
     assert {"control=oracle", "strategy=weighted_entropy.oracle.quota"} <= tags
+    assert config["provenance"] == record and config["seed"] == cfg.seed
 
 
 def test_several_devices_and_unset_steps_are_config_errors():

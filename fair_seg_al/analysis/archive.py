@@ -8,7 +8,8 @@ report reads exactly as it reads run folders::
     python -m fair_seg_al.analysis.archive logs/al/multiruns/sweep_powered docs/replication/runs/sweep_powered
     python -m fair_seg_al.analysis.report docs/replication/runs/sweep_powered --out docs/replication/powered
 
-``split.json`` names its cohort folder by key, never by this machine's path.
+``split.json`` names its cohort folder by key, never by this machine's path; ``provenance.json``
+(the code that made the run) names no path.
 Per-image test Dice (``test_dice.csv``, one row per test image and round) is stored gzipped;
 pandas reads ``test_dice.csv.gz`` directly. Copies are atomic and a run already archived
 with the same ``rounds.csv`` is left alone, so archiving after every chunk of a sweep is safe.
@@ -31,9 +32,18 @@ from omegaconf import OmegaConf
 
 from fair_seg_al.analysis.runs import unfinished
 from fair_seg_al.utils.io import atomic_path
+from fair_seg_al.utils.provenance import PROVENANCE_FILE
 
 #: copied as they are (``.hydra/config.yaml`` is the resolved config the report reads)
-FILES = ("rounds.csv", "selections.csv", "estimates.csv", "split.json", ".hydra/config.yaml", ".hydra/overrides.yaml")
+FILES = (
+    "rounds.csv",
+    "selections.csv",
+    "estimates.csv",
+    "split.json",
+    PROVENANCE_FILE,
+    ".hydra/config.yaml",
+    ".hydra/overrides.yaml",
+)
 #: copied gzipped
 GZIPPED = ("test_dice.csv",)
 

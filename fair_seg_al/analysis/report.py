@@ -19,6 +19,12 @@ path's ``report/``):
 
 Runs compared in one panel must share their test set (same cohort and test ids); folders
 with no run, or mixed test sets, are refused with a message saying which.
+
+The finished runs must also come from one code (their ``provenance.json``'s code id; runs from
+before it was recorded are one class, ``unrecorded``): runs of different code are refused, naming them,
+unless ``--allow-mixed-code``, and then report.md says that it pools them. report.md names the
+code of the runs it pools (not for archives that all predate provenance: their reports are
+unchanged).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from fair_seg_al.analysis.comparisons import REFERENCES, paired_figure, paired_m
 from fair_seg_al.analysis.runs import (  # noqa: E402
     ReportError,
     Run,
+    check_same_code,
     final_test_values,
     find_runs,
     strategy_order,
@@ -48,6 +55,7 @@ from fair_seg_al.analysis.runs import (  # noqa: E402
 )
 from fair_seg_al.analysis.stats import area_under_curve, nested_bootstrap, two_level_bootstrap  # noqa: E402
 from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
+from fair_seg_al.utils.provenance import UNRECORDED  # noqa: E402
 
 REFERENCE = "entropy"  #: the disparity reduction is relative to it
 
@@ -67,6 +75,20 @@ def check_comparable(runs: Sequence[Run]) -> None:
                 f"runs of bias={bias} init={init} seed={seed} use {len(keys)} different test sets "
                 f"(different cohorts or data.split_seed): {groups}. Report them separately."
             )
+
+
+def code_lines(codes: dict[str, list[Run]]) -> list[str]:
+    """report.md's line on the code of the runs it pools: none where every run predates
+    provenance (the reports of such archives stay as they were), a warning where codes mix."""
+    if set(codes) <= {UNRECORDED}:
+        return []
+    counts = ", ".join(f"`{code}` ({len(members)} run{'s' * (len(members) > 1)})" for code, members in codes.items())
+    if len(codes) == 1:
+        return [f"Code: {counts}."]
+    return [
+        f"**Mixed code, pooled as asked (`--allow-mixed-code`)**: {len(codes)} code versions: {counts}. "
+        "A difference between strategies may be a difference between code versions."
+    ]
 
 
 def _groups(df: pd.DataFrame) -> list[str]:
@@ -202,7 +224,9 @@ def _pm(row: pd.Series, m: str) -> str:
     return f"{row[m]:.3f} ± {row[m + '_sd']:.3f}"
 
 
-def markdown(table: pd.DataFrame, groups: list[str], runs: Sequence[Run], sources: Sequence[str]) -> str:
+def markdown(
+    table: pd.DataFrame, groups: list[str], runs: Sequence[Run], sources: Sequence[str], code: Sequence[str] = ()
+) -> str:
     panels: dict[tuple[str, str], set] = {}
     for r in runs:
         panels.setdefault((r.bias, r.init), set()).add(r.test_key)
@@ -215,6 +239,7 @@ def markdown(table: pd.DataFrame, groups: list[str], runs: Sequence[Run], source
         "# fair_seg_al report",
         "",
         f"Runs: {len(runs)} from {', '.join(f'`{s}`' for s in sources)} (relative to this report).",
+        *code,
         f"Final budget: mean ± SD over seeds on {test_set}. Disparity = max - min "
         f"group Dice; reduction is relative to `{REFERENCE}` (positive = smaller disparity). AUC = mean "
         "height of the curve over the labeled budget.",
@@ -348,14 +373,21 @@ def build_report(
     out: str | os.PathLike | None = None,
     command: str | None = None,
     references: Sequence[str] = REFERENCES,
+    allow_mixed_code: bool = False,
 ) -> Path:
     """Write summary.csv, report.md and the figures; return the output folder.
 
+    Args:
+        allow_mixed_code: pool runs of different code (report.md then says so).
+
     Raises:
-        ReportError: no runs, or runs of one panel with different test sets.
+        ReportError: no runs, runs of one panel with different test sets, or finished runs of
+            different code (unless ``allow_mixed_code``).
     """
     runs = find_runs(paths)
     check_comparable(runs)
+    # the finished runs are pooled; a failed job (maybe refused before it wrote anything) is only listed
+    codes = check_same_code([r for r in runs if r.failure is None], allow_mixed_code)
     out = Path(out) if out is not None else Path(paths[0]) / "report"
     out.mkdir(parents=True, exist_ok=True)
     summary = summary_table(runs)
@@ -369,7 +401,7 @@ def build_report(
     command = command or "python -m fair_seg_al.analysis.report " + " ".join(map(str, paths)) + (f" --out {out}")
     # sources as seen from the report's folder, like summary.csv's run folders: no machine paths in a shared report
     sources = [os.path.relpath(Path(p).resolve(), out.resolve()) for p in paths]
-    text = markdown(table, groups, runs, sources).rstrip("\n").split("\n")
+    text = markdown(table, groups, runs, sources, code_lines(codes)).rstrip("\n").split("\n")
     text[1:1] = ["", f"Produced by: `{command}`"]
     levels = levels_table([r for r in runs if str(r.path) in complete])
     text += [""] + levels_markdown(levels) + paired_markdown(paired)
@@ -400,6 +432,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=",".join(REFERENCES),
         help="strategies (report labels) every other strategy is compared with, paired by seed (default: %(default)s)",
     )
+    parser.add_argument(
+        "--allow-mixed-code",
+        action="store_true",
+        help="pool runs made by different code (by default refused; report.md then names the code versions)",
+    )
     args = parser.parse_args(argv)
     try:
         words = list(argv) if argv is not None else sys.argv[1:]
@@ -408,6 +445,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.out,
             command="python -m fair_seg_al.analysis.report " + " ".join(words),
             references=[r.strip() for r in args.references.split(",") if r.strip()],
+            allow_mixed_code=args.allow_mixed_code,
         )
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 A run folder is what ``fair_seg_al.main`` writes, or its archived copy
 (:mod:`fair_seg_al.analysis.archive`): ``.hydra/config.yaml`` (the resolved config) and, once a
-round is done, ``rounds.csv``; beside them ``selections.csv``, ``estimates.csv``, ``split.json``
-and the per-image ``test_dice.csv`` (gzipped in an archive). One rule says whether a run is
+round is done, ``rounds.csv``; beside them ``selections.csv``, ``estimates.csv``, ``split.json``,
+``provenance.json`` (the code that made it; absent in runs from before 2026-12-06) and the
+per-image ``test_dice.csv`` (gzipped in an archive). One rule says whether a run is
 finished (:func:`unfinished`), and the reports, the replication verdicts, the estimator
 benchmark and the uncertainty comparison all read runs through :func:`find_runs`.
 """
@@ -21,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.config import data_label, experiment_hash, strategy_label
 from fair_seg_al.utils.io import stable_hash
+from fair_seg_al.utils.provenance import UNRECORDED, read_provenance, run_code_id
 
 STRATEGY_ORDER = [
     "random",
@@ -53,6 +55,10 @@ class Run:
     experiment: str = ""  #: hash of everything that changes results (refuses duplicates)
     strategy_config: str = ""  #: hash of the strategy config (keeps variants apart)
     config: DictConfig | None = None  #: the resolved config
+    #: the code that made the run (:func:`~fair_seg_al.utils.provenance.run_code_id`); runs from
+    #: before provenance was recorded are all :data:`~fair_seg_al.utils.provenance.UNRECORDED`
+    code_id: str = UNRECORDED
+    provenance: dict | None = None  #: ``provenance.json``, None where absent
 
     def table(self, name: str) -> pd.DataFrame | None:
         """One of the run's CSV files (``name`` or, archived, ``name.gz``), or None if absent."""
@@ -84,6 +90,9 @@ def read_run(path: str | os.PathLike) -> Run:
         split = json.loads((path / "split.json").read_text())
         test_key = f"{split.get('cohort')}:{','.join(sorted(split['test']))}"
     planned = int(OmegaConf.select(cfg, "al.rounds", default=0))
+    # archived runs from before provenance have none; a sweep's chunks.log names the code of each
+    # chunk of seeds, but mapping runs to chunks is guesswork (the archives span several commits)
+    provenance = read_provenance(path)
     return Run(
         path,
         run_label(cfg),
@@ -98,6 +107,8 @@ def read_run(path: str | os.PathLike) -> Run:
         experiment_hash(cfg),
         stable_hash(OmegaConf.to_container(cfg.strategy, resolve=False)),
         cfg,
+        run_code_id(provenance),
+        provenance,
     )
 
 
@@ -164,6 +175,41 @@ def refuse_duplicates(runs: Sequence[Run]) -> None:
                 f"{r.init}, seed {r.seed}, same config): report one of them"
             )
         seen[r.experiment] = r
+
+
+def by_code(runs: Sequence[Run]) -> dict[str, list[Run]]:
+    """The runs of each code id, in the order first seen."""
+    codes: dict[str, list[Run]] = {}
+    for r in runs:
+        codes.setdefault(r.code_id, []).append(r)
+    return codes
+
+
+def check_same_code(runs: Sequence[Run], allow_mixed: bool = False) -> dict[str, list[Run]]:
+    """Runs pooled in one comparison must come from one code: a difference between strategies
+    could otherwise be a difference between code versions. Runs without provenance are one
+    class (:data:`~fair_seg_al.utils.provenance.UNRECORDED`); a run resumed by other code is a
+    class of its own.
+
+    Returns:
+        The runs of each code id (:func:`by_code`).
+
+    Raises:
+        ReportError: runs of more than one code id and not ``allow_mixed``, naming the runs of each.
+    """
+    codes = by_code(runs)
+    if len(codes) > 1 and not allow_mixed:
+
+        def named(members: list[Run]) -> str:
+            names = ", ".join(r.path.name for r in members[:3])
+            return names + (f" and {len(members) - 3} more" if len(members) > 3 else "")
+
+        classes = "; ".join(f"code {code}: {len(m)} run(s) ({named(m)})" for code, m in codes.items())
+        raise ReportError(
+            f"runs of {len(codes)} different code versions would be pooled: {classes}. Report them "
+            "separately, or pass --allow-mixed-code to pool them (the report then says so)."
+        )
+    return codes
 
 
 def keep_variants_apart(runs: Sequence[Run]) -> None:

@@ -1,5 +1,6 @@
-"""What machine a benchmark ran on: a training step differs 4-5x between AVX-512 and AVX2 CPUs,
-so every benchmark names the vector ISA beside its numbers."""
+"""What machine a benchmark or a run ran on: a training step differs 4-5x between AVX-512 and
+AVX2 CPUs, so every benchmark names the vector ISA beside its numbers, and every run folder's
+provenance names it and the GPU (:mod:`fair_seg_al.utils.provenance`)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,13 @@ def cpu_name() -> str:
     """The CPU's model name, or the platform's word for it."""
     name = _cpuinfo_line("model name")
     return name.strip() if name else (platform.processor() or platform.machine())
+
+
+def gpu_name() -> str | None:
+    """The first CUDA device's name, or None where CUDA is not available (or torch cannot say)."""
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception:  # a broken driver must not fail the run that asks
+        return None
