@@ -12,13 +12,14 @@ TORCH_SPEC ?= $(if $(HAS_GPU),torch,torch==2.13.0)
 TORCH_INDEX_URL ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test test-slow test-all demo example-sweep calibrate estimator-benchmark sweep-cpu powered-replication replication-report slurm-local sync generate figures lint format bench clean help
+.PHONY: install test test-slow test-all demo audit example-sweep calibrate estimator-benchmark sweep-cpu powered-replication replication-report slurm-local sync generate figures lint format bench clean help
 
 help:
 	@echo "make install   create $(VENV) and install fair_seg_al with its dependencies"
 	@echo "make demo      install, then run the main job on the built-in default (CPU)"
 	@echo "make example-sweep  the four-job comparison (weighted_entropy/entropy x strong/weak)"
 	@echo "make test      install, then run the fast test suite"
+	@echo "make audit     the pipeline audit of the default job, per group (ARGS='experiment=...' for a sweep's)"
 	@echo "make test-slow install, then run the slow tests (longer end-to-end runs)"
 	@echo "make estimator-benchmark  which group-performance estimator tracks the test Dice (about 45 min here)"
 	@echo "make sweep-cpu the paper's grid at CPU scale (about 20 min here), then its report"
@@ -47,6 +48,9 @@ test-all: test test-slow
 
 demo: install
 	$(PY) -m fair_seg_al.main
+
+audit: install ## does any stage of the data pipeline treat the groups differently? (docs/audit.md)
+	$(PY) -m fair_seg_al.audit $(ARGS)
 
 example-sweep: install
 	$(PY) -m fair_seg_al.main -m strategy=weighted_entropy,entropy bias=strong,weak

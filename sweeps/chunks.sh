@@ -13,6 +13,30 @@ CHUNK=${CHUNK:-2}
 # fsa_main ARGS...: one multirun of fair_seg_al.main with CODE_DIR's code
 fsa_main() { (cd "$CODE_DIR" && FAIR_SEG_AL_ROOT="$ROOT" PYTHONPATH="$CODE_DIR" "$PY" -m fair_seg_al.main -m "$@"); }
 
+# audit_first SWEEP ARGS...: the pipeline audit (python -m fair_seg_al.audit, docs/audit.md) on the
+# sweep's config before its first chunk, into logs/al/multiruns/SWEEP/audit/. A failed audit stops
+# the sweep: the instrument would treat the groups differently. AUDIT=warn goes on, AUDIT=0 skips.
+audit_first() {
+  local sweep=$1 out
+  shift
+  out="$ROOT/logs/al/multiruns/$sweep/audit"
+  [ "${AUDIT:-1}" = 0 ] && return 0
+  if [ ! -d "$CODE_DIR/fair_seg_al/audit" ]; then
+    echo "== audit: the code in $CODE_DIR predates the pipeline audit; not audited" >&2
+    return 0
+  fi
+  echo "== audit of $sweep's pipeline ($*)"
+  if (cd "$CODE_DIR" && FAIR_SEG_AL_ROOT="$ROOT" PYTHONPATH="$CODE_DIR" "$PY" -m fair_seg_al.audit "$@" --out "$out"); then
+    return 0
+  fi
+  if [ "${AUDIT:-1}" = warn ]; then
+    echo "== audit failed ($out/audit.md); AUDIT=warn: the sweep goes on" >&2
+    return 0
+  fi
+  echo "== audit failed ($out/audit.md): fix the pipeline first, or rerun with AUDIT=warn (or AUDIT=0)" >&2
+  return 1
+}
+
 # run_chunks NAME SWEEP ARCHIVE JOB [MESSAGE]: for each chunk of $SEEDS, JOB "seed=a,b" runs its
 # jobs; NAME labels the chunk in chunks.log, MESSAGE (default NAME) starts the commit message
 run_chunks() {

@@ -11,6 +11,8 @@
 #   CELL=anatomies bash sweeps/powered_replication.sh      # the minority question on six real brains
 #   CELL=strong_bare CODE_DIR=../repl bash sweeps/powered_replication.sh   # the paper's bare Weighted
 #       Entropy (no weight floor, no shrinkage) added to the strong cell, same seeds and pinned code
+# Before the first chunk the pipeline audit checks the cell's data pipeline per group (AUDIT=warn
+# goes on after a failure, AUDIT=0 skips it; sweeps/chunks.sh).
 # CODE_DIR=DIR runs the jobs with the code checked out in DIR (e.g. a worktree pinned at the
 # replication's commit, so that this checkout can move on without mixing code versions).
 set -euo pipefail
@@ -30,5 +32,6 @@ case "$CELL" in
 esac
 source sweeps/chunks.sh
 cell_jobs() { fsa_main "${args[@]}" "$1"; }
+audit_first "$sweep" "${args[@]}"
 run_chunks "$CELL" "$sweep" "docs/replication/runs/$sweep" cell_jobs "Powered replication ($CELL)"
 "$PY" sweeps/replication_report.py
