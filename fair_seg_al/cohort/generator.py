@@ -50,7 +50,7 @@ from fair_seg_al.cohort.anatomies import (
     expand_anatomy_names,
     load_label_map_crop,
 )
-from fair_seg_al.cohort.bias import LocalField, atrophy_direction, atrophy_displacement
+from fair_seg_al.cohort.bias import LocalField, atrophy_direction, atrophy_displacement, half_thickness
 from fair_seg_al.cohort.deformation import exponentiate, random_affine, random_velocity_field
 from fair_seg_al.cohort.spec import ANATOMIES_GENERATOR_VERSION, GENERATOR_VERSION, CohortSpec
 from fair_seg_al.cohort.synthesis import synthesize_image
@@ -63,6 +63,10 @@ log = logging.getLogger(__name__)
 
 #: Margin (mm) of template kept around the output box: larger than any displacement.
 TEMPLATE_MARGIN_MM = 24.0
+#: On a label-map anatomy the atrophy moves no point by more than the caudate's local half-thickness
+#: less this (mm): every part keeps a core at least this deep, so a thin part is not cut through
+#: and the label stays one piece at the output spacing (see ``docs/cohort.md``).
+KEEP_HALF_THICKNESS_MM = 2.0
 
 
 @dataclass
@@ -108,6 +112,10 @@ class SimulationContext:
     spec: CohortSpec
     bases: tuple[Base, ...]  #: in ``expand_anatomy_names(spec.anatomies)`` order
     directions: tuple[LocalField | None, ...]  #: each base's unit atrophy field (None: atrophy off)
+    #: each base's cap on the atrophy's velocity (mm, on its direction's sub-box): the caudate's
+    #: local half-thickness less KEEP_HALF_THICKNESS_MM for a label map; None for the template
+    #: (uncapped, as before)
+    limits: tuple[np.ndarray | None, ...]
     centers_mm: tuple[np.ndarray, ...]  #: where the output box is centred in each base's world
     center_mm: np.ndarray  #: the output grid's world centre (the first base's)
     affine: np.ndarray  #: output voxel -> world (RAS, isotropic spacing)
@@ -131,10 +139,18 @@ class SimulationContext:
             atrophy_direction(b.caudate, spec.bias.atrophy.extent_mm) if spec.bias.atrophy.enabled else None
             for b in bases
         )
+        # The donors' caudates are thinner than the template's (mean depth 1.3-1.7 mm against 1.9):
+        # uncapped, a strong contraction cuts their thin parts through and the label falls apart.
+        limits = tuple(
+            np.maximum(half_thickness(b.caudate, d) - KEEP_HALF_THICKNESS_MM, 0.0)
+            if isinstance(b, LabelMapCrop) and d is not None
+            else None
+            for b, d in zip(bases, directions, strict=True)
+        )
         shape = np.asarray(spec.shape)
         affine = np.diag([spec.spacing_mm] * 3 + [1.0])
         affine[:3, 3] = centers[0] - (shape - 1) / 2 * spec.spacing_mm
-        return cls(spec, tuple(bases), directions, tuple(centers), centers[0], affine)
+        return cls(spec, tuple(bases), directions, limits, tuple(centers), centers[0], affine)
 
     @property
     def template(self) -> TemplateAnatomy:
@@ -218,7 +234,7 @@ def simulate_subject(ctx: SimulationContext, index: int, group: str, base: int =
     atrophy_mm = magnitude * spec.bias.atrophy.mm_per_unit if spec.bias.atrophy.enabled else 0.0
     intensity_change = magnitude * spec.bias.intensity.change_per_unit if spec.bias.intensity.enabled else 0.0
     if atrophy_mm != 0.0 and ctx.directions[base] is not None:
-        field = atrophy_displacement(ctx.directions[base], atrophy_mm, sv.integration_steps)
+        field = atrophy_displacement(ctx.directions[base], atrophy_mm, sv.integration_steps, limit_mm=ctx.limits[base])
         voxels = voxels + field.sample(voxels)
 
     caudate = ndimage.map_coordinates(anatomy.caudate, voxels, order=1, mode="constant", cval=0.0)
@@ -288,11 +304,25 @@ def _acquire(image: np.ndarray, affine: np.ndarray, spec: CohortSpec, seed_seq: 
 # --------------------------------------------------------------------------- writing
 
 
-def generator_versions(spec: CohortSpec) -> dict[str, int]:
-    """The versions of the generator code that make ``spec``'s arrays (part of the cache key)."""
-    versions = {"generator_version": GENERATOR_VERSION}
+def generator_code_hash() -> str:
+    """The first 12 hex digits of a sha256 of the generator's source: the ``.py`` files of
+    :mod:`fair_seg_al.cohort`, read as bytes, in name order (name and content both hashed)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py"), key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def generator_versions(spec: CohortSpec) -> dict[str, int | str]:
+    """The versions of the generator code that make ``spec``'s arrays (part of the cache key).
+
+    Besides the version numbers, a hash of the generator's source (:func:`generator_code_hash`):
+    a cohort made by other code is regenerated, never reused, even where a version was not bumped.
+    """
+    versions: dict[str, int | str] = {"generator_version": GENERATOR_VERSION}
     if not spec.uses_template_only:
         versions["anatomies_generator_version"] = ANATOMIES_GENERATOR_VERSION
+    versions["generator_code"] = generator_code_hash()
     return versions
 
 

@@ -23,7 +23,9 @@ GENERATOR_VERSION = 1
 #: The same for what only cohorts with several anatomies use (label maps, SynthSeg-style
 #: synthesis, anatomy shares); keyed only for those cohorts, so the template-only cache keys
 #: (and the committed runs that name them) stay as they are. 2: seeded tie-break in the shares.
-ANATOMIES_GENERATOR_VERSION = 2
+#: 3: ventricles and white matter carried from the template's atlas, the atrophy capped at the
+#: caudate's local half-thickness less 2 mm (it keeps the label in one piece).
+ANATOMIES_GENERATOR_VERSION = 3
 
 
 def _check(condition: bool, key: str, message: str) -> None:
@@ -140,7 +142,7 @@ class BiasSpec:
 
 
 def _label_map_contrast() -> ContrastSpec:
-    # T1-like order per subject (air < grey matter < white matter); the bias field and the noise
+    # T1-like order per subject (air, CSF < grey matter < white matter); the bias field and the noise
     # are the scanner's, added by ``acquisition`` to every cohort alike, so none here.
     return ContrastSpec(
         mean=[0.25, 0.55],
@@ -149,7 +151,9 @@ def _label_map_contrast() -> ContrastSpec:
         blur_mm=[0.0, 0.5],
         noise_std=[0.0, 0.0],
         background_mean=[0.0, 0.05],
-        interior_mean=[0.65, 0.9],
+        interior_mean=[0.25, 0.55],
+        csf_mean=[0.05, 0.15],
+        white_matter_mean=[0.65, 0.9],
     )
 
 

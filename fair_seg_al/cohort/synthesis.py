@@ -27,10 +27,14 @@ class ContrastSpec:
         blur_mm: range of the Gaussian blur's standard deviation in mm (0: none).
         noise_std: range of the Gaussian noise's standard deviation (0: none).
         background_mean: range for label 0 (null: ``mean``, as SynthSeg draws it).
-        interior_mean: range for the :data:`~fair_seg_al.cohort.anatomies.INTERIOR` label, the
-            white matter of a map that labels grey matter only (null: ``mean``). With both set,
-            the contrast keeps a T1-like order (air < grey matter < white matter) while each
-            structure's intensity still varies per subject.
+        interior_mean: range for the :data:`~fair_seg_al.cohort.anatomies.INTERIOR` label, what
+            is left unlabeled inside a map that labels grey matter only once its ventricles and
+            white matter are named (null: ``mean``).
+        csf_mean: range for :data:`~fair_seg_al.cohort.anatomies.VENTRICLE` (ventricles, CSF;
+            null: ``interior_mean``, the one bright interior of cohorts before it existed).
+        white_matter_mean: range for :data:`~fair_seg_al.cohort.anatomies.WHITE_MATTER` (null:
+            ``interior_mean``). With all set, the contrast keeps a T1-like order (air, CSF <
+            grey matter < white matter) while each structure's intensity still varies per subject.
     """
 
     mean: list[float] = field(default_factory=lambda: [0.1, 0.9])
@@ -40,11 +44,14 @@ class ContrastSpec:
     noise_std: list[float] = field(default_factory=lambda: [0.0, 0.03])
     background_mean: list[float] | None = None
     interior_mean: list[float] | None = None
+    csf_mean: list[float] | None = None
+    white_matter_mean: list[float] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("mean", "std", "blur_mm", "noise_std", "background_mean", "interior_mean"):
+        optional = ("background_mean", "interior_mean", "csf_mean", "white_matter_mean")
+        for name in ("mean", "std", "blur_mm", "noise_std", *optional):
             value = getattr(self, name)
-            if value is None and name in ("background_mean", "interior_mean"):
+            if value is None and name in optional:
                 continue
             if len(value) != 2 or not 0 <= value[0] <= value[1]:
                 raise ValueError(f"contrast.{name}: needs 0 <= low <= high, got {tuple(value)}")
@@ -54,11 +61,17 @@ class ContrastSpec:
     def mean_ranges(self, values: np.ndarray) -> list[tuple[float, float]] | None:
         """The ``mean`` range of each label in ``values`` (sorted label values), or None when
         every label draws from ``mean``."""
-        from fair_seg_al.cohort.anatomies import INTERIOR
+        from fair_seg_al.cohort.anatomies import INTERIOR, VENTRICLE, WHITE_MATTER
 
-        if self.background_mean is None and self.interior_mean is None:
+        interior = self.interior_mean
+        special = {
+            0: self.background_mean,
+            INTERIOR: interior,
+            VENTRICLE: self.csf_mean or interior,
+            WHITE_MATTER: self.white_matter_mean or interior,
+        }
+        if all(v is None for v in special.values()):
             return None
-        special = {0: self.background_mean, INTERIOR: self.interior_mean}
         return [tuple(special.get(int(v)) or self.mean) for v in values]
 
 

@@ -79,6 +79,12 @@ def _full_template() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return (np.asarray(t1.dataobj, dtype=np.float32), t1.affine, np.asarray(atlas.dataobj), atlas.affine)
 
 
+def full_atlas() -> tuple[np.ndarray, np.ndarray]:
+    """The whole neuromorphometrics atlas (1.5 mm, integer labels) and its affine (MNI mm)."""
+    _, _, atlas, atlas_affine = _full_template()
+    return atlas, atlas_affine
+
+
 def _label_world_box(labels: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """World-space bounding box (min, max corners) of atlas ``labels``."""
     _, _, atlas, atlas_affine = _full_template()
