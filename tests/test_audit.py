@@ -152,8 +152,12 @@ def test_the_audit_runs_on_a_users_folder_nnunet_and_bids_cohort_through_every_p
     own = build(tmp_path / "own", group_sizes={"F": 5, "M": 4, "X": 3})  # 2.5 mm, a third stored LAS
     sources = {
         "folder": ["source=folder", f"source.cohort_dir={own}"],
-        "nnunet": ["source=nnunet", f"source.cohort_dir={as_nnunet(own, tmp_path / 'Dataset001_T')}",
-                   "source.options.structure=thalamus", "source.groups.columns=[sex]"],  # fmt: skip
+        "nnunet": [
+            "source=nnunet",
+            f"source.cohort_dir={as_nnunet(own, tmp_path / 'Dataset001_T')}",
+            "source.options.structure=thalamus",
+            "source.groups.columns=[sex]",
+        ],  # fmt: skip
         "bids": ["source=bids", f"source.cohort_dir={as_bids(own, tmp_path / 'bids')}", "source.groups.columns=[sex]"],
     }
     for name, overrides in sources.items():

@@ -555,3 +555,37 @@ def test_the_design_differences_between_the_anatomies_and_template_cells_are_as_
     means = subjects.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack()
     kept = means["B"] / means["A"]
     assert f"leaves group B {100 * kept.min():.0f}-{100 * kept.max():.0f} % of A's volume" in text
+
+
+def test_audit_page_quotes_the_committed_audits():
+    """docs/audit.md's table of the minority cell's pipeline, cell by cell, from the audits' CSVs."""
+    text = section((DOCS / "audit.md").read_text(), "## What it found")
+    for interp in ("linear_threshold", "nearest"):
+        folder = DOCS / "audit" / f"minority_template_{interp}"
+        groups = pd.read_csv(folder / "audit_groups.csv").set_index(["stage", "group"])
+        gap = pd.read_csv(folder / "audit_gaps.csv").set_index("stage").loc["augmentation"]
+        (row,) = [line for line in text.splitlines() if line.startswith(f"| `{interp}`")]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for cell, group in zip(cells[1:3], "AB", strict=True):
+            g = groups.loc[("augmentation", group)]
+            assert cell == f"{g.volume_ratio:.4f} [{g.volume_ratio_lo:.4f}, {g.volume_ratio_hi:.4f}]", (interp, group)
+        assert cells[3] == f"{gap.difference:+.4f} [{gap.difference_lo:+.4f}, {gap.difference_hi:+.4f}]", interp
+        assert cells[4] == f"{groups.loc[('augmentation', 'B')].parts_after:.2f}", interp
+        assert cells[5] == ("passes" if (folder / "audit.md").read_text().count("**Passed**") else "fails"), interp
+
+
+def test_audit_page_quotes_the_committed_six_brain_audits():
+    text = section((DOCS / "audit.md").read_text(), "## Six brains")
+    rows = [line for line in text.splitlines() if line.startswith("| before the fix") or line.startswith("| after")]
+    assert len(rows) == 4
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        folder = DOCS / "audit" / f"six_brains_{cells[0].split()[0]}_{cells[1].strip('`')}"
+        groups = pd.read_csv(folder / "audit_groups.csv").set_index(["stage", "group"])
+        gap = pd.read_csv(folder / "audit_gaps.csv").set_index("stage").loc["augmentation"]
+        b = pd.read_csv(folder / "audit_inputs.csv").set_index("group").loc["B"]
+        assert cells[2] == f"{b.parts:.2f}, {b.largest:.3f}", row
+        for cell, group in zip(cells[3:5], "AB", strict=True):
+            g = groups.loc[("augmentation", group)]
+            assert cell == f"{g.volume_ratio:.4f} [{g.volume_ratio_lo:.4f}, {g.volume_ratio_hi:.4f}]", row
+        assert cells[5] == f"{gap.difference:+.4f} [{gap.difference_lo:+.4f}, {gap.difference_hi:+.4f}]", row

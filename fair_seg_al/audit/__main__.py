@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in result.imprecise:
         print(f"  imprecise: {line}", file=sys.stderr)
     if result.passed:
-        print("audit passed: every stage in use keeps each group's labels within the tolerances")
+        print(
+            "audit passed: no stage in use moves a group's label volume, or the groups apart, "
+            "beyond the tolerances by more than sampling noise"
+        )
         return 0
     print("audit FAILED:", file=sys.stderr)
     for failure in result.failures:

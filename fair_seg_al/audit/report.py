@@ -283,12 +283,15 @@ def plot(result: AuditResult, path: str | Path) -> Path:
 
 
 def write(result: AuditResult, out_dir: str | Path, title: str = "Pipeline audit") -> Path:
-    """``audit.md``, ``audit_groups.csv``, ``audit_gaps.csv``, ``audit_rows.csv`` and
-    ``audit.png`` in ``out_dir`` (each written atomically)."""
+    """``audit.md``, ``audit_groups.csv``, ``audit_gaps.csv``, ``audit_inputs.csv``,
+    ``audit_rows.csv.gz`` (every subject and draw) and ``audit.png`` in ``out_dir`` (each written
+    atomically)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, frame in (("groups", result.groups), ("gaps", result.gaps), ("rows", result.rows)):
+    for name, frame in (("groups", result.groups), ("gaps", result.gaps)):
         atomic_write_text(out / f"audit_{name}.csv", frame.to_csv(index=False))
+    with atomic_path(out / "audit_rows.csv.gz") as tmp:
+        result.rows.to_csv(tmp, index=False, compression={"method": "gzip", "mtime": 0})
     if not result.inputs.empty:
         atomic_write_text(out / "audit_inputs.csv", result.inputs.to_csv(index=False))
     atomic_write_text(out / "audit.md", to_markdown(result, title))
