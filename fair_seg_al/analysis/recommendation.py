@@ -115,6 +115,11 @@ def main() -> None:
         f"Produced by: `{COMMAND}` from the raw runs in `docs/replication/runs/sweep_powered/` "
         "(strong bias, a 50/50 pool, 12 paired seeds per start).",
         "",
+        "> **Instrument note (issue 32).** The rule's evidence (the strong cell) trained with TorchIO's nearest "
+        "label resampling, with translation in voxels (4 mm) instead of mm; the minority, weak and six-brain cells "
+        "quoted beside it trained with the eroding label resampling ([audit](audit.md)) and are conditional on it "
+        "until the rerun (issue 33).",
+        "",
         "## Rule",
         "",
         "Among the group-aware presets, in order of cost (what a round needs beyond training: nothing; one pass "
