@@ -117,7 +117,9 @@ def report() -> str:
         "Whole runs of `experiment=sweep_powered` (strong bias, 9/1 start, 9 rounds of 250 steps, "
         "`strategy=masked_entropy`, one thread); the two runs of a seed ran side by side. "
         f"CPU: {', '.join(sorted(set(df['cpu'] + ' (' + df['isa'] + ')')))}, {int(df['cores'].iloc[0])} cores. "
-        "Differences are B minus A per seed, 95 % paired t-intervals.",
+        "Differences are B minus A per seed, 95 % paired t-intervals. These runs predate issue 32: `batched` "
+        "resampled labels trilinearly and cut them at 0.5 (now `label_interpolation: linear_threshold`), "
+        "and `torchio` took `translation` in voxels.",
         "",
     ]
     for pair, g in df.groupby("pair", sort=False):

@@ -589,3 +589,22 @@ def test_audit_page_quotes_the_committed_six_brain_audits():
             g = groups.loc[("augmentation", group)]
             assert cell == f"{g.volume_ratio:.4f} [{g.volume_ratio_lo:.4f}, {g.volume_ratio_hi:.4f}]", row
         assert cells[5] == f"{gap.difference:+.4f} [{gap.difference_lo:+.4f}, {gap.difference_hi:+.4f}]", row
+
+
+def test_label_fix_results_quote_the_verdicts_and_the_chunk_log():
+    text = section((DOCS / "label_fix.md").read_text(), "## Results")
+    verdicts = (DOCS / "label_fix" / "verdicts.md").read_text()
+    quoted = re.findall(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]", " ".join(text.split()))
+    assert len(quoted) >= 4 and all(q in verdicts for q in quoted), quoted
+    table = pd.read_csv(DOCS / "label_fix" / "verdicts.csv")
+    assert (table["verdict"] == "unresolved").all() == ("All 12 planned tests are unresolved" in text)
+    log = (DOCS / "label_fix" / "runs" / "chunks.log").read_text()
+    took = [int(t) for t in re.findall(r"took (\d+) s", log)]
+    assert f"chunks of {min(took)}-{max(took)} s per seed" in text
+    values = pd.read_csv(DOCS / "label_fix" / "per_seed.csv")
+    wide = values.pivot_table(index=["metric", "summary", "seed"], columns="arm", values="value")
+    sd = (wide["nearest"] - wide["linear_threshold"]).groupby(["metric", "summary"]).std()
+    assert (
+        f"B's final Dice difference {sd[('dice_B', 'final')]:.3f}, of the gap's {sd[('dice_gap', 'final')]:.3f}"
+        in " ".join(text.split())
+    )
