@@ -9,5 +9,7 @@ SEEDS=${SEEDS:-"0 1 2 3 4"}
 CHUNK=${CHUNK:-1}
 source sweeps/chunks.sh
 check_jobs() { fsa_main experiment=label_fix_check "$1"; }
+# the audit checks the nearest arm's pipeline; the linear_threshold arm is the known-eroding control
+audit_first label_fix_check experiment=label_fix_check seed=0 data.augmentation.label_interpolation=nearest
 run_chunks label_fix label_fix_check docs/label_fix/runs check_jobs "Label-resampling check"
 "$PY" sweeps/label_fix_report.py
