@@ -614,3 +614,24 @@ def test_label_fix_results_quote_the_verdicts_and_the_chunk_log():
         f"B's final Dice difference {sd[('dice_B', 'final')]:.3f}, of the gap's {sd[('dice_gap', 'final')]:.3f}"
         in " ".join(text.split())
     )
+
+
+def test_the_rerun_planning_table_reads_the_minority_cells_paired_sds():
+    paired = pd.read_csv(DOCS / "replication" / "sweep_powered_minority" / "paired.csv")
+    paired = paired[paired["reference"] == "stratified_random"]
+    text = (DOCS / "planning" / "minority_rerun.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and (", final |" in line or ", AUC |" in line)]
+    assert len(rows) == 18
+    resolve = []
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        init, metric = (
+            cells[0].split(", ")[1],
+            {"final": "worst_dice", "AUC": "auc_worst_dice"}[cells[0].split(", ")[2]],
+        )
+        sds = paired[(paired["init"] == init) & (paired["metric"] == metric)]["paired_sd"].round(4)
+        assert float(cells[1]) in set(sds), row
+        resolve.append((float(cells[1]), int(cells[2])))
+    # one family, one effect: a larger SD never needs fewer seeds
+    resolve.sort()
+    assert all(a[1] <= b[1] for a, b in zip(resolve[:-1], resolve[1:], strict=True))

@@ -221,6 +221,48 @@ def seeds_needed(sd: float, delta: float, power: float = 0.8, alpha: float = 0.0
     return int(math.ceil((z * sd / delta) ** 2))
 
 
+def tost(differences, margin: float) -> float:
+    """Two one-sided t-tests (TOST) of equivalence within ``+-margin`` for paired per-seed
+    differences: ``max`` of the p-values of H0 mean <= -margin and H0 mean >= margin. Below
+    ``alpha`` exactly when the ``1 - 2 alpha`` t-interval lies inside ``(-margin, margin)``.
+    NaN below 2 values; a constant difference: 0 inside the margin, 1 outside.
+
+    By hand below: mean 0, SD 2/sqrt(3), n 4, so SE 1/sqrt(3); t = (0 + 1) sqrt(3) = 1.732 on 3 df,
+    one-sided p = 0.0908 (both sides alike). Shifted by +1, the mean sits on the margin: p = 0.5.
+
+    >>> round(tost([-1.0, 1.0, -1.0, 1.0], 1.0), 4)
+    0.0908
+    >>> tost([0.0, 2.0, 0.0, 2.0], 1.0)
+    0.5
+    """
+    v = np.asarray(differences, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) < 2 or not margin > 0:
+        return float("nan")
+    mean, se = float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v)))
+    if se == 0:
+        return 0.0 if abs(mean) < margin else 1.0
+    df = len(v) - 1
+    p_lower = float(stats.t.sf((mean + margin) / se, df))  # H0: mean <= -margin
+    p_upper = float(stats.t.cdf((mean - margin) / se, df))  # H0: mean >= +margin
+    return max(p_lower, p_upper)
+
+
+def equivalence_verdict(p: PairedSummary, margin: float, tost_p: float, better: str = "higher") -> str:
+    """The four words a planned comparison with a declared margin gets: "resolved better" /
+    "resolved worse" (the difference test, Holm-adjusted in ``p``), else "equivalent within +-m"
+    (``tost_p``, Holm-adjusted with the rest, below 0.05), else "inconclusive"; each with the mean
+    and 95 % interval. A resolved difference that is also inside the margin says so."""
+    text = f"{p.mean:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]"
+    equivalent = bool(tost_p < 0.05)
+    if p.resolved:
+        word = verdict(p, better).split(" (", 1)[0]
+        return f"{word} ({text}{f', within +-{margin:g}' if equivalent else ''})"
+    if equivalent:
+        return f"equivalent within +-{margin:g} ({text}, TOST Holm p={tost_p:.2g})"
+    return f"inconclusive ({text}; margin +-{margin:g})"
+
+
 def reduction_ci(reference, strategy, n_boot: int = 10000, seed: int = 0) -> tuple[float, float, float]:
     """Relative reduction ``(mean ref - mean strat) / mean ref`` of paired per-seed values, with a
     95 % bootstrap interval that resamples seeds (both values of a seed move together)."""
