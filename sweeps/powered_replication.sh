@@ -9,6 +9,8 @@
 #   CELL=weak_control CODE_DIR=../cell bash sweeps/powered_replication.sh   # the weak cell's post-hoc
 #       composition-matched control (docs/minority.md, amendment), imbalanced start, same pinned code
 #   CELL=anatomies bash sweeps/powered_replication.sh      # the minority question on six real brains
+#   CELL=rerun_minority bash sweeps/powered_replication.sh # the minority cell on the audited instrument
+#       (issue 33; seeds 0-35, one per chunk; plan: docs/plans/minority_rerun.md)
 #   CELL=strong_bare CODE_DIR=../repl bash sweeps/powered_replication.sh   # the paper's bare Weighted
 #       Entropy (no weight floor, no shrinkage) added to the strong cell, same seeds and pinned code
 # Before the first chunk the pipeline audit checks the cell's data pipeline per group (AUDIT=warn
@@ -17,8 +19,9 @@
 # replication's commit, so that this checkout can move on without mixing code versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS=${SEEDS:-"0 1 2 3 4 5 6 7 8 9 10 11"}
+default_seeds="0 1 2 3 4 5 6 7 8 9 10 11"
 CELL=${CELL:-strong}
+extra=()   # a second multirun per chunk (a rule run from one start only)
 case "$CELL" in
   strong) sweep=sweep_powered; args=(experiment=sweep_powered) ;;
   strong_bare) sweep=sweep_powered; args=(experiment=sweep_powered strategy=weighted_entropy
@@ -28,10 +31,17 @@ case "$CELL" in
   weak_control) sweep=sweep_powered_weak; args=(experiment=sweep_powered_weak strategy=composition_control
     init=imbalanced) ;;
   anatomies) sweep=sweep_anatomies_minority; args=(experiment=sweep_anatomies_minority) ;;
-  *) echo "CELL must be strong, strong_bare, minority, weak, weak_control or anatomies (got $CELL)" >&2; exit 2 ;;
+  rerun_minority) sweep=rerun_minority; args=(experiment=rerun_minority)   # plan: docs/plans/minority_rerun.md
+    extra=(experiment=rerun_minority strategy=composition_control init=imbalanced)
+    default_seeds=$(seq -s " " 0 35); CHUNK=${CHUNK:-1} ;;
+  *) echo "CELL must be strong, strong_bare, minority, weak, weak_control, anatomies or rerun_minority (got $CELL)" >&2; exit 2 ;;
 esac
+SEEDS=${SEEDS:-$default_seeds}
 source sweeps/chunks.sh
-cell_jobs() { fsa_main "${args[@]}" "$1"; }
+cell_jobs() {
+  fsa_main "${args[@]}" "$1"
+  if [ ${#extra[@]} -gt 0 ]; then fsa_main "${extra[@]}" "$1"; fi
+}
 audit_first "$sweep" "${args[@]}"
 run_chunks "$CELL" "$sweep" "docs/replication/runs/$sweep" cell_jobs "Powered replication ($CELL)"
 "$PY" sweeps/replication_report.py
