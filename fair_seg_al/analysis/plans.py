@@ -1,0 +1,257 @@
+"""Study plans as data: a plan (YAML) plus a sweep's runs give the planned verdicts.
+
+    python -m fair_seg_al.analysis.plans PLAN.yaml [--runs DIR ...] [--out DIR]
+
+A plan names its baseline, metrics (``worst_dice`` at the ``final`` round or as the ``auc``), the
+``better`` direction, an equivalence ``margin`` and its Holm families; each family compares rules
+with a reference, per start. For every comparison, start and metric the per-seed paired
+difference gets a t-test (difference) and two one-sided tests (equivalence within the margin);
+all tests of a family are Holm-adjusted together; the verdict is resolved better / resolved worse
+/ equivalent within +-m / inconclusive (:func:`~fair_seg_al.analysis.stats.equivalence_verdict`).
+Writes ``verdicts.md``, ``verdicts.csv`` and ``verdicts.png`` (a forest plot) to ``--out``
+(default: ``<runs>/verdicts``). See docs/plans/minority_rerun.yaml for a plan.
+
+The plan's keys (unknown keys are refused, naming them)::
+
+    baseline: stratified_random
+    metrics: [{name: worst_dice, summary: final}, {name: worst_dice, summary: auc}]
+    better: higher
+    margin: 0.01
+    families:
+      against_the_counts:
+        reference: stratified_random
+        comparisons:
+          - {strategy: composition_control, inits: [imbalanced]}
+          - {strategy: weighted_entropy, inits: [balanced, imbalanced], label: Weighted Entropy}
+    cell: {runs: docs/replication/runs/...}      # where the runs are (``--runs`` overrides)
+
+A strategy is named by its preset (``conf/strategy/<name>.yaml``) or by the label its runs carry
+(``masked_entropy.stratified_power``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from fair_seg_al.analysis.stats import equivalence_verdict, holm, paired_summary, tost
+from fair_seg_al.utils.io import atomic_path, atomic_write_text
+
+PLAN_KEYS = {"cell", "baseline", "metrics", "better", "margin", "families", "verdicts", "planner", "post_hoc"}
+FAMILY_KEYS = {"reference", "comparisons", "tests"}
+SUMMARIES = {"final": "{name}", "auc": "auc_{name}"}
+
+
+class PlanError(ValueError):
+    """A plan that cannot be read, naming the file and key at fault."""
+
+
+def load_plan(path: str | os.PathLike) -> dict:
+    """Read and check a plan.
+
+    Raises:
+        PlanError: naming the key at fault.
+    """
+    path = Path(path)
+    try:
+        plan = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise PlanError(f"{path}: cannot read the plan ({err})") from None
+    if not isinstance(plan, dict):
+        raise PlanError(f"{path}: a plan is a mapping of keys, got {type(plan).__name__}")
+
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise PlanError(f"{path}: {key}: {message}")
+
+    unknown = set(plan) - PLAN_KEYS
+    need(not unknown, ", ".join(sorted(unknown)), f"unknown key(s); a plan has {sorted(PLAN_KEYS)}")
+    need(isinstance(plan.get("margin"), int | float) and plan["margin"] > 0, "margin", "must be a number > 0")
+    need(plan.get("better", "higher") in ("higher", "lower"), "better", "must be higher or lower")
+    metrics = plan.get("metrics")
+    need(isinstance(metrics, list) and metrics, "metrics", "must list {name, summary} entries")
+    for i, m in enumerate(metrics):
+        need(isinstance(m, dict) and "name" in m, f"metrics[{i}]", "needs a name, e.g. worst_dice")
+        need(m.get("summary", "final") in SUMMARIES, f"metrics[{i}].summary", f"must be one of {sorted(SUMMARIES)}")
+    families = plan.get("families")
+    need(isinstance(families, dict) and families, "families", "must map family names to {reference, comparisons}")
+    for name, family in families.items():
+        key = f"families.{name}"
+        need(isinstance(family, dict), key, "must be a mapping")
+        unknown = set(family) - FAMILY_KEYS
+        need(not unknown, f"{key}.{', '.join(sorted(unknown))}", f"unknown key(s); a family has {sorted(FAMILY_KEYS)}")
+        need("reference" in family or "baseline" in plan, f"{key}.reference", "missing (and no plan baseline)")
+        comparisons = family.get("comparisons")
+        need(isinstance(comparisons, list) and comparisons, f"{key}.comparisons", "must list {strategy, inits}")
+        for i, c in enumerate(comparisons):
+            need(isinstance(c, dict) and "strategy" in c, f"{key}.comparisons[{i}]", "needs a strategy")
+            need(isinstance(c.get("inits", []), list), f"{key}.comparisons[{i}].inits", "must be a list of starts")
+    return plan
+
+
+def preset_label(name: str) -> str:
+    """The label runs of strategy preset ``name`` carry (``name`` itself where no preset has it)."""
+    from hydra import compose, initialize_config_dir
+
+    from fair_seg_al.config import CONF_DIR, strategy_label
+
+    if not (Path(CONF_DIR) / "strategy" / f"{name}.yaml").is_file():
+        return name
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="main", overrides=[f"strategy={name}"])
+    return strategy_label(cfg.strategy)
+
+
+def _label_of(run_labels: set[str], name: str) -> str:
+    """A plan's strategy name as the runs spell it: the runs' own label, or its preset's label
+    (an oracle's label carries a suffix such as `` (oracle control)``: matched by prefix)."""
+    for candidate in (name, preset_label(name)):
+        matches = [label for label in run_labels if label == candidate or label.startswith(candidate + " (")]
+        if len(matches) == 1:
+            return matches[0]
+    return preset_label(name)
+
+
+def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
+    """Every planned test from a per-run metrics table (``strategy``, ``init``, ``seed`` and the
+    metric columns, e.g. :func:`~fair_seg_al.analysis.comparisons.run_metrics`): one row per
+    family, comparison, start and metric, with the paired summary, TOST p and both Holm-adjusted
+    p-values (over the family's difference and equivalence tests together) and the verdict.
+
+    Comparisons with no complete pair of runs get a row saying so (``seeds`` 0, verdict
+    ``no runs``), so a plan's missing cells show.
+    """
+    margin, better = float(plan["margin"]), plan.get("better", "higher")
+    labels = set(metrics["strategy"])
+    rows = []
+    for family_name, family in plan["families"].items():
+        reference = _label_of(labels, family.get("reference", plan.get("baseline")))
+        start = len(rows)
+        for comparison in family["comparisons"]:
+            strategy = _label_of(labels, comparison["strategy"])
+            inits = comparison.get("inits") or sorted(set(metrics["init"]))
+            for init in inits:
+                for m in plan["metrics"]:
+                    summary = m.get("summary", "final")
+                    column = SUMMARIES[summary].format(name=m["name"])
+                    of_init = metrics[metrics["init"] == init]
+                    a = of_init[of_init["strategy"] == strategy].set_index("seed")[column]
+                    b = of_init[of_init["strategy"] == reference].set_index("seed")[column]
+                    diffs = (a - b).dropna()
+                    row = {
+                        "family": family_name,
+                        "strategy": comparison.get("label", strategy),
+                        "reference": reference,
+                        "init": init,
+                        "metric": m["name"],
+                        "summary": summary,
+                        "seeds": len(diffs),
+                    }
+                    if len(diffs) >= 2:
+                        p = paired_summary(diffs.to_numpy(), n_boot=2000)
+                        row |= {"mean": p.mean, "sd": p.sd, "ci_low": p.ci_low, "ci_high": p.ci_high, "t_p": p.t_p}
+                        row |= {"tost_p": tost(diffs.to_numpy(), margin), "_summary": p}
+                    rows.append(row)
+        family_rows = rows[start:]
+        tested = [r for r in family_rows if "_summary" in r]
+        adjusted = holm([r["t_p"] for r in tested] + [r["tost_p"] for r in tested])
+        for r, p_diff, p_tost in zip(tested, adjusted[: len(tested)], adjusted[len(tested) :], strict=True):
+            r["p_holm"], r["tost_p_holm"] = float(p_diff), float(p_tost)
+            r["_summary"].p_adjusted = float(p_diff)
+            r["verdict"] = equivalence_verdict(r["_summary"], margin, float(p_tost), better)
+        for r in family_rows:
+            r.pop("_summary", None)
+            r.setdefault("verdict", "no runs" if r["seeds"] == 0 else f"too few seeds ({r['seeds']})")
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None = None) -> str:
+    lines = [
+        "# Planned verdicts",
+        "",
+        *([f"**{note}**", ""] if note else []),
+        f"Produced by: `{command}`. Margin +-{plan['margin']:g}; each family's "
+        "difference tests and equivalence tests (TOST) are Holm-adjusted together; intervals are 95 % paired "
+        "t-intervals over seeds (unadjusted).",
+    ]
+    for family, t in table.groupby("family", sort=False):
+        lines += [
+            "",
+            f"## {family} ({2 * int((t['seeds'] >= 2).sum())} tests)",
+            "",
+            "| rule | reference | start | metric | seeds | verdict |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in t.itertuples():
+            lines.append(
+                f"| {r.strategy} | {r.reference} | {r.init} | {r.metric} ({r.summary}) | {r.seeds} | {r.verdict} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def forest(table: pd.DataFrame, margin: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table[table["seeds"] >= 2].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(t) + 1.5))
+    y = np.arange(len(t))
+    colors = {"resolved better": "C2", "resolved worse": "C3", "equivalent": "C0", "inconclusive": "0.5"}
+    for i, r in t.iterrows():
+        color = next((c for k, c in colors.items() if r["verdict"].startswith(k)), "0.5")
+        ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=color)
+        ax.plot(r["mean"], i, "o", color=color)
+    ax.axvspan(-margin, margin, color="0.92", zorder=0)
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_yticks(y, [f"{r.strategy} - {r.reference}, {r.init}, {r.summary}" for r in t.itertuples()], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"paired difference (95 % t-interval); shaded: +-{margin:g}")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from fair_seg_al.analysis.comparisons import run_metrics
+    from fair_seg_al.analysis.runs import ReportError, find_runs, summary_table
+
+    p = argparse.ArgumentParser(prog="python -m fair_seg_al.analysis.plans", description=__doc__.split("\n\n")[0])
+    p.add_argument("plan", type=Path)
+    p.add_argument("--runs", type=Path, nargs="*", help="sweep or archive folders (default: the plan's cell.runs)")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--note", default=None, help="a line under the title, e.g. that the plan is applied post hoc")
+    args = p.parse_args(argv)
+    words = list(argv) if argv is not None else sys.argv[1:]
+    command = "python -m fair_seg_al.analysis.plans " + shlex.join(words)
+    try:
+        plan = load_plan(args.plan)
+        folders = args.runs or [Path((plan.get("cell") or {}).get("runs", ""))]
+        runs = find_runs(folders)
+    except (PlanError, ReportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    complete = {str(r.path) for r in runs if r.failure is None}
+    table = verdict_table(run_metrics(summary_table(runs), complete), plan)
+    out = args.out or folders[0] / "verdicts"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "verdicts.csv", table.to_csv(index=False, float_format="%.6f"))
+    text = markdown(table, plan, command, args.note)
+    atomic_write_text(out / "verdicts.md", text)
+    forest(table, float(plan["margin"]), out / "verdicts.png")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
