@@ -71,6 +71,17 @@ def test_the_four_outcomes_and_one_holm_family_over_differences_and_equivalences
     )
 
 
+def test_a_comparison_may_name_its_own_reference_within_the_family():
+    plan = {**PLAN, "families": {"main": {"reference": "base", "comparisons": [
+        {"strategy": "up", "inits": ["imbalanced"]},
+        {"strategy": "up", "reference": "same", "inits": ["imbalanced"]},
+    ]}}}  # fmt: skip
+    table = verdict_table(runs(), plan)
+    assert list(table["reference"]) == ["base", "same"]
+    wide = runs().pivot(index="seed", columns="strategy", values="worst_dice")
+    assert table["mean"].iloc[1] == pytest.approx((wide["up"] - wide["same"]).mean())
+
+
 def test_lower_is_better_turns_the_words():
     plan = {**PLAN, "better": "lower"}
     table = verdict_table(runs(), plan).set_index("strategy")

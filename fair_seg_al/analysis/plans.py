@@ -23,6 +23,7 @@ The plan's keys (unknown keys are refused, naming them)::
         comparisons:
           - {strategy: composition_control, inits: [imbalanced]}
           - {strategy: weighted_entropy, inits: [balanced, imbalanced], label: Weighted Entropy}
+          - {strategy: weighted_entropy, reference: composition_control, inits: [imbalanced]}
     cell: {runs: docs/replication/runs/...}      # where the runs are (``--runs`` overrides)
 
 A strategy is named by its preset (``conf/strategy/<name>.yaml``) or by the label its runs carry
@@ -133,9 +134,10 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
     labels = set(metrics["strategy"])
     rows = []
     for family_name, family in plan["families"].items():
-        reference = _label_of(labels, family.get("reference", plan.get("baseline")))
         start = len(rows)
         for comparison in family["comparisons"]:
+            # a comparison may name its own reference (one family, two questions, as a cell planned it)
+            reference = _label_of(labels, comparison.get("reference", family.get("reference", plan.get("baseline"))))
             strategy = _label_of(labels, comparison["strategy"])
             inits = comparison.get("inits") or sorted(set(metrics["init"]))
             for init in inits:
