@@ -82,6 +82,21 @@ def test_a_comparison_may_name_its_own_reference_within_the_family():
     assert table["mean"].iloc[1] == pytest.approx((wide["up"] - wide["same"]).mean())
 
 
+def test_a_comparison_may_ask_its_own_metric_and_direction():
+    metrics = runs()
+    metrics["disparity"] = 1 - metrics["worst_dice"]  # up has the higher Dice, so the lower disparity
+    plan = {**PLAN, "families": {"main": {"reference": "base", "comparisons": [
+        {"strategy": "up", "inits": ["imbalanced"]},
+        {"strategy": "up", "inits": ["imbalanced"], "better": "lower", "metrics": [{"name": "disparity"}]},
+    ]}}}  # fmt: skip
+    table = verdict_table(metrics, plan)
+    assert list(table["metric"]) == ["worst_dice", "disparity"]
+    assert table["verdict"].iloc[0].startswith("resolved better") and table["verdict"].iloc[1].startswith(
+        "resolved better"
+    )
+    assert table["mean"].iloc[1] == pytest.approx(-table["mean"].iloc[0])
+
+
 def test_lower_is_better_turns_the_words():
     plan = {**PLAN, "better": "lower"}
     table = verdict_table(runs(), plan).set_index("strategy")

@@ -24,6 +24,8 @@ The plan's keys (unknown keys are refused, naming them)::
           - {strategy: composition_control, inits: [imbalanced]}
           - {strategy: weighted_entropy, inits: [balanced, imbalanced], label: Weighted Entropy}
           - {strategy: weighted_entropy, reference: composition_control, inits: [imbalanced]}
+          - {strategy: weighted_entropy, reference: entropy, better: lower,
+             metrics: [{name: disparity, summary: final}]}
     cell: {runs: docs/replication/runs/...}      # where the runs are (``--runs`` overrides)
 
 A strategy is named by its preset (``conf/strategy/<name>.yaml``) or by the label its runs carry
@@ -141,7 +143,8 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
             strategy = _label_of(labels, comparison["strategy"])
             inits = comparison.get("inits") or sorted(set(metrics["init"]))
             for init in inits:
-                for m in plan["metrics"]:
+                # a comparison may ask its own metrics and direction (a disparity: lower is better)
+                for m in comparison.get("metrics", plan["metrics"]):
                     summary = m.get("summary", "final")
                     column = SUMMARIES[summary].format(name=m["name"])
                     of_init = metrics[metrics["init"] == init]
@@ -156,6 +159,7 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
                         "metric": m["name"],
                         "summary": summary,
                         "seeds": len(diffs),
+                        "better": comparison.get("better", better),
                     }
                     if len(diffs) >= 2:
                         p = paired_summary(diffs.to_numpy(), n_boot=2000)
@@ -168,7 +172,7 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
         for r, p_diff, p_tost in zip(tested, adjusted[: len(tested)], adjusted[len(tested) :], strict=True):
             r["p_holm"], r["tost_p_holm"] = float(p_diff), float(p_tost)
             r["_summary"].p_adjusted = float(p_diff)
-            r["verdict"] = equivalence_verdict(r["_summary"], margin, float(p_tost), better)
+            r["verdict"] = equivalence_verdict(r["_summary"], margin, float(p_tost), r["better"])
         for r in family_rows:
             r.pop("_summary", None)
             r.setdefault("verdict", "no runs" if r["seeds"] == 0 else f"too few seeds ({r['seeds']})")
