@@ -21,7 +21,7 @@ import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fair_seg_al.data.cohort_folder import CohortFolder  # noqa: E402
-from fair_seg_al.utils.io import atomic_path  # noqa: E402
+from fair_seg_al.utils.figures import save_png  # noqa: E402
 
 VIEWS = (("sagittal", 0), ("coronal", 1), ("axial", 2))
 
@@ -31,14 +31,7 @@ def _slices(volume: np.ndarray, center: tuple[int, int, int]) -> list[np.ndarray
     return [np.rot90(np.take(volume, center[axis], axis=axis)) for _, axis in VIEWS]
 
 
-def _save(fig, out: str | os.PathLike) -> Path:
-    """Lay out, write atomically as PNG, close."""
-    fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return out
+_save = save_png  # lay out, write atomically as PNG, close
 
 
 def plot_subjects(

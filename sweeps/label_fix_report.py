@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fair_seg_al.analysis.stats import area_under_curve, holm, t_interval  # noqa: E402
-from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
+from fair_seg_al.utils.figures import save_png  # noqa: E402
+from fair_seg_al.utils.io import atomic_write_text  # noqa: E402
 
 RUNS = ROOT / "docs" / "label_fix" / "runs"
 OUT = ROOT / "docs" / "label_fix"
@@ -146,10 +147,7 @@ def figure(table: pd.DataFrame, path: Path) -> None:
         f"Label resampling, minority design, random, {int(table.seeds.max())} paired seeds (filled: Holm-resolved)",
         fontsize=10,
     )
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main() -> None:

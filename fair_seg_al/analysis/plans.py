@@ -46,7 +46,8 @@ import pandas as pd
 import yaml
 
 from fair_seg_al.analysis.stats import equivalence_verdict, holm, paired_summary, tost
-from fair_seg_al.utils.io import atomic_path, atomic_write_text
+from fair_seg_al.utils.figures import save_png
+from fair_seg_al.utils.io import atomic_write_text
 
 PLAN_KEYS = {"cell", "baseline", "metrics", "better", "margin", "families", "verdicts", "planner", "post_hoc"}
 FAMILY_KEYS = {"reference", "comparisons", "tests"}
@@ -222,10 +223,7 @@ def forest(table: pd.DataFrame, margin: float, path: Path) -> None:
     ax.set_yticks(y, [f"{r.strategy} - {r.reference}, {r.init}, {r.summary}" for r in t.itertuples()], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(f"paired difference (95 % t-interval); shaded: +-{margin:g}")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

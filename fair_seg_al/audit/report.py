@@ -25,6 +25,7 @@ import pandas as pd
 
 from fair_seg_al.analysis.stats import t_interval, welch_interval
 from fair_seg_al.audit.stages import STAGES, StageRow
+from fair_seg_al.utils.figures import save_png
 from fair_seg_al.utils.io import atomic_path, atomic_write_text
 
 VOLUME_TOLERANCE = 0.01  #: a stage may move a group's mean label volume by at most 1 %
@@ -274,12 +275,7 @@ def plot(result: AuditResult, path: str | Path) -> Path:
     ax_d.set_xlabel("boundary displacement (mm, mean symmetric)")
     ax_v.legend(fontsize=8, loc="lower left")
     ax_v.set_title("PASSED" if result.passed else "FAILED: " + result.failures[0][:60], fontsize=9, loc="left")
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def write(result: AuditResult, out_dir: str | Path, title: str = "Pipeline audit") -> Path:
