@@ -32,7 +32,7 @@ from scipy.spatial import cKDTree
 
 from fair_seg_al.cohort.checks import components, shell
 from fair_seg_al.data.augmentation import BatchAugmentation
-from fair_seg_al.data.datamodule import ALDataModule, PatchSampler, build_augmentation
+from fair_seg_al.data.datamodule import ALDataModule, PatchSampler, build_augmentation, build_batch_augmentation
 from fair_seg_al.data.preprocess import pad_to
 
 #: The stages in pipeline order (a stage a pipeline lacks is reported as not audited).
@@ -368,12 +368,10 @@ def audit_pipeline(
     aug_cfg = dict(augmentation_cfg or {})
     aug_in_use = bool(aug_cfg.get("enabled", False))
     implementation = aug_cfg.get("implementation", "torchio")
-    batched = None
-    if implementation == "batched":
-        batched = BatchAugmentation(
-            **{k: v for k, v in aug_cfg.items() if k not in ("enabled", "implementation")},
-            spacing=dm.voxel_size,
-        )
+    # the run's own builder (audited as offered even when the config has it disabled)
+    batched = (
+        build_batch_augmentation({**aug_cfg, "enabled": True}, dm.voxel_size) if implementation == "batched" else None
+    )
     rows: list[StageRow] = []
     inputs: list[dict] = []
     for i, (sid, group) in enumerate(tqdm(picked, desc="Auditing", unit="subject", disable=not progress)):
