@@ -127,3 +127,90 @@ def test_the_committed_rerun_plan_reads():
     counts = plan["families"]["against_the_counts"]
     n_tests = 2 * len(plan["metrics"]) * sum(len(c["inits"]) for c in counts["comparisons"])
     assert n_tests == counts["tests"] == 36
+
+
+def test_a_metric_may_declare_its_own_margin():
+    # "same" sits within 0.001 of the base: equivalent within +-0.01, yet not within +-0.0001
+    metrics = runs()
+    metrics["worst_nsd"] = metrics["worst_dice"]
+    plan = {**PLAN, "metrics": [{"name": "worst_dice"}, {"name": "worst_nsd", "margin": 0.0001}]}
+    table = verdict_table(metrics, plan)
+    same = table[table["strategy"] == "same"].set_index("metric")
+    assert same.loc["worst_dice", "margin"] == 0.01 and same.loc["worst_nsd", "margin"] == 0.0001
+    assert same.loc["worst_dice", "verdict"].startswith("equivalent within +-0.01")
+    assert same.loc["worst_nsd", "verdict"].startswith("inconclusive")
+    wide = metrics.pivot(index="seed", columns="strategy", values="worst_nsd")
+    assert same.loc["worst_nsd", "tost_p"] == pytest.approx(tost((wide["same"] - wide["base"]).to_numpy(), 0.0001))
+
+
+def test_a_rule_identical_to_its_reference_is_reported_and_left_out_of_holm():
+    # "clone" selects as the base does (as composition_control does stratified_random's from a
+    # balanced start): its differences are all 0, so it is no test and the family holds 2, not 4
+    metrics = runs()
+    clone = metrics[metrics["strategy"] == "base"].assign(strategy="clone")
+    metrics = pd.concat([metrics, clone])
+    plan = {**PLAN, "families": {"main": {"reference": "base", "comparisons": [
+        {"strategy": "up", "inits": ["imbalanced"]}, {"strategy": "clone", "inits": ["imbalanced"]},
+    ]}}}  # fmt: skip
+    table = verdict_table(metrics, plan).set_index("strategy")
+    assert table.loc["clone", "verdict"] == "identical in all 10 seeds (by construction; not tested)"
+    wide = metrics.pivot(index="seed", columns="strategy", values="worst_dice")
+    d = (wide["up"] - wide["base"]).to_numpy()
+    from scipy import stats
+
+    expected = holm([stats.ttest_1samp(d, 0).pvalue, tost(d, 0.01)])
+    assert table.loc["up", "p_holm"] == pytest.approx(expected[0])
+    assert "## main (2 tests)" in markdown(verdict_table(metrics, plan), plan, "cmd")
+
+
+def test_a_bad_metric_margin_is_refused_naming_the_key(tmp_path):
+    path = tmp_path / "plan.yaml"
+    bad = {**PLAN, "metrics": [{"name": "worst_dice", "margin": 0}]}
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(PlanError, match=r"metrics\[0\].margin: must be a number > 0"):
+        load_plan(path)
+
+
+@pytest.mark.parametrize("cell", ["minority", "anatomies", "weak"])
+def test_each_rerun_plan_has_the_seeds_its_planner_table_asks_for(cell):
+    # the plan's seed range covers the largest need in the committed planner table of the cell's
+    # family (the table's own numbers are the planner's, tested in test_planner.py)
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    plan = load_plan(docs / "plans" / f"{cell}_rerun.yaml")
+    table = (docs / "planning" / f"{cell}_rerun.md").read_text()
+    first, last = plan["cell"]["seeds"]
+    needs = [int(n) for n in re.findall(r"\| (\d+) \| (\d+) \|$", table, re.M) for n in n]
+    family = next(iter(plan["families"].values()))
+    n_tests = 2 * sum(len(c["inits"]) * len(c.get("metrics", plan["metrics"])) for c in family["comparisons"])
+    assert n_tests == family["tests"]
+    assert f"a Holm family of {n_tests}." in table
+    equivalence = [int(m) for m in re.findall(r"\| \d+ \| (\d+) \|$", table, re.M)]
+    assert last - first + 1 >= max(equivalence)  # every comparison's equivalence at the margin is powered
+    if cell != "minority":  # the minority plan resolves 0.005 only where the pilot SD is <= 0.0068 (its .md)
+        assert last - first + 1 >= max(needs)
+
+
+def test_the_weak_rerun_margins_sit_just_above_one_test_sets_noise():
+    # docs/plans/weak_rerun.md: a disparity's test-set SE at 90 labels, median over the old weak
+    # cell's 48 entropy and Weighted Entropy runs, about 0.003 (Dice) and 0.0009 (NSD); the
+    # margins (0.01, 0.002) exceed the 95 % half-widths (about 0.006, 0.0018)
+    from pathlib import Path
+
+    runs = Path(__file__).resolve().parents[1] / "docs" / "replication" / "runs" / "sweep_powered_weak"
+    folders = sorted(runs.glob("entropy-*")) + sorted(runs.glob("weighted_entropy-*"))
+    assert len(folders) == 48
+    dice, nsd = [], []
+    for folder in folders:
+        t = pd.read_csv(folder / "test_dice.csv.gz")
+        t = t[t["round"] == t["round"].max()]
+        se = t.groupby("group")[["dice", "nsd"]].agg(lambda x: x.std(ddof=1) / np.sqrt(len(x)))
+        dice.append(np.hypot(*se["dice"]))
+        nsd.append(np.hypot(*se["nsd"]))
+    assert np.median(dice) == pytest.approx(0.003, abs=0.0002)
+    assert np.median(nsd) == pytest.approx(0.0009, abs=0.00005)
+    plan = load_plan(Path(__file__).resolve().parents[1] / "docs" / "plans" / "weak_rerun.yaml")
+    margins = {m["name"]: m["margin"] for m in plan["metrics"]}
+    assert margins["disparity"] > 1.96 * np.median(dice) and margins["nsd_disparity"] > 1.96 * np.median(nsd)

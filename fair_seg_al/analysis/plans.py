@@ -3,11 +3,14 @@
     python -m fair_seg_al.analysis.plans PLAN.yaml [--runs DIR ...] [--out DIR]
 
 A plan names its baseline, metrics (``worst_dice`` at the ``final`` round or as the ``auc``), the
-``better`` direction, an equivalence ``margin`` and its Holm families; each family compares rules
+``better`` direction, an equivalence ``margin`` (a metric entry may declare its own) and its Holm
+families; each family compares rules
 with a reference, per start. For every comparison, start and metric the per-seed paired
 difference gets a t-test (difference) and two one-sided tests (equivalence within the margin);
 all tests of a family are Holm-adjusted together; the verdict is resolved better / resolved worse
 / equivalent within +-m / inconclusive (:func:`~fair_seg_al.analysis.stats.equivalence_verdict`).
+A comparison whose every per-seed difference is exactly 0 (a rule that selects as its reference
+does, by construction) is reported as identical and left out of its family's Holm adjustment.
 Writes ``verdicts.md``, ``verdicts.csv`` and ``verdicts.png`` (a forest plot) to ``--out``
 (default: ``<runs>/verdicts``). See docs/plans/minority_rerun.yaml for a plan.
 
@@ -25,7 +28,7 @@ The plan's keys (unknown keys are refused, naming them)::
           - {strategy: weighted_entropy, inits: [balanced, imbalanced], label: Weighted Entropy}
           - {strategy: weighted_entropy, reference: composition_control, inits: [imbalanced]}
           - {strategy: weighted_entropy, reference: entropy, better: lower,
-             metrics: [{name: disparity, summary: final}]}
+             metrics: [{name: disparity, summary: final}, {name: nsd_disparity, margin: 0.002}]}
     cell: {runs: docs/replication/runs/...}      # where the runs are (``--runs`` overrides)
 
 A strategy is named by its preset (``conf/strategy/<name>.yaml``) or by the label its runs carry
@@ -49,7 +52,7 @@ from fair_seg_al.analysis.stats import equivalence_verdict, holm, paired_summary
 from fair_seg_al.utils.figures import save_png
 from fair_seg_al.utils.io import atomic_write_text
 
-PLAN_KEYS = {"cell", "baseline", "metrics", "better", "margin", "families", "verdicts", "planner", "post_hoc"}
+PLAN_KEYS = {"cell", "baseline", "metrics", "better", "margin", "families", "verdicts", "planner", "descriptive", "post_hoc"}
 FAMILY_KEYS = {"reference", "comparisons", "tests"}
 SUMMARIES = {"final": "{name}", "auc": "auc_{name}"}
 
@@ -85,6 +88,7 @@ def load_plan(path: str | os.PathLike) -> dict:
     for i, m in enumerate(metrics):
         need(isinstance(m, dict) and "name" in m, f"metrics[{i}]", "needs a name, e.g. worst_dice")
         need(m.get("summary", "final") in SUMMARIES, f"metrics[{i}].summary", f"must be one of {sorted(SUMMARIES)}")
+        _check_margin(m, f"metrics[{i}].margin", need)
     families = plan.get("families")
     need(isinstance(families, dict) and families, "families", "must map family names to {reference, comparisons}")
     for name, family in families.items():
@@ -98,7 +102,15 @@ def load_plan(path: str | os.PathLike) -> dict:
         for i, c in enumerate(comparisons):
             need(isinstance(c, dict) and "strategy" in c, f"{key}.comparisons[{i}]", "needs a strategy")
             need(isinstance(c.get("inits", []), list), f"{key}.comparisons[{i}].inits", "must be a list of starts")
+            for j, m in enumerate(c.get("metrics", [])):
+                need(isinstance(m, dict) and "name" in m, f"{key}.comparisons[{i}].metrics[{j}]", "needs a name")
+                _check_margin(m, f"{key}.comparisons[{i}].metrics[{j}].margin", need)
     return plan
+
+
+def _check_margin(metric: Mapping, key: str, need) -> None:
+    if "margin" in metric:
+        need(isinstance(metric["margin"], int | float) and metric["margin"] > 0, key, "must be a number > 0")
 
 
 def preset_label(name: str) -> str:
@@ -133,7 +145,7 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
     Comparisons with no complete pair of runs get a row saying so (``seeds`` 0, verdict
     ``no runs``), so a plan's missing cells show.
     """
-    margin, better = float(plan["margin"]), plan.get("better", "higher")
+    better = plan.get("better", "higher")
     labels = set(metrics["strategy"])
     rows = []
     for family_name, family in plan["families"].items():
@@ -152,6 +164,7 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
                     a = of_init[of_init["strategy"] == strategy].set_index("seed")[column]
                     b = of_init[of_init["strategy"] == reference].set_index("seed")[column]
                     diffs = (a - b).dropna()
+                    margin = float(m.get("margin", plan["margin"]))  # one per metric, else the plan's
                     row = {
                         "family": family_name,
                         "strategy": comparison.get("label", strategy),
@@ -161,8 +174,9 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
                         "summary": summary,
                         "seeds": len(diffs),
                         "better": comparison.get("better", better),
+                        "margin": margin,
                     }
-                    if len(diffs) >= 2:
+                    if len(diffs) >= 2 and not (diffs == 0).all():
                         p = paired_summary(diffs.to_numpy(), n_boot=2000)
                         row |= {"mean": p.mean, "sd": p.sd, "ci_low": p.ci_low, "ci_high": p.ci_high, "t_p": p.t_p}
                         row |= {"tost_p": tost(diffs.to_numpy(), margin), "_summary": p}
@@ -173,11 +187,19 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
         for r, p_diff, p_tost in zip(tested, adjusted[: len(tested)], adjusted[len(tested) :], strict=True):
             r["p_holm"], r["tost_p_holm"] = float(p_diff), float(p_tost)
             r["_summary"].p_adjusted = float(p_diff)
-            r["verdict"] = equivalence_verdict(r["_summary"], margin, float(p_tost), r["better"])
+            r["verdict"] = equivalence_verdict(r["_summary"], r["margin"], float(p_tost), r["better"])
         for r in family_rows:
             r.pop("_summary", None)
-            r.setdefault("verdict", "no runs" if r["seeds"] == 0 else f"too few seeds ({r['seeds']})")
+            r.setdefault("verdict", _untested(r["seeds"]))
     return pd.DataFrame(rows)
+
+
+def _untested(seeds: int) -> str:
+    if seeds == 0:
+        return "no runs"
+    if seeds < 2:
+        return f"too few seeds ({seeds})"
+    return f"identical in all {seeds} seeds (by construction; not tested)"
 
 
 def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None = None) -> str:
@@ -185,14 +207,14 @@ def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None 
         "# Planned verdicts",
         "",
         *([f"**{note}**", ""] if note else []),
-        f"Produced by: `{command}`. Margin +-{plan['margin']:g}; each family's "
+        f"Produced by: `{command}`. Margin +-{plan['margin']:g} unless a metric declares its own; each family's "
         "difference tests and equivalence tests (TOST) are Holm-adjusted together; intervals are 95 % paired "
         "t-intervals over seeds (unadjusted).",
     ]
     for family, t in table.groupby("family", sort=False):
         lines += [
             "",
-            f"## {family} ({2 * int((t['seeds'] >= 2).sum())} tests)",
+            f"## {family} ({2 * int(t['t_p'].notna().sum()) if 't_p' in t else 0} tests)",
             "",
             "| rule | reference | start | metric | seeds | verdict |",
             "|---|---|---|---|---|---|",
@@ -204,13 +226,13 @@ def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None 
     return "\n".join(lines) + "\n"
 
 
-def forest(table: pd.DataFrame, margin: float, path: Path) -> None:
+def forest(table: pd.DataFrame, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = table[table["seeds"] >= 2].reset_index(drop=True)
+    t = table[table["t_p"].notna()].reset_index(drop=True) if "t_p" in table else table.iloc[:0]
     fig, ax = plt.subplots(figsize=(8, 0.3 * len(t) + 1.5))
     y = np.arange(len(t))
     colors = {"resolved better": "C2", "resolved worse": "C3", "equivalent": "C0", "inconclusive": "0.5"}
@@ -218,11 +240,11 @@ def forest(table: pd.DataFrame, margin: float, path: Path) -> None:
         color = next((c for k, c in colors.items() if r["verdict"].startswith(k)), "0.5")
         ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=color)
         ax.plot(r["mean"], i, "o", color=color)
-    ax.axvspan(-margin, margin, color="0.92", zorder=0)
+        ax.fill_betweenx([i - 0.4, i + 0.4], -r["margin"], r["margin"], color="0.92", zorder=0)
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set_yticks(y, [f"{r.strategy} - {r.reference}, {r.init}, {r.summary}" for r in t.itertuples()], fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel(f"paired difference (95 % t-interval); shaded: +-{margin:g}")
+    ax.set_xlabel("paired difference (95 % t-interval); shaded: each row's equivalence margin")
     save_png(fig, path)
 
 
@@ -252,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     atomic_write_text(out / "verdicts.csv", table.to_csv(index=False, float_format="%.6f"))
     text = markdown(table, plan, command, args.note)
     atomic_write_text(out / "verdicts.md", text)
-    forest(table, float(plan["margin"]), out / "verdicts.png")
+    forest(table, out / "verdicts.png")
     print(text)
     return 0
 
