@@ -11,6 +11,10 @@
 #   CELL=anatomies bash sweeps/powered_replication.sh      # the minority question on six real brains
 #   CELL=rerun_minority bash sweeps/powered_replication.sh # the minority cell on the audited instrument
 #       (issue 33; seeds 0-35, one per chunk; plan: docs/plans/minority_rerun.md)
+#   CELL=rerun_anatomies bash sweeps/powered_replication.sh  # the six-brain cell on the audited instrument
+#       (issue 33; seeds 0-29, two per chunk; plan: docs/plans/anatomies_rerun.md)
+#   CELL=rerun_weak bash sweeps/powered_replication.sh      # the weak cell's claim (a) on the audited
+#       instrument (issue 33; seeds 0-31, two per chunk; plan: docs/plans/weak_rerun.md)
 #   CELL=strong_bare CODE_DIR=../repl bash sweeps/powered_replication.sh   # the paper's bare Weighted
 #       Entropy (no weight floor, no shrinkage) added to the strong cell, same seeds and pinned code
 # Before the first chunk the pipeline audit checks the cell's data pipeline per group (AUDIT=warn
@@ -34,7 +38,11 @@ case "$CELL" in
   rerun_minority) sweep=rerun_minority; args=(experiment=rerun_minority)   # plan: docs/plans/minority_rerun.md
     extra=(experiment=rerun_minority strategy=composition_control init=imbalanced)
     default_seeds=$(seq -s " " 0 35); CHUNK=${CHUNK:-1} ;;
-  *) echo "CELL must be strong, strong_bare, minority, weak, weak_control, anatomies or rerun_minority (got $CELL)" >&2; exit 2 ;;
+  rerun_anatomies) sweep=rerun_anatomies; args=(experiment=rerun_anatomies)   # plan: docs/plans/anatomies_rerun.md
+    default_seeds=$(seq -s " " 0 29) ;;
+  rerun_weak) sweep=rerun_weak; args=(experiment=rerun_weak)   # plan: docs/plans/weak_rerun.md
+    default_seeds=$(seq -s " " 0 31) ;;
+  *) echo "CELL must be strong, strong_bare, minority, weak, weak_control, anatomies, rerun_minority, rerun_anatomies or rerun_weak (got $CELL)" >&2; exit 2 ;;
 esac
 SEEDS=${SEEDS:-$default_seeds}
 source sweeps/chunks.sh

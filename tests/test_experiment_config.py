@@ -108,6 +108,8 @@ def test_every_experiment_preset_validates_and_cpu_sweeps_run_side_by_side(prese
         "gpu_packing",
         "label_fix_check",
         "rerun_minority",
+        "rerun_anatomies",
+        "rerun_weak",
     )
     # every local multirun runs through joblib: the presets that sweep pin jobs side by side
     # (parallel), the rest take the measured local default (side by side without a CUDA GPU)
