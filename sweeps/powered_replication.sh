@@ -52,4 +52,7 @@ cell_jobs() {
 }
 audit_first "$sweep" "${args[@]}"
 run_chunks "$CELL" "$sweep" "docs/replication/runs/$sweep" cell_jobs "Powered replication ($CELL)"
-"$PY" sweeps/replication_report.py
+case "$CELL" in
+  rerun_*) "$PY" sweeps/rerun_report.py "${CELL#rerun_}" ;;   # the plan's verdicts, the old cell beside them
+  *) "$PY" sweeps/replication_report.py ;;
+esac

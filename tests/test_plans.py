@@ -214,3 +214,37 @@ def test_the_weak_rerun_margins_sit_just_above_one_test_sets_noise():
     plan = load_plan(Path(__file__).resolve().parents[1] / "docs" / "plans" / "weak_rerun.yaml")
     margins = {m["name"]: m["margin"] for m in plan["metrics"]}
     assert margins["disparity"] > 1.96 * np.median(dice) and margins["nsd_disparity"] > 1.96 * np.median(nsd)
+
+
+def test_the_engine_reads_archived_runs_and_writes_its_three_files(tmp_path):
+    # the weak rerun's plan applied to the old weak cell's archived runs: each mean is the seeds'
+    # mean of the final-round disparity difference, read here straight from rounds.csv
+    from pathlib import Path
+
+    import shutil
+
+    from fair_seg_al.analysis.plans import main
+
+    repo = Path(__file__).resolve().parents[1]
+    runs = tmp_path / "runs"  # the plan's two rules only (copies), a third of the cell's runs to read
+    runs.mkdir()
+    for folder in (repo / "docs" / "replication" / "runs" / "sweep_powered_weak").iterdir():
+        if folder.name.startswith(("entropy-", "weighted_entropy-")):
+            shutil.copytree(folder, runs / folder.name)
+    out = tmp_path / "out"
+    assert main([str(repo / "docs" / "plans" / "weak_rerun.yaml"), "--runs", str(runs), "--out", str(out)]) == 0
+    table = pd.read_csv(out / "verdicts.csv")
+    assert {p.name for p in out.iterdir()} == {"verdicts.csv", "verdicts.md", "verdicts.png"}
+    final = {}
+    for folder in runs.iterdir():
+        rule, _, init, seed = folder.name.split("-")[:4]
+        final[(rule, init, seed)] = pd.read_csv(folder / "rounds.csv")["disparity"].iloc[-1]
+    for init in ("balanced", "imbalanced"):
+        diffs = [final[("weighted_entropy", init, s)] - final[("entropy", init, s)] for (r, i, s) in final
+                 if r == "entropy" and i == init]  # fmt: skip
+        row = table[(table["init"] == init) & (table["metric"] == "disparity")].iloc[0]
+        assert row["seeds"] == len(diffs) == 12
+        assert row["mean"] == pytest.approx(np.mean(diffs), abs=1e-6)
+        assert row["margin"] == 0.01 and row["verdict"].startswith("resolved better")
+    assert set(table.loc[table["metric"] == "nsd_disparity", "margin"]) == {0.002}
+

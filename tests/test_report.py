@@ -279,3 +279,17 @@ def test_levels_with_a_test_set_per_seed_by_hand(tmp_path):
         (tmp_path / "s" / f"r{seed}" / "test_dice.csv").unlink()
     build_report([tmp_path / "s"], tmp_path / "out")
     assert not (out / "levels.csv").exists()
+
+
+def test_the_fast_run_config_reader_reads_as_omegaconf_does(tmp_path):
+    # OmegaConf's own YAML rules: 1e-3 is a float (plain YAML 1.1 says string), a date stays a
+    # string, an interpolation stays unresolved
+    from omegaconf import OmegaConf
+
+    from fair_seg_al.analysis.runs import _read_yaml
+
+    path = tmp_path / "config.yaml"
+    path.write_text("lr: 1e-3\nwhen: 2026-12-06\nseed: 3\nname: ${strategy.name}\nstrategy: {name: random}\nx: .5\n")
+    data = _read_yaml(path)
+    assert data["lr"] == 0.001 and data["when"] == "2026-12-06" and data["x"] == 0.5
+    assert OmegaConf.to_container(OmegaConf.create(data)) == OmegaConf.to_container(OmegaConf.load(path))

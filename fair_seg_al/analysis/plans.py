@@ -248,9 +248,28 @@ def forest(table: pd.DataFrame, path: Path) -> None:
     save_png(fig, path)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run_metrics_of(folders: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """The per-run metrics table of the finished runs under ``folders`` (sweeps or archives)."""
     from fair_seg_al.analysis.comparisons import run_metrics
-    from fair_seg_al.analysis.runs import ReportError, find_runs, summary_table
+    from fair_seg_al.analysis.runs import find_runs, summary_table
+
+    runs = find_runs([Path(f) for f in folders])
+    complete = {str(r.path) for r in runs if r.failure is None}
+    return run_metrics(summary_table(runs), complete)
+
+
+def write_verdicts(table: pd.DataFrame, plan: Mapping, out: Path, command: str, note: str | None = None) -> str:
+    """verdicts.csv, verdicts.md and verdicts.png in ``out``; returns the markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "verdicts.csv", table.to_csv(index=False, float_format="%.6f"))
+    text = markdown(table, plan, command, note)
+    atomic_write_text(out / "verdicts.md", text)
+    forest(table, out / "verdicts.png")
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from fair_seg_al.analysis.runs import ReportError
 
     p = argparse.ArgumentParser(prog="python -m fair_seg_al.analysis.plans", description=__doc__.split("\n\n")[0])
     p.add_argument("plan", type=Path)
@@ -263,19 +282,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         plan = load_plan(args.plan)
         folders = args.runs or [Path((plan.get("cell") or {}).get("runs", ""))]
-        runs = find_runs(folders)
+        metrics = run_metrics_of(folders)
     except (PlanError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    complete = {str(r.path) for r in runs if r.failure is None}
-    table = verdict_table(run_metrics(summary_table(runs), complete), plan)
-    out = args.out or folders[0] / "verdicts"
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "verdicts.csv", table.to_csv(index=False, float_format="%.6f"))
-    text = markdown(table, plan, command, args.note)
-    atomic_write_text(out / "verdicts.md", text)
-    forest(table, out / "verdicts.png")
-    print(text)
+    table = verdict_table(metrics, plan)
+    print(write_verdicts(table, plan, args.out or folders[0] / "verdicts", command, args.note))
     return 0
 
 

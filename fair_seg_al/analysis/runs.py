@@ -11,6 +11,7 @@ benchmark and the uncertainty comparison all read runs through :func:`find_runs`
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.config import data_label, experiment_hash, strategy_label
@@ -82,7 +84,7 @@ def unfinished(path: Path, planned: int, rounds: pd.DataFrame | None) -> str | N
 def read_run(path: str | os.PathLike) -> Run:
     """Read one run folder (live or archived)."""
     path = Path(path)
-    cfg = OmegaConf.load(path / ".hydra" / "config.yaml")
+    cfg = OmegaConf.create(_read_yaml(path / ".hydra" / "config.yaml"))
     rounds = pd.read_csv(path / "rounds.csv") if (path / "rounds.csv").is_file() else None
     selections = pd.read_csv(path / "selections.csv") if (path / "selections.csv").is_file() else None
     test_key = None
@@ -129,6 +131,29 @@ def run_label(cfg) -> str:
     return label
 
 
+@functools.cache
+def _fast_loader() -> type:
+    """OmegaConf's YAML rules (its float syntax, no timestamps) on libyaml's parser where present:
+    OmegaConf.load parses in pure Python, which dominated reading a sweep of hundreds of runs."""
+    from omegaconf._utils import get_yaml_loader
+
+    rules = get_yaml_loader()
+    loader = type("FastOmegaConfLoader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
+    loader.yaml_implicit_resolvers = {k: list(v) for k, v in rules.yaml_implicit_resolvers.items()}
+    loader.yaml_constructors = dict(rules.yaml_constructors)
+    return loader
+
+
+def _read_yaml(path: Path):
+    """A YAML file's data as OmegaConf.load reads it (interpolations stay strings)."""
+    return yaml.load(path.read_text(), Loader=_fast_loader())
+
+
+def _yaml_keys(path: Path) -> set:
+    data = _read_yaml(path)
+    return set(data) if isinstance(data, dict) else set()
+
+
 def run_folders(paths: Sequence[str | os.PathLike]) -> list[Path]:
     """Every AL run folder at or below ``paths`` (a folder whose ``.hydra/config.yaml`` has a strategy).
 
@@ -141,7 +166,7 @@ def run_folders(paths: Sequence[str | os.PathLike]) -> list[Path]:
             raise ReportError(f"{root} does not exist")
         for cfg in [root / ".hydra" / "config.yaml", *root.rglob(".hydra/config.yaml")]:
             run_dir = cfg.parent.parent.resolve()
-            if cfg.is_file() and run_dir not in found and "strategy" in OmegaConf.load(cfg):
+            if cfg.is_file() and run_dir not in found and "strategy" in _yaml_keys(cfg):
                 found[run_dir] = None
     return list(found)
 
