@@ -49,19 +49,20 @@ class Cell:
     intro: str = ""
 
 
+DECISIVE = {  # the minority cell's decisive rules against the counts (run labels -> table names)
+    "composition_control": "composition_control",
+    CANDIDATE: "candidate",
+    "weighted_entropy": "weighted_entropy",
+    "masked_entropy": "masked_entropy",
+    ORACLE: "oracle (control)",
+}
 WORST = [Metric("auc_worst_dice", "AUC", 0.005, 0.01), Metric("worst_dice", "final", 0.005, 0.01)]
 CELLS = {
     "minority": Cell(
         "the minority cell's rerun",
         "sweep_powered_minority",
         "stratified_random",
-        {
-            "composition_control": "composition_control",
-            CANDIDATE: "candidate",
-            "weighted_entropy": "weighted_entropy",
-            "masked_entropy": "masked_entropy",
-            ORACLE: "oracle (control)",
-        },
+        DECISIVE,
         WORST,
         intro="the committed minority cell's paired SDs over 12 seeds (worst-group Dice against "
         "`stratified_random`",
@@ -70,13 +71,7 @@ CELLS = {
         "the six-brain cell's rerun",
         "sweep_anatomies_minority",
         "stratified_random",
-        {
-            "composition_control": "composition_control",
-            CANDIDATE: "candidate",
-            "weighted_entropy": "weighted_entropy",
-            "masked_entropy": "masked_entropy",
-            ORACLE: "oracle (control)",
-        },
+        DECISIVE,
         [Metric("auc_worst_dice", "AUC", 0.01, 0.01), Metric("worst_dice", "final", 0.01, 0.01)],
         inits=("imbalanced",),
         # the six-brain cell ran no oracle: its SDs from the minority cell, imbalanced start
