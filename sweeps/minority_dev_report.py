@@ -1,6 +1,6 @@
-"""The candidate's settings, chosen on the development cohort by the rule of docs/minority.md (:mod:`fair_seg_al.analysis.minority_dev`)."""
+"""The candidate's settings, chosen on the development cohort by the rule of docs/minority.md (:mod:`studies.minority_dev`, in sweeps/studies/)."""
 
-from fair_seg_al.analysis.minority_dev import main
+from studies.minority_dev import main
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
-"""Which fairness-aware preset the product recommends, chosen by a rule from the archived runs (:mod:`fair_seg_al.analysis.recommendation`)."""
+"""Which fairness-aware preset the product recommends, chosen by a rule from the archived runs (:mod:`studies.recommendation`, in sweeps/studies/)."""
 
-from fair_seg_al.analysis.recommendation import main
+from studies.recommendation import main
 
 if __name__ == "__main__":
     main()

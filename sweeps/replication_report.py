@@ -1,6 +1,6 @@
-"""Rebuild the powered replication's reports and verdicts from the archived raw runs (:mod:`fair_seg_al.analysis.replication`)."""
+"""Rebuild the powered replication's reports and verdicts from the archived raw runs (:mod:`studies.replication`, in sweeps/studies/)."""
 
-from fair_seg_al.analysis.replication import main
+from studies.replication import main
 
 if __name__ == "__main__":
     main()

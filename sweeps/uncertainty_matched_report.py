@@ -1,6 +1,6 @@
-"""The deconfounded uncertainty comparison's report and verdicts, from the archived raw runs (:mod:`fair_seg_al.analysis.uncertainty_matched`)."""
+"""The deconfounded uncertainty comparison's report and verdicts, from the archived raw runs (:mod:`studies.uncertainty_matched`, in sweeps/studies/)."""
 
-from fair_seg_al.analysis.uncertainty_matched import main
+from studies.uncertainty_matched import main
 
 if __name__ == "__main__":
     main()

@@ -76,7 +76,7 @@ def test_deconfounded_results_match_their_verdicts_and_levels():
     text = section((DOCS / "uncertainty.md").read_text(), "## Deconfounded comparison: results")
     verdicts = (DOCS / "uncertainty" / "matched" / "verdicts.md").read_text()
     quoted = INTERVAL.findall(text)
-    assert len(quoted) == 9  # 8 planned tests and TTA's AUC
+    assert len(quoted) == 10  # 8 planned tests, TTA's AUC and TTA's within-group disparity again (beside the mix share)
     for interval in quoted:  # every paired interval in the prose is one the verdicts state
         assert interval in verdicts, interval
     levels = pd.read_csv(DOCS / "uncertainty" / "matched" / "levels.csv").set_index("strategy")
@@ -90,6 +90,36 @@ def test_deconfounded_results_match_their_verdicts_and_levels():
     assert f"{took[4]:,} s for seeds 8-9" in text and f"{took[5]:,} s for seeds 10-11" in text
 
 
+def test_the_mix_share_of_the_multi_pass_scores_disparity_cut():
+    """The share of BALD's and TTA's final-disparity cut (against plain masked entropy) that their
+    composition-matched twins also make, with a bootstrap over seeds; TTA's within-group effect beside it."""
+    import numpy as np
+
+    from fair_seg_al.analysis.stats import paired_summary
+
+    summary = pd.read_csv(DOCS / "uncertainty" / "matched" / "summary.csv")
+    d = run_metrics(summary, set(summary["run_dir"])).pivot(index="seed", columns="strategy", values="disparity")
+    assert len(d) == 12 and not d.isna().any().any()
+    idx = np.random.default_rng(0).integers(0, len(d), (20000, len(d)))  # resample seeds; a seed's runs move together
+    share = {}
+    for score in ("mc_bald", "tta"):
+        plain, twin, own = (d[c].to_numpy() for c in ("masked_entropy", f"masked_entropy.matched_{score}", score))
+        point = (plain.mean() - twin.mean()) / (plain.mean() - own.mean())
+        boot = (plain[idx].mean(1) - twin[idx].mean(1)) / (plain[idx].mean(1) - own[idx].mean(1))
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        share[score] = f"{100 * point:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]"
+    within = paired_summary((d["tta"] - d["masked_entropy.matched_tta"]).to_numpy())
+    assert not within.resolved
+    text = " ".join((DOCS / "uncertainty.md").read_text().split())
+    assert f"BALD {share['mc_bald']}, TTA {share['tta']}. BALD's is the better determined." in text
+    assert (
+        f"its within-group effect is unresolved ({within.mean:+.3f} [{within.ci_low:+.3f}, {within.ci_high:+.3f}]), "
+        "so the data cannot say that TTA adds nothing beyond its mix" in text
+    )
+    guide = " ".join((DOCS / "guide.md").read_text().split())
+    assert f"from the mix ({share['mc_bald']} and {share['tta']} of their disparity cuts)" in guide
+
+
 def test_estimator_rescoring_numbers_are_in_its_table():
     text = section((DOCS / "estimators.md").read_text(), "## Re-scoring: results")
     table = (DOCS / "estimators" / "pool" / "table_pool.md").read_text()
@@ -99,6 +129,81 @@ def test_estimator_rescoring_numbers_are_in_its_table():
     for quoted in signed + plain:
         assert quoted in table, quoted
     assert '**the decision is "no estimator"**' in table
+
+
+def test_the_ideal_estimators_on_the_pool_truth():
+    """docs/estimators.md's two ideal estimators, simulated from each run's recorded pool means and standard
+    errors (raw runs of the re-scoring): unbiased with the noise of each group's labeled images, and knowing
+    each group's true Dice (only the pool mean's own noise); log weight-ratio error, paired per run against
+    the constant guess, whose score is checked against table_pool.csv first."""
+    import numpy as np
+
+    from fair_seg_al.analysis.stats import t_interval
+    from fair_seg_al.strategies.weights import group_weights
+
+    rows = []
+    for run in sorted((DOCS / "estimators" / "pool" / "runs").glob("*/*")):
+        arm, bias, init, _ = run.name.split("-")
+        est = pd.read_csv(run / "estimates.csv")
+        est = est[est["estimator"] == "oracle"].pivot(index="round", columns="group")  # any row holds the pool truth
+        labeled = pd.read_csv(run / "rounds.csv").set_index("round")
+        for r in est.index:
+            row = {"arm": arm, "cell": (bias, init), "run": run.name}
+            for g in "AB":
+                se = est.loc[r, ("pool_dice_se", g)]
+                row |= {f"d{g}": est.loc[r, ("pool_dice", g)], f"se{g}": se, f"n{g}": labeled.loc[r, f"n_labeled_{g}"]}
+                row[f"sd{g}"] = se * np.sqrt(est.loc[r, ("pool_images", g)])  # per-image SD (se = sd / sqrt(n))
+            rows.append(row)
+    df = pd.DataFrame(rows)
+
+    def log_ratio(a, b):  # log(w_B / w_A), the default weights (one_minus_dice, floor 0.1), vectorised
+        ea, eb = np.clip(1 - a, 0, None), np.clip(1 - b, 0, None)
+        mean = (ea + eb) / 2
+        return np.log((0.1 + 0.9 * eb / mean) / (0.1 + 0.9 * ea / mean))
+
+    for a, b in df[["dA", "dB"]].to_numpy()[:20]:
+        w = group_weights({"A": a, "B": b}, "one_minus_dice", floor=0.1)
+        assert log_ratio(a, b) == pytest.approx(np.log(w["B"] / w["A"]), abs=1e-9)
+    true = log_ratio(df["dA"].to_numpy(), df["dB"].to_numpy())
+    const = pd.Series(true).groupby([df["arm"], df["cell"]]).transform("mean").to_numpy()
+    rng = np.random.default_rng(0)
+
+    def simulated(sd_a, sd_b):  # mean absolute error over 10,000 draws of unbiased Normal estimates
+        za, zb = rng.standard_normal((2, 10000, len(df)))
+        return np.abs(log_ratio(df["dA"].to_numpy() + za * sd_a, df["dB"].to_numpy() + zb * sd_b) - true).mean(0)
+
+    errors = pd.DataFrame(
+        {
+            "constant": np.abs(const - true),
+            "labeled": simulated(*(df[f"sd{g}"].to_numpy() / np.sqrt(df[f"n{g}"].to_numpy()) for g in "AB")),
+            "knew": simulated(df["seA"].to_numpy(), df["seB"].to_numpy()),
+        }
+    )
+    per_run = errors.groupby([df["arm"], df["run"]]).mean()
+    table = pd.read_csv(DOCS / "estimators" / "pool" / "table_pool.csv")
+    table = table[(table["bias"] == "all") & (table["estimator"] == "constant (reference)")].set_index("arm")
+    quoted = {}
+    for arm in ("masked_entropy", "random"):
+        runs = per_run.loc[arm]
+        assert round(runs["constant"].mean(), 4) == table.loc[arm, "lr_err"]  # the table's constant, recomputed
+        for name in ("constant", "labeled", "knew"):
+            diff = runs[name] - runs["constant"]
+            lo, hi, _ = t_interval(diff.to_numpy())
+            quoted[(arm, name)] = (runs[name].mean(), f"{diff.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]", lo, hi)
+    for arm in ("masked_entropy", "random"):
+        assert quoted[(arm, "labeled")][2] < 0 < quoted[(arm, "labeled")][3]  # unresolved
+        assert quoted[(arm, "knew")][3] < 0  # resolved better
+    text = " ".join((DOCS / "estimators.md").read_text().split())
+    (me_l, me_ld, *_), (ra_l, ra_ld, *_) = quoted[("masked_entropy", "labeled")], quoted[("random", "labeled")]
+    (me_k, me_kd, *_), (ra_k, ra_kd, *_) = quoted[("masked_entropy", "knew")], quoted[("random", "knew")]
+    me_c, ra_c = quoted[("masked_entropy", "constant")][0], quoted[("random", "constant")][0]
+    n = pd.concat([df["nA"], df["nB"]])
+    assert (
+        f"the sampling noise of each group's labeled images ({n.min()}-{n.max()} per group) would score {me_l:.3f} "
+        f"(`masked_entropy` arm) and {ra_l:.3f} (random arm) against the constant's {me_c:.3f} and {ra_c:.3f}: "
+        f"unresolved ({me_ld}; {ra_ld})" in text
+    )
+    assert f"would score {me_k:.3f} and {ra_k:.3f}: resolved better ({me_kd}; {ra_kd})" in text
 
 
 def test_augmentation_run_numbers_match_their_csv():
@@ -190,8 +295,12 @@ def _minority_verdicts() -> dict:
             )
             for rule, metric, word, interval, p in re.findall(pattern, line.split("**", 2)[2]):
                 tests[(q, rule, metric)] = (word, interval, p)
+            # left out of the family: identical to the reference in every seed (no interval, no p)
+            for rule, metric in re.findall(r"(?:`([\w.]+)` )?(\w+) identical in all \d+ seeds", line.split("**", 2)[2]):
+                tests[(q, rule, metric)] = ("identical", "", "")
+        family = re.search(r"Planned family: (\d+) tests", block).group(1)
         acquired = {n: float(v) for n, v in re.findall(r"`([\w.]+)[^`]*` (\d+\.\d) \(SD", q4)}
-        out[start] = {"tests": tests, "acquired": acquired}
+        out[start] = {"tests": tests, "acquired": acquired, "family": int(family)}
     return out
 
 
@@ -248,6 +357,24 @@ def test_the_minority_cell_docs_quote_its_verdicts():
     assert f"unresolved on all 4 (Dice AUC {imb[('2', '', 'auc_worst_dice')][1]})" in replication
     _, oracle, p = bal[("3", "", "auc_worst_dice")]
     assert f"unresolved on all 4 (Dice AUC {oracle}, Holm p={p})" in replication
+    # left out of the balanced start's family: composition_control, identical to stratified_random in every seed
+    identical = {(r, m) for (q, r, m), (w, _, _) in bal.items() if w == "identical"}
+    worst = ("worst_dice", "worst_nsd", "auc_worst_dice", "auc_worst_nsd")
+    assert identical == {("composition_control", k) for k in worst}
+    assert not [k for k, (w, _, _) in imb.items() if w == "identical"]
+    summary = pd.read_csv(DOCS / "replication" / "sweep_powered_minority" / "summary.csv")
+    m = run_metrics(summary, set(summary["run_dir"]))
+    for init, cell in m.groupby("init"):
+        per_seed = cell.pivot(index="seed", columns="strategy")
+        zero = {k for k in worst if (per_seed[k]["composition_control"] == per_seed[k]["stratified_random"]).all()}
+        assert zero == ({k for _, k in identical} if init == "balanced" else set())
+    n_bal, n_imb = v["balanced"]["family"], v["imbalanced"]["family"]
+    assert n_bal == n_imb - len(identical)
+    assert (
+        f"one Holm family per start, of {n_imb} tests; from the balanced start {n_bal}: `composition_control` "
+        f"selects there as `stratified_random` does, and its {len(identical)} comparisons, identical in every seed, "
+        "are left out)" in replication
+    )
     # question 4: B images acquired, as the table gives them and the README rounds them
     a, b = v["balanced"]["acquired"], v["imbalanced"]["acquired"]
     assert (
@@ -266,6 +393,32 @@ def test_the_minority_cell_docs_quote_its_verdicts():
     )
     assert round(a["random"]) == round(b["random"]) and f"plain `random` about {round(a['random'])})" in readme
     assert "(44 B images of 80, against 40)" in replication
+
+
+def test_composition_controls_minority_gain_is_early_in_the_budget():
+    """README: composition_control's worst-group Dice lead over stratified_random (minority cell, imbalanced
+    start) at 20 and 30 labels and at the final round, paired over seeds from the cell's summary.csv."""
+    from fair_seg_al.analysis.stats import paired_summary
+
+    summary = pd.read_csv(DOCS / "replication" / "sweep_powered_minority" / "summary.csv")
+    s = summary[summary["init"] == "imbalanced"].assign(worst=lambda t: t[["dice_A", "dice_B"]].min(axis=1))
+    wide = s.pivot_table(index=["n_labeled", "seed"], columns="strategy", values="worst")
+    lead = wide["composition_control"] - wide["stratified_random"]
+    final = lead.index.get_level_values("n_labeled").max()
+    assert final == 90
+    p = {n: paired_summary(lead.loc[n].to_numpy()) for n in (20, 30, final)}
+    assert all(p[n].n == 12 for n in p)
+    assert p[20].resolved and p[30].resolved and not p[final].resolved
+    assert p[20].mean > p[30].mean > p[final].mean
+    fmt = {n: f"{q.mean:+.3f} [{q.ci_low:+.3f}, {q.ci_high:+.3f}]" for n, q in p.items()}
+    # the final round's lead is the planned final worst-group Dice test's interval
+    assert fmt[final] == _minority_verdicts()["imbalanced"]["tests"][("1", "composition_control", "worst_dice")][1]
+    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    assert (
+        f"That gain is early in the budget: its worst-group Dice lead is {fmt[20]} at 20 labels, {fmt[30]} at 30 "
+        f"and {fmt[final]}, unresolved, at the final {final} (paired over the 12 seeds, unadjusted, post hoc)."
+        in readme
+    )
 
 
 def _weak_verdicts() -> dict:
@@ -430,9 +583,31 @@ def test_the_anatomies_cell_docs_quote_its_verdicts():
     differ = {k for k, (here, there) in side.items() if here != there}
     assert differ == {("composition_control", "auc_worst_dice"), ("masked_entropy", "auc_worst_nsd")}
     assert all(side[k][0] == "unresolved" and side[k][1] != "unresolved" for k in differ)
-    agree = f"in {16 - len(differ)} of its 16 comparisons with `stratified_random`"
-    assert agree in replication and agree in readme
-    assert f"the template's answer holds in {16 - len(differ)} of its 16 comparisons" in minority
+    # the 14 that agree, by category: unresolved in both cells, or resolved the same way in both
+    both_unresolved = [k for k, (here, there) in side.items() if here == there == "unresolved"]
+    both_resolved = {k: here for k, (here, there) in side.items() if here == there != "unresolved"}
+    assert len(both_unresolved) + len(both_resolved) + len(differ) == 16
+    assert both_resolved == {("masked_entropy", "worst_dice"): "worse", ("masked_entropy", "auc_worst_dice"): "worse"}
+    n_un, n_res = len(both_unresolved), len(both_resolved)
+    assert (
+        f"of the single template's 16 comparisons with `stratified_random`, {n_un} are unresolved in both cells "
+        f"and {n_res} agree in a resolved direction: `masked_entropy` is resolved worse on worst-group Dice "
+        "(final and AUC) in both" in readme
+    )
+    assert (
+        f"of the template's 16 comparisons with `stratified_random`, {n_un} are unresolved in both cells and "
+        f"{n_res} are resolved worse in both (`masked_entropy` on worst-group Dice, final and AUC)" in minority
+    )
+    assert (
+        f"So of the template's 16 comparisons with `stratified_random` (the verdicts' \"Does the answer hold?\" "
+        f"line), {n_un} are unresolved in both cells and {n_res} are resolved worse in both" in replication
+    )
+    # the template's one resolved gain is the one unresolved here
+    template_better = [k for k, (_, there) in side.items() if there == "better"]
+    assert template_better == [("composition_control", "auc_worst_dice")]
+    assert side[("composition_control", "auc_worst_dice")][0] == "unresolved"
+    assert "The template's one resolved gain, `composition_control`'s worst-group Dice AUC, is unresolved" in readme
+    assert "`stratified_random` in either cell" in replication and "resolved better in either cell" in readme
     assert "resolved in the template cell and unresolved here" in minority
     # question 1: nothing better; masked_entropy worse on worst-group Dice (final and AUC), all else unresolved
     q1 = {(r, m): t for (q, r, m), t in tests.items() if q == "1"}

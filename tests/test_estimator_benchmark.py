@@ -1,4 +1,5 @@
-"""The estimator benchmark's numbers (fair_seg_al.analysis.estimators), from hand-made archived runs."""
+"""The estimator benchmark's numbers (fair_seg_al.analysis.estimators; its decision rule in
+sweeps/studies/estimators.py), from hand-made archived runs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
+from studies.estimators import pool_decision
 
 from fair_seg_al.analysis import estimators as bench
 
@@ -143,7 +145,7 @@ def test_pool_truth_scores_and_the_decision_by_hand(tmp_path):
     assert run0 == pytest.approx(sum(per_point) / 2) and run0 > 0
     # the constant guess: |mean true ratio - true ratio|, > 0 here since the truths differ
     assert pooled.loc["constant (reference)", "lr_err"] > 0
-    text = "\n".join(bench.pool_decision(scores, bench.summarise(est, rounds)))
+    text = "\n".join(pool_decision(scores, bench.summarise(est, rounds)))
     assert "Lowest log weight-ratio error: `exact` (0.000)" in text
     assert "| off |" in text and "| yes |" in text.split("| off |")[1].split("\n")[0]
     assert "**the decision is `exact`**" in text

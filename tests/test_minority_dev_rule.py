@@ -1,10 +1,9 @@
-"""The development cohort's choice rule (fair_seg_al.analysis.minority_dev), by hand."""
+"""The development cohort's choice rule (sweeps/studies/minority_dev.py), by hand."""
 
 from __future__ import annotations
 
 import pandas as pd
-
-from fair_seg_al.analysis import minority_dev as dev
+from studies import minority_dev as dev
 
 
 def _table(**auc):

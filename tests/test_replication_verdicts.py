@@ -1,11 +1,10 @@
-"""The powered replication's verdict rules (fair_seg_al.analysis.replication) on hand-made per-seed metrics."""
+"""The powered replication's verdict rules (sweeps/studies/replication.py) on hand-made per-seed metrics."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from fair_seg_al.analysis import replication as rr
+from studies import replication as rr
 
 
 def metrics(per_strategy: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
@@ -18,6 +17,13 @@ def metrics(per_strategy: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
 
 def const(n_seeds=4, **values):
     return {k: [v] * n_seeds for k, v in values.items()}
+
+
+def jitter(scale=1.0, **values):
+    """Four seeds of each value plus a mean-0 wobble (acquired_share kept constant): against a
+    constant reference, a difference of mean 0 that is still a test (t = 0, p = 1), not identical."""
+    wobble = [0.001, -0.001, 0.002, -0.002]
+    return {k: [v] * 4 if k == "acquired_share" else [v + scale * e for e in wobble] for k, v in values.items()}
 
 
 BASE = dict(disparity=0.2, es_dice=0.7, acquired_share=0.5, worst_dice=0.7, auc_worst_dice=0.6)
@@ -111,12 +117,12 @@ def test_minority_cell_questions_by_hand():
     m = metrics(
         {
             "stratified_random": const(**WORST4),
-            "random": const(**WORST4 | dict(worst_dice=0.6, acquired_share=0.2)),  # resolved worse, final Dice
-            "composition_control": const(**WORST4),
-            rr.SHORTFALL: const(**WORST4),
+            "random": jitter(**WORST4 | dict(worst_dice=0.6, acquired_share=0.2)),  # resolved worse, final Dice
+            "composition_control": jitter(2, **WORST4),
+            rr.SHORTFALL: jitter(-1, **WORST4),
             # the candidate: +0.05 final worst Dice over stratified random and over the shortfall twin
-            rr.CANDIDATE: const(**WORST4 | dict(worst_dice=0.75)),
-            rr.ORACLE: const(**WORST4),
+            rr.CANDIDATE: jitter(**WORST4 | dict(worst_dice=0.75)),
+            rr.ORACLE: jitter(3, **WORST4),
         }
     )
     text = "\n".join(rr.minority_verdicts(m, "strong", "imbalanced"))
@@ -130,6 +136,33 @@ def test_minority_cell_questions_by_hand():
     assert "none resolved better" in q3
     # B images acquired of 80: share x 80
     assert "`random` 16.0 (SD 0.0)" in text and "`stratified_random` 40.0 (SD 0.0)" in text
+
+
+def test_a_rule_identical_to_its_reference_in_every_seed_is_left_out_of_the_minority_family():
+    """From a balanced start composition_control selects as stratified_random does: every paired
+    difference is exactly 0, which is no test. It is reported as identical and left out; Holm runs
+    over the other comparisons only."""
+    from fair_seg_al.analysis.stats import holm, paired_summary
+
+    m = metrics(
+        {
+            "stratified_random": const(**WORST4),
+            "composition_control": const(**WORST4),  # identical in every seed, on every metric
+            "random": jitter(**{k: v - 0.003 for k, v in WORST4.items()} | dict(acquired_share=0.5)),
+        }
+    )
+    text = "\n".join(rr.minority_verdicts(m, "strong", "balanced"))
+    assert (
+        "Planned family: 4 tests, Holm-adjusted. Left out of it: 4 comparisons identical in every seed by "
+        "construction" in text
+    )
+    q1 = text.split("**1.")[1].split("\n")[0]
+    for k in rr.WORST:
+        assert f"`composition_control` {k} identical in all 4 seeds (by construction; left out of the family)" in q1
+    # random's 4 tests are the family: each -0.003 + the wobble, Holm over 4 (not 8)
+    alone = paired_summary([-0.003 + e for e in (0.001, -0.001, 0.002, -0.002)])
+    assert f"Holm p={holm([alone.t_p] * 4)[0]:.2g})" in q1
+    assert f"Holm p={holm([alone.t_p] * 4 + [1.0] * 4)[0]:.2g})" not in q1
 
 
 @pytest.mark.parametrize("n_seeds", [4, 12])
@@ -219,8 +252,8 @@ def test_anatomies_side_by_side_reads_the_template_cells_published_verdicts(monk
     template = metrics(
         {
             "stratified_random": const(**WORST4),
-            "composition_control": const(**WORST4),
-            rr.CANDIDATE: const(**WORST4) | {"auc_worst_dice": [0.61, 0.62, 0.61, 0.63]},
+            "composition_control": jitter(**WORST4),
+            rr.CANDIDATE: jitter(-1, **WORST4) | {"auc_worst_dice": [0.61, 0.62, 0.61, 0.63]},
         }
     ).assign(bias="strong", init="imbalanced")
     monkeypatch.setattr(rr, "_template_metrics", lambda: template)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from fair_seg_al.analysis import uncertainty_matched as um
+from studies import uncertainty_matched as um
 
 
 def frame(per_strategy: dict[str, dict[str, list[float]]]) -> pd.DataFrame:

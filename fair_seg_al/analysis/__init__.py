@@ -9,14 +9,14 @@ figures and verdicts.
 - :mod:`~fair_seg_al.analysis.comparisons`: per-seed paired differences between strategies;
 - :mod:`~fair_seg_al.analysis.report`: any set of runs -> tables and figures
   (``python -m fair_seg_al.analysis.report``);
-- the studies in docs/, each rebuilt from its committed raw runs by a thin script in
-  ``sweeps/`` or ``benchmarks/``: :mod:`~fair_seg_al.analysis.replication` (powered cells and
-  their verdicts), :mod:`~fair_seg_al.analysis.recommendation`,
-  :mod:`~fair_seg_al.analysis.uncertainty_matched`, :mod:`~fair_seg_al.analysis.minority_dev`
-  and :mod:`~fair_seg_al.analysis.estimators` (the estimator benchmark).
+- :mod:`~fair_seg_al.analysis.estimators`: how well each group-performance estimator tracks the
+  truth it stands in for (scores any runs that record ``estimates.csv``);
+- :mod:`~fair_seg_al.analysis.planner` and :mod:`~fair_seg_al.analysis.plans`: seeds for a
+  planned comparison, and study plans as data.
+
+Nothing here knows where a source checkout keeps its docs: every reader and writer takes its
+folders as arguments. The studies of this repository's docs/ (the powered replication, the
+recommendation, the deconfounded uncertainty comparison, the development cohort's choice and the
+estimator benchmark's tables) are not part of the package: they live in ``sweeps/studies/``,
+each rebuilt by a thin script in ``sweeps/`` or ``benchmarks/``.
 """
-
-from pathlib import Path
-
-#: the source checkout whose docs/ hold the studies' archived raw runs
-REPO = Path(__file__).resolve().parents[2]

@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from fair_seg_al.analysis import REPO  # noqa: E402
 from fair_seg_al.analysis.comparisons import run_metrics
 from fair_seg_al.analysis.runs import find_runs, summary_table
 from fair_seg_al.utils.io import atomic_write_text
+from studies import REPO
 
 RUNS = REPO / "docs" / "minority" / "dev_runs"
 OUT = REPO / "docs" / "minority" / "dev.md"

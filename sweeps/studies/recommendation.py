@@ -8,7 +8,8 @@ imbalanced) and metric (final and AUC worst-group Dice), is the candidate with t
 mean; a candidate cannot be told from it unless its difference is resolved worse in some
 start x metric. Second version (amendment of 2026-12-02, after the results): "resolved" is
 Holm-adjusted over all the rule's comparisons, as every other verdict of the project is; the
-first version used unadjusted intervals and is reported beside it. Controls that read the test
+first version used unadjusted intervals and is reported beside it. The best's comparison with
+itself is zero by construction: not a test, and not in the Holm family. Controls that read the test
 set are never candidates. Nothing here reads anything but the archived runs.
 """
 
@@ -18,11 +19,11 @@ import sys
 
 import pandas as pd
 
-from fair_seg_al.analysis import REPO  # noqa: E402
 from fair_seg_al.analysis.comparisons import run_metrics
 from fair_seg_al.analysis.runs import find_runs, summary_table
 from fair_seg_al.analysis.stats import holm, paired_summary
 from fair_seg_al.utils.io import atomic_write_text
+from studies import REPO
 
 ARCHIVE = REPO / "docs" / "replication" / "runs" / "sweep_powered"
 OUT = REPO / "docs" / "recommendation.md"
@@ -59,7 +60,9 @@ def costs(summary: pd.DataFrame) -> pd.Series:
 
 def decide(metrics: pd.DataFrame, order: list[str]) -> tuple[str | None, pd.DataFrame]:
     """The first of ``order`` never resolved worse than the best, Holm-adjusted over every
-    comparison (``tied_holm``); and every comparison made (``tied``: the unadjusted first version)."""
+    comparison with the best (``tied_holm``); and every comparison made (``tied``: the unadjusted
+    first version). The best's rows (itself minus itself, 0 by construction) are no test: they are
+    tied, with no p-value, and left out of the Holm family."""
     rows = []
     for init, cell in metrics.groupby("init"):
         for metric in METRICS:
@@ -84,12 +87,14 @@ def decide(metrics: pd.DataFrame, order: list[str]) -> tuple[str | None, pd.Data
                         "ci_low": p.ci_low if s != best else 0.0,
                         "ci_high": p.ci_high if s != best else 0.0,
                         "tied": s == best or not p.resolved,
-                        "t_p": 1.0 if s == best else p.t_p,
+                        "t_p": float("nan") if s == best else p.t_p,
                     }
                 )
     table = pd.DataFrame(rows)
-    table["p_holm"] = holm(table["t_p"].to_numpy())
-    table["tied_holm"] = table["p_holm"] >= 0.05
+    rival = table["strategy"] != table["best"]
+    table["p_holm"] = float("nan")
+    table.loc[rival, "p_holm"] = holm(table.loc[rival, "t_p"].to_numpy())
+    table["tied_holm"] = ~rival | (table["p_holm"] >= 0.05)
     return first_passing(table, order, "tied_holm"), table
 
 
@@ -126,15 +131,18 @@ def main() -> None:
         "over the pool; extra networks to train; within a class, the order listed below), recommend the first that the "
         "evidence cannot tell from the best: for each start and each of final and AUC worst-group Dice, its paired "
         "difference from the candidate with the highest mean is not resolved worse, with the paired t-tests of all the "
-        "rule's comparisons Holm-adjusted together (the project's standard for every verdict). The oracle control "
-        "reads the test set and is never a candidate.",
+        "rule's comparisons Holm-adjusted together (the project's standard for every verdict; the best's comparison "
+        "with itself is zero by construction and is not one of them). The oracle control reads the test set and is "
+        "never a candidate.",
         "",
         "History, stated plainly: the rule was written after the strong cell's results were known (issue #16 asked "
         "for it). Its first version used unadjusted intervals and recommended the first preset below it shows; it "
         "was amended on 2026-12-02, after those results, to Holm-adjusted tests, for two reasons that do not come "
         "from these runs' outcome: every other verdict of the project is Holm-adjusted, and two later benchmarks "
-        "found the first version's choice resting on estimates that carry no information (below). Both versions' "
-        "answers are given.",
+        "found the first version's choice resting on estimates no better than a constant guess: even an ideal "
+        "estimator limited to the sampling noise of each group's labeled images is level with it, while one that "
+        "knew each pool group's true Dice is resolved better, so what fails is the sample, not the idea (below). "
+        "Both versions' answers are given.",
         "",
         "## Candidates",
         "",
@@ -155,7 +163,8 @@ def main() -> None:
         )
         lines.append(
             f"| {r['init']} | {METRICS[r['metric']]} | `{r['strategy']}` | {r['mean']:.4f} | {diff} | "
-            f"{r['p_holm']:.2g} | {'yes' if r['tied_holm'] else '**no: resolved worse**'} | "
+            f"{'-' if r['strategy'] == r['best'] else format(r['p_holm'], '.2g')} | "
+            f"{'yes' if r['tied_holm'] else '**no: resolved worse**'} | "
             f"{'yes' if r['tied'] else 'no: resolved worse'} |"
         )
     incomplete = [s for s in order if seeds.get(s, 0) < 12]

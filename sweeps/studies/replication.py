@@ -9,8 +9,11 @@ and verdicts.md with the analysis plan's primary questions (docs/powered_replica
 docs/minority.md), answered mechanically from the per-seed paired differences; for the anatomies
 cell also side_by_side.csv/.png, its answers beside the single-template cell's. Each cell's
 planned tests form one family, Holm-adjusted (paired t p-values); the interval shown is the
-paired 95 % t-interval. Words: "resolved better", "resolved worse", "unresolved (CI [a, b])".
-Nothing here reads anything but the archived files.
+paired 95 % t-interval. In the minority cell's family, a comparison whose every per-seed
+difference is exactly 0 (a rule that selects as its reference does, by construction:
+``composition_control`` from a balanced start) is no test: it is left out of the family and
+reported as identical. Words: "resolved better",
+"resolved worse", "unresolved (CI [a, b])". Nothing here reads anything but the archived files.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fair_seg_al.analysis import REPO  # noqa: E402
 from fair_seg_al.analysis.comparisons import paired_difference, run_metrics
 from fair_seg_al.analysis.report import build_report
 from fair_seg_al.analysis.runs import find_runs, summary_table
 from fair_seg_al.analysis.stats import adjust_family, holm, reduction_ci, verdict, welch_interval
 from fair_seg_al.utils.io import atomic_path, atomic_write_text
+from studies import REPO
 
 RUNS = REPO / "docs" / "replication" / "runs"
 WE = "weighted_entropy"  # the paper's bare form (archived runs: weighted_entropy_bare)
@@ -51,25 +54,56 @@ BETWEEN = "six anatomies minus one template (post hoc)"
 
 def _fmt(p, better: str = "higher") -> str:
     interim = f" (interim: fewer than the planned {PLANNED_SEEDS})" if p.n < PLANNED_SEEDS else ""
+    if _left_out(p):
+        return f"identical in all {p.n} seeds (by construction; left out of the family){interim}"
     return f"{verdict(p, better)}, {p.n} seeds{interim}"
+
+
+def _identical(p) -> bool:
+    """Every per-seed difference is exactly 0: the two rules selected alike in every seed."""
+    return p.n > 0 and p.n_positive == 0 and p.n_negative == 0
+
+
+def _left_out(p) -> bool:
+    """A comparison :class:`Family` left out of its Holm adjustment (marked by a NaN adjusted p)."""
+    return p.p_adjusted is not None and p.p_adjusted != p.p_adjusted
 
 
 class Family:
     """The planned questions' tests of one cell: summaries collected first, Holm-adjusted together,
-    then written (each with its Holm p); exploratory lines are added apart and say so."""
+    then written (each with its Holm p); exploratory lines are added apart and say so.
 
-    def __init__(self, m: pd.DataFrame) -> None:
-        self.m, self.tests = m, []
+    With ``leave_out_identical``, a comparison whose every per-seed difference is exactly 0
+    (:func:`_identical`) is no test: it is left out of the adjustment (its adjusted p is NaN, so it
+    is never resolved) and written as identical by construction. The minority cell's family uses
+    it (``composition_control`` from a balanced start selects as ``stratified_random`` does); the
+    other cells' planned families hold no such comparison."""
+
+    def __init__(self, m: pd.DataFrame, leave_out_identical: bool = False) -> None:
+        self.m, self.tests, self.identical = m, [], []
+        self.leave_out_identical = leave_out_identical
 
     def test(self, a: str, b: str, metric: str):
         p, _ = paired_difference(self.m, a, b, metric)
         if p is not None:
-            self.tests.append(p)
+            (self.identical if self.leave_out_identical and _identical(p) else self.tests).append(p)
         return p
 
     def adjust(self) -> int:
         adjust_family(self.tests)
+        for p in self.identical:
+            p.p_adjusted = float("nan")
         return len(self.tests)
+
+    def head(self) -> str:
+        """The family's opening line (after :meth:`adjust`): its tests, and those left out."""
+        left_out = (
+            f" Left out of it: {len(self.identical)} comparisons identical in every seed by construction "
+            "(every paired difference exactly 0: nothing to test)."
+            if self.identical
+            else ""
+        )
+        return f"Planned family: {len(self.tests)} tests, Holm-adjusted.{left_out}"
 
 
 def _rivals(present: set[str]) -> list[str]:
@@ -102,8 +136,8 @@ def verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         q5 = {k: fam.test(FAIR, "composition_control", k) for k in ("worst_dice", "disparity")}
         if ORACLE in present:
             q5["oracle"] = fam.test(ORACLE, FAIR, "worst_dice")
-    n_tests = fam.adjust()
-    out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
+    fam.adjust()
+    out = [f"### bias={bias}, init={init}", "", fam.head(), ""]
     # ---- the answers
     if q1 is not None:
         _, seeds = paired_difference(m, WE, "entropy", "disparity")
@@ -225,11 +259,11 @@ def _line(head: str, tests: dict, better: str = "higher") -> str:
     return f"- **{head}** {words}. " + "; ".join(f"{k} {_fmt(p, better)}" for k, p in tested.items()) + "."
 
 
-def _minority_family(m: pd.DataFrame) -> tuple[dict, dict, dict, int]:
+def _minority_family(m: pd.DataFrame) -> tuple[dict, dict, dict, Family]:
     """The minority cell's planned family for one start (questions 1-3), Holm-adjusted together;
-    and the number of tests."""
+    and the family."""
     present = set(m["strategy"])
-    fam = Family(m)
+    fam = Family(m, leave_out_identical=True)
     ref = "stratified_random"
     q1 = {
         f"`{s}` {k}": fam.test(s, ref, k) for s in MINORITY_RULES if {s, ref} <= present for k in WORST
@@ -240,13 +274,14 @@ def _minority_family(m: pd.DataFrame) -> tuple[dict, dict, dict, int]:
         if {ORACLE, "composition_control"} <= present
         else {}
     )
-    return q1, q2, q3, fam.adjust()
+    fam.adjust()
+    return q1, q2, q3, fam
 
 
 def minority_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
     """docs/minority.md's questions for the minority cell; one Holm family per start."""
-    q1, q2, q3, n_tests = _minority_family(m)
-    out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
+    q1, q2, q3, fam = _minority_family(m)
+    out = [f"### bias={bias}, init={init}", "", fam.head(), ""]
     if q1:
         out.append(_line("1. Does any rule beat `stratified_random` on worst-group Dice and NSD (final, AUC)?", q1))
     if q2:
@@ -280,8 +315,8 @@ def weak_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
         if {s, "stratified_random"} <= present
         for k in ("worst_dice", "auc_worst_dice")
     }
-    n_tests = fam.adjust()
-    out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
+    fam.adjust()
+    out = [f"### bias={bias}, init={init}", "", fam.head(), ""]
     if qa.get("disparity") is not None:
         _, seeds = paired_difference(m, WE, "entropy", "disparity")
         ent = m[m["strategy"] == "entropy"].set_index("seed").loc[seeds, "disparity"]
@@ -345,22 +380,23 @@ def _weak_control(m: pd.DataFrame, present: set[str]) -> list[str]:
     return [_line(head, tests)]
 
 
-def _anatomy_family(m: pd.DataFrame) -> tuple[dict, dict, int]:
+def _anatomy_family(m: pd.DataFrame) -> tuple[dict, dict, Family]:
     """The anatomies cell's planned family for one start (questions 1-2), Holm-adjusted together;
-    and the number of tests."""
+    and the family."""
     present = set(m["strategy"])
     fam = Family(m)
     ref = "stratified_random"
     q1 = {(s, k): fam.test(s, ref, k) for s in ANATOMY_RULES if {s, ref} <= present for k in WORST}
     q2 = {k: fam.test(WE, "composition_control", k) for k in WORST} if {WE, "composition_control"} <= present else {}
-    return q1, q2, fam.adjust()
+    fam.adjust()
+    return q1, q2, fam
 
 
 def anatomy_verdicts(m: pd.DataFrame, bias: str, init: str) -> list[str]:
     """docs/minority.md's questions for the anatomies cell (one start, one Holm family); beside each
     rule, the same comparison in the single-template minority cell (same start), for "does it hold"."""
-    q1, q2, n_tests = _anatomy_family(m)
-    out = [f"### bias={bias}, init={init}", "", f"Planned family: {n_tests} tests, Holm-adjusted.", ""]
+    q1, q2, fam = _anatomy_family(m)
+    out = [f"### bias={bias}, init={init}", "", fam.head(), ""]
     if q1:
         out.append(
             _line(
@@ -505,7 +541,7 @@ def side_by_side_figure(table: pd.DataFrame, out: Path) -> Path:
                 y = [ANATOMY_RULES.index(r) + offset for r in d.index]
                 ax.errorbar(d["mean_diff"], y, xerr=[d["mean_diff"] - d["ci_low"], d["ci_high"] - d["mean_diff"]],
                             fmt="none", ecolor=colour)  # fmt: skip
-                resolved = (d["verdict"] != "unresolved").to_numpy()
+                resolved = d["verdict"].isin(["better", "worse", "higher here", "lower here"]).to_numpy()
                 ax.scatter(d["mean_diff"], y, s=30, zorder=3, edgecolors=colour,
                            facecolors=[colour if r else "white" for r in resolved], label=cohort)  # fmt: skip
             ax.axvline(0, color="k", lw=0.8)
@@ -536,7 +572,10 @@ def anatomy_figures(metrics: pd.DataFrame, out: Path) -> None:
 
 
 def _word(p) -> str:
-    """One word for a difference: better, worse or unresolved (for side-by-side reading)."""
+    """One word for a difference: better, worse, unresolved or identical (left out of its family;
+    for side-by-side reading)."""
+    if _left_out(p):
+        return "identical"
     return "unresolved" if not p.resolved else ("better" if p.mean > 0 else "worse")
 
 

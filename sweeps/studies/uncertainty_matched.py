@@ -15,11 +15,11 @@ import sys
 
 import pandas as pd
 
-from fair_seg_al.analysis import REPO  # noqa: E402
 from fair_seg_al.analysis.comparisons import paired_difference, run_metrics
 from fair_seg_al.analysis.report import build_report
 from fair_seg_al.analysis.stats import adjust_family, verdict
 from fair_seg_al.utils.io import atomic_write_text
+from studies import REPO
 
 RUNS = REPO / "docs" / "uncertainty" / "runs" / "uncertainty_matched"
 OUT = REPO / "docs" / "uncertainty" / "matched"

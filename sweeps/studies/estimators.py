@@ -1,0 +1,318 @@
+"""The estimator benchmark (issue #7 C): how well does each group-performance estimator
+track the test Dice it stands in for, and what does it cost?
+
+    python benchmarks/estimator_benchmark.py collect logs/al/multiruns/estimator_benchmark \\
+        --raw docs/estimators/runs/estimator_benchmark        # copy a sweep's raw per-run files
+    python benchmarks/estimator_benchmark.py report docs/estimators/runs --out docs/estimators
+
+``collect`` archives, per finished run, the small files every number rests on
+(:func:`fair_seg_al.analysis.estimators.collect`: ``estimates.csv``, ``rounds.csv``,
+``selections.csv``, the resolved ``.hydra/config.yaml``, ...), in the layout every report reads.
+``report`` rebuilds ``docs/estimators/table.csv``, ``docs/estimators/table.md`` and the figures
+from them alone, with the scores of :mod:`fair_seg_al.analysis.estimators` and the decision rule
+of the plan of 2026-12-02 (docs/estimators.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fair_seg_al.analysis.estimators import (
+    BUDGET,
+    collect,
+    gaps,
+    load,
+    ordered,
+    paired,
+    pool_scores,
+    summarise,
+)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("sweep", type=Path)
+    c.add_argument("--raw", type=Path, required=True)
+    r = sub.add_parser("report")
+    r.add_argument("raw", type=Path)
+    r.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    if args.cmd == "collect":
+        collect(args.sweep, args.raw)
+    else:
+        report(args.raw, args.out)
+
+
+DECISION_ARM = "masked_entropy"  # the arm a weighted rule runs in (plan of 2026-12-02)
+
+
+def pool_decision(scores: pd.DataFrame, costs: pd.DataFrame, arm: str = DECISION_ARM) -> list[str]:
+    """The plan's decision rule, applied mechanically to the arm's pooled rows: the estimator with
+    the lowest log weight-ratio error; those not resolved worse than it (paired per-run t-interval
+    includes 0) are preferred by fewer labels kept out of training, then fewer seconds per round;
+    if the chosen one is not resolved better than the constant guess, the decision is "no estimator"."""
+    from fair_seg_al.analysis.stats import t_interval
+
+    pooled = scores[(scores["arm"] == arm) & (scores["bias"] == "all") & (scores["init"] == "all")].set_index(
+        "estimator"
+    )
+    real = [e for e in pooled.index if e not in ("oracle", "constant (reference)")]
+    if not real:
+        return [f"No pooled rows for arm `{arm}`: no decision."]
+    best = min(real, key=lambda e: pooled.loc[e, "lr_err"])
+    cost = costs[costs["arm"] == arm].groupby("estimator")[["extra_labels_final", "seconds_per_round"]].mean()
+    lines = [
+        f"#### Decision (arm `{arm}`, its cells pooled; rule of the plan of 2026-12-02)",
+        "",
+        f"Lowest log weight-ratio error: `{best}` ({pooled.loc[best, 'lr_err']:.3f}).",
+        "",
+        "| estimator | minus the lowest, per run [95 % t-interval] | resolved worse? | labels kept out (final) | s / round |",
+        "|---|---|---|---|---|",
+    ]
+    tied = []
+    for e in real:
+        a, b = pd.Series(pooled.loc[e, "per_run_lr_err"]), pd.Series(pooled.loc[best, "per_run_lr_err"])
+        d = (a - b.reindex(a.index)).dropna().to_numpy()
+        lo, hi, _ = t_interval(d) if e != best else (0.0, 0.0, 1.0)
+        worse = e != best and lo > 0
+        if not worse:
+            tied.append(e)
+        lab, sec = (
+            (cost.loc[e, "extra_labels_final"], cost.loc[e, "seconds_per_round"])
+            if e in cost.index
+            else (np.nan, np.nan)
+        )
+        lines.append(
+            f"| {e} | {float(np.mean(d)) if len(d) else 0.0:+.3f} [{lo:+.3f}, {hi:+.3f}] | {'yes' if worse else 'no'} "
+            f"| {_num(lab, '.1f')} | {_num(sec, '.2f')} |"
+        )
+    chosen = min(
+        tied,
+        key=lambda e: (
+            (cost.loc[e, "extra_labels_final"], cost.loc[e, "seconds_per_round"])
+            if e in cost.index
+            else (np.inf, np.inf)
+        ),
+    )
+    vs = pooled.loc[chosen]
+    informative = vs["vs_constant_hi"] < 0
+    lines += [
+        "",
+        f"Not resolved worse than `{best}`: {', '.join(f'`{e}`' for e in tied)}; the cheapest of them (labels, then "
+        f"seconds): `{chosen}`. Against the constant guess: {_fmt_ci(vs['lr_err_vs_constant'], vs['vs_constant_lo'], vs['vs_constant_hi'])}, "
+        + (
+            f"resolved better: **the decision is `{chosen}`**."
+            if informative
+            else 'not resolved better: **the decision is "no estimator"** (the recommendation stays a composition rule).'
+        ),
+        "",
+    ]
+    return lines
+
+
+def pool_markdown(t: pd.DataFrame) -> list[str]:
+    lines = [
+        "#### Against the pool truth (every unlabeled image; plan of 2026-12-02)",
+        "",
+        "Per-run means, [95 % t-interval over runs]. `vs constant`: paired per run, negative = better than "
+        "the constant guess. `right side (clear)`: among points whose pool gap exceeds 2 standard errors. "
+        "`oracle` is the test set (20 per group) used as an estimate: the best any estimator of the test Dice "
+        "could do; `constant (reference)` knows no model.",
+        "",
+    ]
+    for (arm, bias, init), d in t.groupby(["arm", "bias", "init"], sort=False):
+        lines += [
+            f"##### arm `{arm}`, bias `{bias}`, init `{init}`",
+            "",
+            "| estimator | runs | log w-ratio error | vs constant | batch composition error (B images of "
+            f"{BUDGET}) | right side (clear points) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for _, r in d.iterrows():
+            lines.append(
+                f"| {r['estimator']} | {r['runs']} | {r['lr_err']:.3f} [{r['lr_err_lo']:.3f}, {r['lr_err_hi']:.3f}] "
+                f"| {_fmt_ci(r['lr_err_vs_constant'], r['vs_constant_lo'], r['vs_constant_hi'])} "
+                f"| {r['comp_err']:.2f} [{r['comp_err_lo']:.2f}, {r['comp_err_hi']:.2f}] "
+                f"| {_pct(r['right_side_clear'])} ({r['clear_points']}) |"
+            )
+        lines.append("")
+    return lines
+
+
+def _num(x, fmt: str) -> str:
+    return "-" if x is None or pd.isna(x) else format(x, fmt)
+
+
+def _pct(x) -> str:
+    return "-" if pd.isna(x) else f"{x:.0%}"
+
+
+def _fmt_ci(m, lo, hi) -> str:
+    if pd.isna(m):
+        return "-"
+    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]" if not pd.isna(lo) else f"{m:+.3f}"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = []
+    for arm in table["arm"].unique():
+        for (bias, init), t in table[table["arm"] == arm].groupby(["bias", "init"], sort=False):
+            lines += [
+                f"#### arm `{arm}`, bias `{bias}`, init `{init}`",
+                "",
+                "| estimator | rule | points | unmeasured | right side of 1 | right side, balanced (neg. points) "
+                "| log w-ratio error [95 % CI] | corr(est gap, test gap) | gap MAE "
+                "| bias A [95 % CI] | bias B [95 % CI] | images A / B | s / round | extra labels (final) |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            for _, r in t.iterrows():
+                lines.append(
+                    f"| {r['estimator']} | {r['rule']} | {r['points']} | {r['unmeasured_points']} "
+                    f"| {r['right_side']:.0%} | {_pct(r['right_side_balanced'])} ({r['negative_gap_points']}) "
+                    f"| {r['logratio_mae']:.3f} [{r['logratio_mae_lo']:.3f}, {r['logratio_mae_hi']:.3f}] "
+                    f"| {_num(r['gap_corr'], '.2f')} | {_num(r['gap_mae'], '.3f')} "
+                    f"| {_fmt_ci(r.get('bias_A', np.nan), r.get('bias_A_lo', np.nan), r.get('bias_A_hi', np.nan))} "
+                    f"| {_fmt_ci(r.get('bias_B', np.nan), r.get('bias_B_lo', np.nan), r.get('bias_B_hi', np.nan))} "
+                    f"| {_num(r.get('n_images_A'), '.1f')} / {_num(r.get('n_images_B'), '.1f')} "
+                    f"| {r['seconds_per_round']:.2f} | {r['extra_labels_final']:.1f} |"
+                )
+            lines.append("")
+    return "\n".join(lines)
+
+
+def figures(est: pd.DataFrame, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for arm in est["arm"].unique():
+        g = gaps(est[est["arm"] == arm], "estimate")
+        names = ordered(g["estimator"])
+        ncol = min(3, len(names))
+        nrow = -(-len(names) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.3 * nrow), sharex=True, sharey=True, squeeze=False)
+        for ax in axes.flat[len(names) :]:
+            ax.set_visible(False)
+        for ax, name in zip(axes.flat, names, strict=False):
+            for (bias, init), d in g[g["estimator"] == name].groupby(["bias", "init"]):
+                ax.scatter(d["test_gap"], d["est_gap"], s=9, alpha=0.7, label=f"{bias}/{init}")
+            lim = [g["test_gap"].min() - 0.02, g["test_gap"].max() + 0.02]
+            ax.plot(lim, lim, "k--", lw=0.8)
+            ax.axhline(0, color="grey", lw=0.5)
+            ax.axvline(0, color="grey", lw=0.5)
+            ax.set_title(name)
+            ax.set_xlabel("test gap Dice A - B")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("estimated gap A - B")
+        axes.flat[0].legend(fontsize=7)
+        fig.suptitle(f"Estimated vs true group gap, every seed x round ({arm} trajectories)")
+        fig.tight_layout()
+        fig.savefig(out / f"gap_scatter_{arm}.png", dpi=110)
+        plt.close(fig)
+
+
+def bias_figure(table: pd.DataFrame, out: Path) -> None:
+    """Per estimator, the bias (estimate - test Dice) of each group with its 95 % interval, per cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table[(table["rule"] == "shrink") & (table["init"] != "all") & (table["estimator"] != "oracle")]
+    for arm, ta in t.groupby("arm"):
+        cells = list(dict.fromkeys(zip(ta["bias"], ta["init"], strict=True)))
+        fig, axes = plt.subplots(1, len(cells), figsize=(3.8 * len(cells), 3.4), sharey=True, squeeze=False)
+        for ax, (bias, init) in zip(axes.flat, cells, strict=True):
+            d = ta[(ta["bias"] == bias) & (ta["init"] == init)]
+            x = np.arange(len(d))
+            for k, (grp, color) in enumerate((("A", "tab:blue"), ("B", "tab:red"))):
+                m = d[f"bias_{grp}"].to_numpy()
+                err = np.vstack([m - d[f"bias_{grp}_lo"].to_numpy(), d[f"bias_{grp}_hi"].to_numpy() - m])
+                ax.errorbar(x + (k - 0.5) * 0.25, m, yerr=err, fmt="o", color=color, ms=4, label=f"group {grp}")
+            ax.axhline(0, color="k", lw=0.8)
+            ax.set_xticks(x, d["estimator"], rotation=45, ha="right")
+            ax.set_title(f"{bias} / {init}")
+        axes.flat[0].set_ylabel("estimate - test Dice")
+        axes.flat[0].legend(fontsize=7)
+        fig.suptitle(f"Bias of each estimator ({arm} trajectories)")
+        fig.tight_layout()
+        fig.savefig(out / f"bias_{arm}.png", dpi=110)
+        plt.close(fig)
+
+
+def cost_fragment(table: pd.DataFrame, rounds: pd.DataFrame, raw: Path, out: Path) -> str:
+    """The cost table for docs/benchmarks.md: seconds per round and extra labels per estimator."""
+    import platform
+
+    import torch
+
+    t = table[(table["bias"] == "all") & (table["rule"] == "shrink") & (table["arm"] == "random")]
+    r = rounds[rounds["arm"] == "random"]
+    train_s = float(r["seconds_train"].mean())
+    lines = [
+        f"Machine: {platform.machine()}, {__import__('os').cpu_count()} cores, torch {torch.__version__}; two one-thread "
+        f"jobs side by side (`num_threads=1`, joblib launcher); {r['run'].nunique()} runs of "
+        "`experiment=estimator_benchmark`; command: "
+        f"`python benchmarks/estimator_benchmark.py report {raw} --out {out}`",
+        "",
+        f"A round's training (250 steps, one thread) took {train_s:.1f} s on average in these runs.",
+        "",
+        f"| estimator | seconds per round | x a round's training "
+        f"| extra labels at the final budget (of {r.loc[r['round'] == r['round'].max(), 'n_labeled'].mean():.0f}) |",
+        "|---|---|---|---|",
+    ]
+    for _, x in t.iterrows():
+        lines.append(
+            f"| {x['estimator']} | {x['seconds_per_round']:.2f} | {x['seconds_per_round'] / train_s:.2f} "
+            f"| {x['extra_labels_final']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def report(raw: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    est, rounds = load(raw)
+    table = summarise(est, rounds)
+    (out / "cost.md").write_text(cost_fragment(table, rounds, raw, out))
+    table.to_csv(out / "table.csv", index=False, float_format="%.4f")
+    pairs = paired(est)
+    pairs.to_csv(out / "paired.csv", index=False, float_format="%.4f")
+    paired_md = [
+        "#### Paired: log weight-ratio error minus holdout's, per run (negative: better than holdout)",
+        "",
+        "| arm | estimator | runs | mean difference [95 % CI] | runs better than holdout |",
+        "|---|---|---|---|---|",
+    ] + [
+        f"| {r['arm']} | {r['estimator']} | {r['runs']} | {r['logratio_err_diff']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}] "
+        f"| {r['runs_better']} of {r['runs']} |"
+        for _, r in pairs.iterrows()
+    ]
+    (out / "table.md").write_text(
+        f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
+        + markdown(table)
+        + "\n"
+        + "\n".join(paired_md)
+        + "\n"
+    )
+    if "pool_dice" in est and est["pool_dice"].notna().any():  # runs made since the re-scoring plan
+        scores = pool_scores(est)
+        scores.drop(columns="per_run_lr_err").to_csv(out / "table_pool.csv", index=False, float_format="%.4f")
+        decision = pool_decision(scores, table) if DECISION_ARM in set(scores["arm"]) else []
+        (out / "table_pool.md").write_text(
+            f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
+            + "\n".join(decision + pool_markdown(scores))
+        )
+    figures(est, out)
+    bias_figure(table, out)
+    print(f"wrote {out / 'table.md'} ({est['run'].nunique()} runs)")
+
+
+if __name__ == "__main__":
+    main()
