@@ -25,7 +25,13 @@ import pytorch_lightning as pl
 
 from fair_seg_al.al.evaluation import Evaluation, MetricSettings, evaluate_groups
 from fair_seg_al.al.finetune import finetune_dice
-from fair_seg_al.al.inference import dice_of_images, score_images
+from fair_seg_al.al.inference import (
+    dice_of_images,
+    iterate_labeled_images,
+    iterate_pass_masks,
+    iterate_predictions,
+    score_images,
+)
 from fair_seg_al.al.recording import RunRecorder
 from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.estimation import EstimationInputs, GroupEstimate, GroupPerformanceEstimator
@@ -147,10 +153,18 @@ class AcquisitionCallback(pl.Callback):
         return row
 
     def inputs(self, module: pl.LightningModule, ev: Evaluation) -> EstimationInputs:
-        """What the estimators may read this round (the test values reach the oracle only)."""
+        """What the estimators may read this round (the test values reach the oracle only; no
+        label of an unlabeled image reaches any)."""
+
+        def labeled_only(ids: Sequence[str]) -> list[str]:
+            labeled = set(self.dm.pool.labeled_ids)
+            unlabeled = [s for s in ids if s not in labeled]
+            if unlabeled:
+                raise PermissionError(f"an estimator asked for the labels of unlabeled images {unlabeled[:3]}")
+            return list(ids)
 
         def dice(ids: Sequence[str]) -> np.ndarray:
-            return self.dice_of(module, ids)[1]
+            return self.dice_of(module, labeled_only(ids))[1]
 
         def finetune(train_ids, eval_ids, steps, seed, start):
             if self.model_factory is None:
@@ -168,6 +182,12 @@ class AcquisitionCallback(pl.Callback):
             test_groups=ev.test_groups,
             test_dice=ev.test_dice,
             finetune_dice=finetune,
+            pool_ids=self.dm.pool.unlabeled_ids,
+            predict=lambda ids: iterate_predictions(module, self.dm.loader(list(ids))),
+            pass_masks=lambda ids, method, passes, seed: iterate_pass_masks(
+                module, self.dm.loader(list(ids)), method, passes, seed
+            ),
+            labeled_images=lambda ids: iterate_labeled_images(self.dm.loader(labeled_only(ids))),
         )
 
     def estimate(

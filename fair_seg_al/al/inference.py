@@ -14,9 +14,14 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from fair_seg_al.estimation import LabeledImage, Prediction
 from fair_seg_al.metrics import argmax_is, dice_per_case, surface_metrics_per_case
 from fair_seg_al.model import SegmentationModule
 from fair_seg_al.strategies import Strategy
+from fair_seg_al.strategies.uncertainty import MCDropoutStrategy, TTAStrategy
+
+#: the multi-pass strategies whose passes label-free estimators compare (``pass_masks``)
+PASS_METHODS = {"mc_dropout": MCDropoutStrategy, "tta": TTAStrategy}
 
 
 def iterate_images(
@@ -113,3 +118,37 @@ def dice_of_images(module: SegmentationModule, loader: DataLoader) -> tuple[list
     """``(ids, groups, dice)``: per-image Dice of the argmax prediction (class 1)."""
     ids, groups, values = metrics_of_images(module, loader)
     return ids, groups, values["dice"]
+
+
+def iterate_predictions(module: SegmentationModule, loader: DataLoader) -> Iterator[Prediction]:
+    """Each image of ``loader`` with the module's probabilities (one pass), on the CPU."""
+    for batch, probs in iterate_probabilities(module, loader):
+        for i, sid in enumerate(batch["id"]):
+            yield Prediction(sid, _plain(batch["image"][i, 0]), _plain(probs[i].float().cpu()))
+
+
+def iterate_labeled_images(loader: DataLoader) -> Iterator[LabeledImage]:
+    """Each image of ``loader`` with its true foreground mask (no model involved)."""
+    for batch in loader:
+        for i, sid in enumerate(batch["id"]):
+            yield LabeledImage(sid, _plain(batch["image"][i, 0]), _plain(batch["label"][i, 0] == 1))
+
+
+def iterate_pass_masks(
+    module: SegmentationModule, loader: DataLoader, method: str, passes: int, seed: int
+) -> Iterator[tuple[str, torch.Tensor]]:
+    """``(id, masks)`` per image: the foreground ``(passes, X, Y, Z)`` of each of ``passes``
+    MC-dropout or TTA passes, drawn exactly as the ``mc_*`` and ``tta`` strategies draw them."""
+    if method not in PASS_METHODS:
+        raise ValueError(f"method must be one of {tuple(PASS_METHODS)}, got {method!r}")
+    strategy = PASS_METHODS[method](passes=passes, seed=seed)
+    for batch, images in iterate_images(module, loader):
+        ids = list(batch["id"])
+        masks = torch.stack([argmax_is(p, 1).cpu() for p in strategy.pass_probabilities(module, images, ids)], dim=1)
+        yield from zip(ids, _plain(masks), strict=True)
+
+
+def _plain(tensor: torch.Tensor) -> torch.Tensor:
+    """A plain tensor view (no copy) of what may be a MONAI ``MetaTensor``, whose per-operation
+    metadata handling would slow the estimators' many small operations."""
+    return tensor.as_subclass(torch.Tensor)

@@ -4,7 +4,9 @@ from fair_seg_al.estimation.base import (
     EstimationInputs,
     GroupEstimate,
     GroupPerformanceEstimator,
+    LabeledImage,
     Measurement,
+    Prediction,
     apply_small_group_rule,
 )
 from fair_seg_al.estimation.estimators import (
@@ -15,16 +17,26 @@ from fair_seg_al.estimation.estimators import (
     TrainSetEstimator,
     stratified_folds,
 )
+from fair_seg_al.estimation.label_free import (
+    AgreementEstimator,
+    QualityRegressorEstimator,
+    RCAEstimator,
+)
 
 __all__ = [
+    "AgreementEstimator",
     "EstimationInputs",
     "GroupEstimate",
     "GroupPerformanceEstimator",
     "HoldoutEstimator",
     "KFoldEstimator",
+    "LabeledImage",
     "Measurement",
     "OracleEstimator",
+    "Prediction",
     "PrequentialEstimator",
+    "QualityRegressorEstimator",
+    "RCAEstimator",
     "TrainSetEstimator",
     "apply_small_group_rule",
     "stratified_folds",

@@ -1,8 +1,9 @@
 """The estimator interface, what it may read, and the small-group rules.
 
 An estimator answers: *how well does the current model segment each group?* It measures
-per-image Dice on some labeled images (which ones is the estimator's choice), then a
-small-group rule turns the per-group measurements into estimates. Everything it may read
+per-image Dice on some labeled images (which ones is the estimator's choice), or, if it is
+label-free (:mod:`fair_seg_al.estimation.label_free`), predicts the Dice of unlabeled pool
+images; then a small-group rule turns the per-group values into estimates. Everything it may read
 arrives in :class:`EstimationInputs`, built by the AL callback from the real model and
 data, and by the tests from fakes: no estimator needs a Trainer.
 
@@ -22,10 +23,14 @@ strategy gives that group the neutral weight 1.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 SMALL_GROUP_RULES = ("shrink", "zero", "none")
 
@@ -45,6 +50,24 @@ class GroupEstimate:
         return self.n_images > 0
 
 
+class Prediction(NamedTuple):
+    """One image under the current model (one forward pass, eval mode): its ``id``, its
+    intensities ``image`` ``(X, Y, Z)`` and the softmax probabilities ``probs`` ``(C, X, Y, Z)``."""
+
+    id: str
+    image: torch.Tensor
+    probs: torch.Tensor
+
+
+class LabeledImage(NamedTuple):
+    """One *labeled* image: its ``id``, intensities ``image`` ``(X, Y, Z)`` and true mask
+    ``label`` ``(X, Y, Z)`` (bool, the foreground class)."""
+
+    id: str
+    image: torch.Tensor
+    label: torch.Tensor
+
+
 @dataclass
 class EstimationInputs:
     """What an estimator may read at the end of a round.
@@ -55,13 +78,20 @@ class EstimationInputs:
         group_of: subject id -> group.
         train_ids: labeled images the model was trained on.
         held_out_ids: labeled images never trained on (fixed at acquisition).
-        dice: per-image Dice of the current model on the given ids.
+        dice: per-image Dice of the current model on the given (labeled) ids.
         seed: the round's seed (fold assignment, fine-tune order).
         test_groups, test_dice: per-image test Dice of the current model. Read only by the
             oracle control; any other estimator that touches them is a bug.
         finetune_dice: ``(train_ids, eval_ids, steps, seed, start) -> per-image Dice of
             eval_ids`` after a short fine-tune on ``train_ids`` from the current weights
             (``start="current"``) or from a fresh network (``"scratch"``). Used by k-fold.
+        pool_ids: the unlabeled pool (label-free estimators predict the Dice of these).
+        predict: ``ids -> Prediction`` per image, in order (any image: no label is given).
+        pass_masks: ``(ids, method, passes, seed) -> (id, masks)`` per image, ``masks``
+            ``(passes, X, Y, Z)`` bool: the foreground of each of ``passes`` seeded MC-dropout
+            (``method="mc_dropout"``) or test-time-augmentation (``"tta"``) passes.
+        labeled_images: ``ids -> LabeledImage`` per image, for labeled images only (it refuses
+            an unlabeled one, as ``dice`` does).
     """
 
     round: int
@@ -74,6 +104,10 @@ class EstimationInputs:
     test_groups: Sequence[str] | None = None
     test_dice: np.ndarray | None = None
     finetune_dice: Callable[[Sequence[str], Sequence[str], int, int, str], np.ndarray] | None = None
+    pool_ids: Sequence[str] | None = None
+    predict: Callable[[Sequence[str]], Iterable[Prediction]] | None = None
+    pass_masks: Callable[[Sequence[str], str, int, int], Iterable[tuple[str, torch.Tensor]]] | None = None
+    labeled_images: Callable[[Sequence[str]], Iterable[LabeledImage]] | None = None
 
 
 @dataclass

@@ -13,6 +13,9 @@ name           measures the current model on                costs
                fine-tunes on the other folds
 ``oracle``     the test set (a control, never a rule)       reads the test set
 =============  ===========================================  ======================================
+
+The label-free estimators (``agreement``, ``rca``, ``quality_regressor``), which predict the Dice
+of unlabeled pool images instead, are in :mod:`fair_seg_al.estimation.label_free`.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ its memory grows with ``N``; here the passes stream into the sums above.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import nullcontext
 
 import torch
@@ -158,12 +159,18 @@ class MultiPassStrategy(GroupWeighting, Strategy):
     def score_batch(self, module: nn.Module, images: torch.Tensor, ids) -> torch.Tensor:
         """Scores ``(B,)`` of a batch of images from ``passes`` seeded passes (streamed)."""
         stats = PassStatistics(keep_squares=self.measure == "variance")
+        for probs in self.pass_probabilities(module, images, ids):
+            stats.add(probs)
+        return self.reduce(stats)
+
+    def pass_probabilities(self, module: nn.Module, images: torch.Tensor, ids) -> Iterator[torch.Tensor]:
+        """Each pass's probabilities ``(B, C, X, Y, Z)``, seeded by the strategy's seed and the
+        batch's ids (the global RNG is restored once every pass has been taken)."""
         with torch.random.fork_rng(devices=[images.device] if images.device.type == "cuda" else []):
             torch.manual_seed(batch_seed(self.seed, ids))
             with self.passes_mode(module):
                 for t in range(self.passes):
-                    stats.add(self.one_pass(module, images, t))
-        return self.reduce(stats)
+                    yield self.one_pass(module, images, t)
 
     def passes_mode(self, module: nn.Module):
         """Context in which the passes run (the module is already in eval mode)."""
