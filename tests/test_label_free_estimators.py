@@ -274,3 +274,28 @@ def test_one_round_with_each_as_the_selection_and_the_others_as_probes(tmp_path,
     assert set(rows.loc[rows["estimator"] == name, "role"]) == {"select"}
     assert (rows["n_images"] == rows["pool_images"]).all()  # every pool image (fewer than 64 per group)
     assert rows["measurable"].all() and rows["estimate"].between(0, 1).all()
+
+
+@pytest.mark.slow  # reads the 50 runs of the re-scored benchmark (about 8 s)
+def test_the_label_free_plan_quotes_the_pilot_sds_and_the_runs_they_need():
+    # docs/plans/label_free_estimators.md sizes the benchmark from the re-scored benchmark's
+    # paired SDs (estimator minus constant, per-run log weight-ratio error); recomputed here
+    from pathlib import Path
+
+    import pandas as pd
+
+    from fair_seg_al.analysis.estimators import load, pool_scores
+    from fair_seg_al.analysis.planner import seeds_to_resolve
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    scores = pool_scores(load(docs / "estimators" / "pool" / "runs")[0])
+    pooled = scores[(scores["bias"] == "all") & (scores["init"] == "all")]
+    text = " ".join((docs / "plans" / "label_free_estimators.md").read_text().split())
+    quoted = {"masked_entropy": ("oracle", "prequential", "kfold_scratch"), "random": ("oracle", "prequential", "holdout")}
+    for arm, names in quoted.items():
+        a = pooled[pooled["arm"] == arm].set_index("estimator")
+        const = pd.Series(a.loc["constant (reference)", "per_run_lr_err"])
+        sds = [float((pd.Series(a.loc[n, "per_run_lr_err"]) - const).std(ddof=1)) for n in names]
+        assert ", ".join(f"{sd:.3f}" for sd in sds[:2]) + f" and {sds[2]:.3f}" in text
+        runs = [seeds_to_resolve(sd, 0.05, 12) for sd in sds]
+        assert f"{runs[0]}, {runs[1]} and {runs[2]}" in text
