@@ -299,3 +299,24 @@ def test_the_label_free_plan_quotes_the_pilot_sds_and_the_runs_they_need():
         assert ", ".join(f"{sd:.3f}" for sd in sds[:2]) + f" and {sds[2]:.3f}" in text
         runs = [seeds_to_resolve(sd, 0.05, 12) for sd in sds]
         assert f"{runs[0]}, {runs[1]} and {runs[2]}" in text
+
+
+def test_the_development_rule_takes_the_lowest_error_or_a_cheaper_setting_within_the_tie():
+    import pandas as pd
+    from label_free_dev_report import choose  # sweeps/ (pytest pythonpath)
+
+    table = pd.DataFrame(
+        {
+            "lr_err": [0.100, 0.080, 0.083, 0.20, 0.10, 0.05, 0.06],
+            "seconds": [0.5, 9.0, 0.6, 1.0, 11.0, 5.0, 5.0],
+        },
+        index=["agreement", "agreement_tta", "agreement_calibrated", "rca", "rca_translation",
+               "quality_regressor", "quality_regressor_ridge10"],
+    )  # fmt: skip
+    # agreement_tta is lowest (0.080); agreement_calibrated is within 0.005 and cheaper; rca_translation
+    # wins by 0.10 (beyond the tie); the regressor's ridge 10 is 0.01 worse: ridge 1
+    assert choose(table) == {
+        "agreement": "agreement_calibrated",
+        "rca": "rca_translation",
+        "quality_regressor": "quality_regressor",
+    }
