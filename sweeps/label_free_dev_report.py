@@ -47,7 +47,9 @@ def main() -> None:
     scores = pool_scores(est)
     pooled = scores[(scores["bias"] == "all") & (scores["init"] == "all")].set_index("estimator")
     seconds = est.drop_duplicates(["run", "round", "estimator"]).groupby("estimator")["seconds"].mean()
-    table = pooled[["runs", "lr_err", "lr_err_lo", "lr_err_hi", "lr_err_vs_constant", "vs_constant_lo", "vs_constant_hi"]]
+    table = pooled[
+        ["runs", "lr_err", "lr_err_lo", "lr_err_hi", "lr_err_vs_constant", "vs_constant_lo", "vs_constant_hi"]
+    ]
     table = table.assign(seconds=seconds.reindex(table.index).fillna(0.0))
     picks = choose(table)
     lines = [

@@ -64,8 +64,7 @@ CELLS = {
         "stratified_random",
         DECISIVE,
         WORST,
-        intro="the committed minority cell's paired SDs over 12 seeds (worst-group Dice against "
-        "`stratified_random`",
+        intro="the committed minority cell's paired SDs over 12 seeds (worst-group Dice against `stratified_random`",
     ),
     "anatomies": Cell(
         "the six-brain cell's rerun",
@@ -85,8 +84,7 @@ CELLS = {
         "entropy",
         {"weighted_entropy": "weighted_entropy"},
         [Metric("disparity", "Dice disparity", 0.01, 0.01), Metric("nsd_disparity", "NSD disparity", 0.002, 0.002)],
-        intro="the committed weak cell's paired SDs over 12 seeds (final disparity, Weighted Entropy minus "
-        "entropy",
+        intro="the committed weak cell's paired SDs over 12 seeds (final disparity, Weighted Entropy minus entropy",
     ),
 }
 

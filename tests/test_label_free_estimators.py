@@ -291,7 +291,10 @@ def test_the_label_free_plan_quotes_the_pilot_sds_and_the_runs_they_need():
     scores = pool_scores(load(docs / "estimators" / "pool" / "runs")[0])
     pooled = scores[(scores["bias"] == "all") & (scores["init"] == "all")]
     text = " ".join((docs / "plans" / "label_free_estimators.md").read_text().split())
-    quoted = {"masked_entropy": ("oracle", "prequential", "kfold_scratch"), "random": ("oracle", "prequential", "holdout")}
+    quoted = {
+        "masked_entropy": ("oracle", "prequential", "kfold_scratch"),
+        "random": ("oracle", "prequential", "holdout"),
+    }
     for arm, names in quoted.items():
         a = pooled[pooled["arm"] == arm].set_index("estimator")
         const = pd.Series(a.loc["constant (reference)", "per_run_lr_err"])

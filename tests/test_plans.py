@@ -219,9 +219,8 @@ def test_the_weak_rerun_margins_sit_just_above_one_test_sets_noise():
 def test_the_engine_reads_archived_runs_and_writes_its_three_files(tmp_path):
     # the weak rerun's plan applied to the old weak cell's archived runs: each mean is the seeds'
     # mean of the final-round disparity difference, read here straight from rounds.csv
-    from pathlib import Path
-
     import shutil
+    from pathlib import Path
 
     from fair_seg_al.analysis.plans import main
 
@@ -247,4 +246,3 @@ def test_the_engine_reads_archived_runs_and_writes_its_three_files(tmp_path):
         assert row["mean"] == pytest.approx(np.mean(diffs), abs=1e-6)
         assert row["margin"] == 0.01 and row["verdict"].startswith("resolved better")
     assert set(table.loc[table["metric"] == "nsd_disparity", "margin"]) == {0.002}
-

@@ -52,7 +52,18 @@ from fair_seg_al.analysis.stats import equivalence_verdict, holm, paired_summary
 from fair_seg_al.utils.figures import save_png
 from fair_seg_al.utils.io import atomic_write_text
 
-PLAN_KEYS = {"cell", "baseline", "metrics", "better", "margin", "families", "verdicts", "planner", "descriptive", "post_hoc"}
+PLAN_KEYS = {
+    "cell",
+    "baseline",
+    "metrics",
+    "better",
+    "margin",
+    "families",
+    "verdicts",
+    "planner",
+    "descriptive",
+    "post_hoc",
+}
 FAMILY_KEYS = {"reference", "comparisons", "tests"}
 SUMMARIES = {"final": "{name}", "auc": "auc_{name}"}
 
