@@ -66,10 +66,24 @@ def main() -> None:
     ]
     for name, r in table.iterrows():
         lines.append(
-            f"| {name} | {r['runs']} | {r['lr_err']:.3f} [{r['lr_err_lo']:.3f}, {r['lr_err_hi']:.3f}] "
+            f"| {name} | {int(r['runs'])} | {r['lr_err']:.3f} [{r['lr_err_lo']:.3f}, {r['lr_err_hi']:.3f}] "
             f"| {r['lr_err_vs_constant']:+.3f} [{r['vs_constant_lo']:+.3f}, {r['vs_constant_hi']:+.3f}] | {r['seconds']:.2f} |"
         )
     lines += ["", "**Chosen:** " + "; ".join(f"`{e}`: `{p}`" for e, p in picks.items()) + "."]
+    # what each probe sees of the two groups, beside the truth: a gap an estimator misses cannot weight
+    means = est.groupby(["estimator", "group"])[["estimate", "pool_dice"]].mean().unstack("group")
+    lines += [
+        "",
+        "Mean estimate per group beside the pool truth (all rounds and runs; descriptive):",
+        "",
+        "| probe | estimate A | estimate B | pool Dice A | pool Dice B |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in means.iterrows():
+        lines.append(
+            f"| {name} | {r[('estimate', 'A')]:.3f} | {r[('estimate', 'B')]:.3f} "
+            f"| {r[('pool_dice', 'A')]:.3f} | {r[('pool_dice', 'B')]:.3f} |"
+        )
     text = "\n".join(lines) + "\n"
     atomic_write_text(OUT, text)
     print(text)

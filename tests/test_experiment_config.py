@@ -111,6 +111,7 @@ def test_every_experiment_preset_validates_and_cpu_sweeps_run_side_by_side(prese
         "rerun_anatomies",
         "rerun_weak",
         "estimator_dev_label_free",
+        "estimator_benchmark_label_free",
     )
     # every local multirun runs through joblib: the presets that sweep pin jobs side by side
     # (parallel), the rest take the measured local default (side by side without a CUDA GPU)
