@@ -38,7 +38,8 @@ audit_first() {
 }
 
 # run_chunks NAME SWEEP ARCHIVE JOB [MESSAGE]: for each chunk of $SEEDS, JOB "seed=a,b" runs its
-# jobs; NAME labels the chunk in chunks.log, MESSAGE (default NAME) starts the commit message
+# jobs; NAME labels the chunk in chunks.log, MESSAGE (default NAME) starts the commit message.
+# Chunks already finished (logged) are skipped unless FORCE=1.
 run_chunks() {
   local name=$1 sweep=$2 archive=$3 job=$4 message=${5:-$1} chunk seeds start code log
   log="logs/al/multiruns/$sweep/chunks.log"
@@ -47,6 +48,12 @@ run_chunks() {
     chunk=()
     for _ in $(seq "$CHUNK"); do [ $# -gt 0 ] && { chunk+=("$1"); shift; }; done
     seeds=$(IFS=,; echo "${chunk[*]}")
+    # a chunk whose jobs all finished (its line in chunks.log) is not walked again on a restart:
+    # re-checking every finished run of a long sweep costs minutes per seed (FORCE=1 does it)
+    if [ "${FORCE:-0}" != 1 ] && [ -f "$log" ] && grep -q "^== $name chunk: seeds $seeds took " "$log"; then
+      echo "== $name chunk: seeds $seeds already finished ($log)"
+      continue
+    fi
     echo "== $name chunk: seeds $seeds ($(date -u +%FT%TZ))"
     start=$(date +%s)
     code="$(git -C "$CODE_DIR" rev-parse --short HEAD)$(git -C "$CODE_DIR" diff --quiet HEAD -- fair_seg_al conf || echo '+uncommitted')"

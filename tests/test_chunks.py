@@ -1,0 +1,34 @@
+"""sweeps/chunks.sh: a restarted sweep skips the chunks it already finished (issue 33's long reruns)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_chunks(tmp_path: Path, seeds: str, force: str = "0") -> list[str]:
+    """Run run_chunks with a job that only records its argument; return the seeds it ran."""
+    script = f"""
+set -euo pipefail
+cd {tmp_path}
+mkdir -p archive
+PY=true CODE_DIR={REPO} CHUNK=1 SEEDS="{seeds}" FORCE={force}
+source {REPO}/sweeps/chunks.sh
+job() {{ echo "$1" >> ran.txt; }}
+run_chunks cell sweep archive job
+"""
+    subprocess.run(["bash", "-c", script], check=True, capture_output=True, text=True, timeout=60)
+    ran = tmp_path / "ran.txt"
+    return ran.read_text().split() if ran.exists() else []
+
+
+def test_a_restart_skips_finished_chunks_and_force_reruns_them(tmp_path):
+    assert run_chunks(tmp_path, "0 1") == ["seed=0", "seed=1"]
+    (tmp_path / "ran.txt").unlink()
+    assert run_chunks(tmp_path, "0 1 2") == ["seed=2"]  # 0 and 1 are logged as finished
+    (tmp_path / "ran.txt").unlink()
+    assert run_chunks(tmp_path, "1", force="1") == ["seed=1"]
+    log = (tmp_path / "logs/al/multiruns/sweep/chunks.log").read_text()
+    assert log.count("== cell chunk: seeds 1 took ") == 2 and log.count("seeds 0 took") == 1
