@@ -19,13 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 from fair_seg_al.al.evaluation import MetricSettings
 from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings, check_trainer
 from fair_seg_al.al.state import STATE_FILE, check_same_config, load_state, parse_resume
-from fair_seg_al.config import ConfigError, config_source, experiment_hash, require, to_dataclass
+from fair_seg_al.config import ConfigError, config_source, require, to_dataclass
 from fair_seg_al.data.datamodule import ALDataModule, check_data_config
 from fair_seg_al.data.pool import initial_fractions
 from fair_seg_al.data.source import CohortSource, source_from_config
 from fair_seg_al.data.splits import pool_sizes
 from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.loggers import build_callbacks, build_loggers, check_loggers, wandb_run_id
+from fair_seg_al.run_identity import experiment_hash
 from fair_seg_al.strategies import Strategy
 from fair_seg_al.strategies.factory import build_probes, build_strategy, check_needs
 from fair_seg_al.utils.io import atomic_write_json

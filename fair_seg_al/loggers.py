@@ -21,7 +21,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from fair_seg_al.config import ConfigError, config_source, data_label, strategy_label
+from fair_seg_al.config import ConfigError, config_source
+from fair_seg_al.run_identity import strategy_label
 
 WANDB_MODES = ("offline", "online", "disabled")
 
@@ -89,12 +90,12 @@ def wandb_logger(
 
 
 def _data_tag(cfg: DictConfig) -> str | None:
-    """``bias=<preset>`` for the synthetic cohort, ``data=<folder name>`` for a user's."""
-    from fair_seg_al.data.source import SYNTHETIC, source_name
+    """The source's tag: ``bias=<preset>`` for the synthetic cohort, ``data=<folder name>`` for a user's."""
+    from fair_seg_al.data.source import source_kind
 
     if "bias" not in cfg and "source" not in cfg:
         return None
-    return f"bias={cfg.bias.name}" if source_name(cfg) == SYNTHETIC else f"data={data_label(cfg)}"
+    return source_kind(cfg).tag(cfg)
 
 
 def _entries(node, key: str) -> dict[str, dict]:

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from fair_seg_al.al.state import STATE_FILE, parse_resume
 from fair_seg_al.config import CONF_DIR, ConfigError
 from fair_seg_al.data.cohort_folder import CohortFormatError
+from fair_seg_al.run_identity import register_resolvers
 from fair_seg_al.utils.io import atomic_write_text
 from fair_seg_al.utils.locks import LockTimeoutError
 
@@ -57,6 +58,7 @@ def _quiet_warnings() -> None:
 
 _quiet_warnings()
 
+register_resolvers()  # the conf/ resolvers, before Hydra composes
 if not OmegaConf.has_resolver("fsa_run_dir"):
     OmegaConf.register_new_resolver("fsa_run_dir", _run_dir, use_cache=True)
 

@@ -21,7 +21,7 @@ from typing import Any
 from hydra import compose
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class PrepareCohorts(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if not self.enabled:
             return
-        from fair_seg_al.cohort import CohortSpec, generate_cohort
-        from fair_seg_al.cohort.generator import cohort_key
-        from fair_seg_al.data.source import SYNTHETIC, source_name
+        from fair_seg_al.data.source import source_kind
 
         jobs = sweep_jobs(config)
         if jobs is None:
@@ -67,24 +65,17 @@ class PrepareCohorts(Callback):
         for overrides in jobs:
             try:
                 cfg = compose(config_name=config.hydra.job.config_name, overrides=overrides)
-                if source_name(cfg) != SYNTHETIC:
-                    continue  # a user's folder: nothing to generate
-                spec = CohortSpec.from_config(cfg.cohort, cfg.bias)
+                source = source_kind(cfg)
+                key = source.prepare_key(cfg)
             except Exception as err:  # the job itself reports its config error, with its file
                 log.warning("prepare_cohorts: job %s left to report its own error (%s)", " ".join(overrides), err)
                 continue
-            paths = OmegaConf.to_container(cfg.paths, resolve=True)
-            needed.setdefault(cohort_key(spec), (spec, paths))
-        for spec, paths in needed.values():
-            generate_cohort(
-                spec,
-                cache_dir=paths["cohort_cache_dir"],
-                num_workers=self.num_workers,
-                lock=paths.get("lock", "auto"),
-                lock_timeout_s=paths.get("lock_timeout_s"),
-            )
+            if key is not None:  # None: e.g. a user's folder, nothing to generate
+                needed.setdefault(key, (source, cfg))
+        for source, cfg in needed.values():
+            source.prepare(cfg, num_workers=self.num_workers)
         log.info(
-            "prepare_cohorts: %d job(s) need %d synthetic cohort(s), ready in the cache after %.1f s",
+            "prepare_cohorts: %d job(s) need %d cohort(s) prepared, ready after %.1f s",
             len(jobs),
             len(needed),
             time.perf_counter() - tic,

@@ -32,7 +32,7 @@ def _main(*overrides, cwd: Path, cache: Path | None = None, timeout=600, code: s
 def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
     res = _main("-m", "strategy=weighted_entropy", "bias=strong,weak", *SMOKE, "sweep_name=e2e", cwd=tmp_path)
     # the two cohorts (one per bias) were generated before the jobs started; every job found its own
-    assert "prepare_cohorts: 2 job(s) need 2 synthetic cohort(s)" in res.stdout + res.stderr
+    assert "prepare_cohorts: 2 job(s) need 2 cohort(s) prepared" in res.stdout + res.stderr
     sweep = tmp_path / "logs" / "al" / "multiruns" / "e2e"
     jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
     # job folders are named by the run and keyed by a hash of its experiment config, not by job number

@@ -13,9 +13,10 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from fair_seg_al.config import ConfigError, experiment_hash
+from fair_seg_al.config import ConfigError
 from fair_seg_al.experiment import validate
 from fair_seg_al.main import _run_dir  # noqa: F401  (registers the run-dir resolver)
+from fair_seg_al.run_identity import experiment_hash
 from tests.conftest import REPO
 
 CONF = str(REPO / "conf")
@@ -286,7 +287,7 @@ def test_every_stratified_choice_is_a_config_key():
 
 
 def test_local_multirun_runs_side_by_side_without_a_gpu_one_at_a_time_with_one(monkeypatch):
-    from fair_seg_al.config import local_jobs
+    from fair_seg_al.run_identity import local_jobs
 
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         cfg = compose("main", return_hydra_config=True)

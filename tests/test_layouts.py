@@ -124,7 +124,7 @@ def test_nnunet_and_bids_run_end_to_end_with_intersectional_and_binned_groups(ow
 def test_a_users_cohort_is_named_by_its_folder_and_not_hashed_by_bias(own):
     from hydra import compose, initialize_config_dir
 
-    from fair_seg_al.config import experiment_hash
+    from fair_seg_al.run_identity import experiment_hash
     from tests.conftest import REPO
 
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):

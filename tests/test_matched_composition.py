@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fair_seg_al.config import strategy_label
+from fair_seg_al.run_identity import strategy_label
 from fair_seg_al.strategies import MaskedEntropyStrategy, Matched, SelectionContext
 
 

@@ -34,7 +34,7 @@ from fair_seg_al.al.inference import (
 )
 from fair_seg_al.al.recording import RunRecorder
 from fair_seg_al.data.datamodule import ALDataModule
-from fair_seg_al.estimation import EstimationInputs, GroupEstimate, GroupPerformanceEstimator
+from fair_seg_al.estimation import EstimationInputs, GroupEstimate, GroupPerformanceEstimator, holdout_owner
 from fair_seg_al.metrics import group_means
 from fair_seg_al.strategies import SelectionContext, Strategy
 from fair_seg_al.utils.seeds import ESTIMATION, round_seed
@@ -43,18 +43,6 @@ log = logging.getLogger(__name__)
 
 SELECT = "select"  #: role of the estimator whose estimates set the weights
 PROBE = "probe"  #: role of an analysis-only estimator (never read by the selection)
-
-
-def holdout_owner(estimators: Mapping[str, GroupPerformanceEstimator]) -> GroupPerformanceEstimator | None:
-    """The one estimator that holds images out (None if none does).
-
-    Raises:
-        ValueError: two estimators both want to hold images out.
-    """
-    owners = [k for k, e in estimators.items() if e.holds_out]
-    if len(owners) > 1:
-        raise ValueError(f"only one estimator may hold labeled images out, got {owners}")
-    return estimators[owners[0]] if owners else None
 
 
 class AcquisitionCallback(pl.Callback):

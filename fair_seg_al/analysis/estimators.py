@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 from fair_seg_al.analysis.archive import archive_sweep
 from fair_seg_al.analysis.runs import ReportError, find_runs
 from fair_seg_al.analysis.stats import bootstrap_ci
-from fair_seg_al.config import strategy_label
+from fair_seg_al.run_identity import strategy_label
 from fair_seg_al.strategies.weights import group_weights
 
 # 95 % percentile bootstrap over runs (points within a run are not independent)

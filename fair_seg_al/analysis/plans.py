@@ -128,7 +128,8 @@ def preset_label(name: str) -> str:
     """The label runs of strategy preset ``name`` carry (``name`` itself where no preset has it)."""
     from hydra import compose, initialize_config_dir
 
-    from fair_seg_al.config import CONF_DIR, strategy_label
+    from fair_seg_al.config import CONF_DIR
+    from fair_seg_al.run_identity import strategy_label
 
     if not (Path(CONF_DIR) / "strategy" / f"{name}.yaml").is_file():
         return name

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from fair_seg_al.config import data_label, experiment_hash, strategy_label
+from fair_seg_al.run_identity import data_label, experiment_hash, strategy_label
 from fair_seg_al.utils.io import stable_hash
 from fair_seg_al.utils.provenance import UNRECORDED, read_provenance, run_code_id
 
@@ -116,7 +116,7 @@ def read_run(path: str | os.PathLike) -> Run:
 
 def run_label(cfg) -> str:
     """The strategy's label in tables and figures: its name plus any non-default estimator and
-    composition (:func:`~fair_seg_al.config.strategy_label`); runs that select with the test
+    composition (:func:`~fair_seg_al.run_identity.strategy_label`); runs that select with the test
     set are labelled as the oracle control they are."""
     label = strategy_label(cfg.strategy)
     # Archived runs from before Weighted Entropy's presets were renamed (issue #16): the floor /

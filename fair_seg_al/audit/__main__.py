@@ -45,7 +45,9 @@ def compose_config(overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
     from fair_seg_al.config import CONF_DIR
+    from fair_seg_al.run_identity import register_resolvers
 
+    register_resolvers()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return compose(config_name="main", overrides=list(overrides))
 
@@ -57,9 +59,9 @@ def run(args: argparse.Namespace):
 
     from fair_seg_al.audit.report import summarise, write
     from fair_seg_al.audit.stages import audit_pipeline
-    from fair_seg_al.config import data_label
     from fair_seg_al.data.datamodule import check_data_config
     from fair_seg_al.data.source import source_from_config
+    from fair_seg_al.run_identity import data_label
 
     cfg = compose_config(args.overrides)
     # a run's checks of what the pipeline reads (data, source, grids), before any volume is read;

@@ -8,6 +8,7 @@ from fair_seg_al.estimation.base import (
     Measurement,
     Prediction,
     apply_small_group_rule,
+    holdout_owner,
 )
 from fair_seg_al.estimation.estimators import (
     HoldoutEstimator,
@@ -39,5 +40,6 @@ __all__ = [
     "RCAEstimator",
     "TrainSetEstimator",
     "apply_small_group_rule",
+    "holdout_owner",
     "stratified_folds",
 ]

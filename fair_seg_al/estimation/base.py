@@ -209,3 +209,15 @@ class GroupPerformanceEstimator:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items() if k != 'history')})"
+
+
+def holdout_owner(estimators: Mapping[str, GroupPerformanceEstimator]) -> GroupPerformanceEstimator | None:
+    """The one estimator that holds images out (None if none does).
+
+    Raises:
+        ValueError: two estimators both want to hold images out.
+    """
+    owners = [k for k, e in estimators.items() if e.holds_out]
+    if len(owners) > 1:
+        raise ValueError(f"only one estimator may hold labeled images out, got {owners}")
+    return estimators[owners[0]] if owners else None

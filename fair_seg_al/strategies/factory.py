@@ -12,7 +12,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.config import ConfigError, require
-from fair_seg_al.estimation import GroupPerformanceEstimator
+from fair_seg_al.estimation import GroupPerformanceEstimator, holdout_owner
 from fair_seg_al.strategies.base import Strategy
 
 
@@ -62,7 +62,6 @@ def check_needs(strategy: Strategy, probes: dict[str, GroupPerformanceEstimator]
     Raises:
         ConfigError: naming the key to change.
     """
-    from fair_seg_al.al.callback import holdout_owner
 
     dropout = OmegaConf.select(cfg, "model.net.dropout", default=0) or 0
     require(
