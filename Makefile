@@ -12,7 +12,7 @@ TORCH_SPEC ?= $(if $(HAS_GPU),torch,torch==2.13.0)
 TORCH_INDEX_URL ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test test-slow test-all demo audit example-sweep calibrate estimator-benchmark sweep-cpu powered-replication replication-report slurm-local sync generate figures lint format bench clean help
+.PHONY: install test test-slow test-all demo audit example-sweep calibrate estimator-benchmark sweep-cpu powered-replication replication-report slurm-local sync wandb-report generate figures lint format bench clean help
 
 help:
 	@echo "make install   create $(VENV) and install fair_seg_al with its dependencies"
@@ -26,6 +26,7 @@ help:
 	@echo "make powered-replication  12 paired seeds, 8 strategies, strong bias (hours; resumable chunks)"
 	@echo "make replication-report   rebuild docs/replication/ from the archived raw runs"
 	@echo "make sync      upload offline W&B runs"
+	@echo "make wandb-report ARGS='--entity E --sweep NAME'  the sweep's W&B comparison report (--dry-run: print it)"
 	@echo "make lint      ruff"
 	@echo "make bench     benchmarks (numbers go to docs/benchmarks.md)"
 
@@ -77,6 +78,9 @@ slurm-local: ## start a one-node SLURM cluster on this machine (root; Debian/Ubu
 
 sync: install ## upload offline W&B runs (needs `wandb login` or WANDB_API_KEY)
 	$(VENV)/bin/wandb sync $$(find logs -type d -name 'offline-run-*' | sort)
+
+wandb-report: install ## the sweep's comparison report on W&B (docs/wandb.md); ARGS='--entity E --sweep NAME [--dry-run]'
+	$(PY) -m fair_seg_al.wandb_report $(ARGS)
 
 generate: install
 	$(PY) -m fair_seg_al.generate $(ARGS)

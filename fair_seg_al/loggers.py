@@ -70,6 +70,8 @@ def wandb_logger(
 
         provenance = current_provenance()
     config["provenance"] = provenance
+    if "strategy" in cfg:  # the labels the run name and the report use: W&B groups runs by them
+        config["labels"] = {"strategy": strategy_label(cfg.strategy), "data": _data_tag(cfg)}
     logger = WandbLogger(
         project=project or "fair_seg_al",
         entity=entity,

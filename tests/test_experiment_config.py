@@ -247,6 +247,8 @@ def test_oracle_runs_are_tagged_as_controls_in_wandb_and_its_config_holds_the_pr
         logger.experiment.finish()
     assert {"control=oracle", "strategy=weighted_entropy.oracle.quota"} <= tags
     assert config["provenance"] == record and config["seed"] == cfg.seed
+    # the report groups runs by the strategy label, so estimator/composition variants stay apart
+    assert config["labels"]["strategy"] == "weighted_entropy.oracle.quota"
 
 
 def test_several_devices_and_unset_steps_are_config_errors():
