@@ -311,7 +311,7 @@ def test_the_minority_cell_docs_quote_its_verdicts():
     seeds = [int(re.search(r"-seed(\d+)-", p.name).group(1)) for p in runs.iterdir() if p.is_dir()]
     assert sorted(set(seeds)) == list(range(12)) and len(seeds) == 216
     assert "`composition_control` 24," in v["text"]
-    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    results = " ".join((DOCS / "results.md").read_text().split())
     replication = " ".join(section((DOCS / "replication.md").read_text(), "## The minority cell").split())
     minority = " ".join((DOCS / "minority.md").read_text().split())
     assert "both complete (12 seeds each)" in replication and "seeds 0-11 are archived (216 runs" in replication
@@ -346,10 +346,10 @@ def test_the_minority_cell_docs_quote_its_verdicts():
         # questions 2 and 3: unresolved on all four metrics
         assert [w for (q, _, _), (w, _, _) in tests.items() if q in "23"] == ["unresolved"] * 8
     quote = imb[("1", "composition_control", "auc_worst_dice")][1]
-    assert f"worst-group Dice AUC from the imbalanced start ({quote})" in readme
+    assert f"worst-group Dice AUC from the imbalanced start ({quote})" in results
     assert f"`composition_control` on Dice AUC: {quote}, resolved better" in replication
     _, cand, p = imb[("1", "masked_entropy.stratified_power", "auc_worst_dice")]
-    assert f"AUC from the imbalanced start: {cand}, Holm p={p}" in readme
+    assert f"AUC from the imbalanced start: {cand}, Holm p={p}" in results
     assert (
         f"| {bal[('1', 'masked_entropy.stratified_power', 'auc_worst_dice')][1]}, unresolved | {cand}, unresolved (Holm p={p}) |"
         in replication
@@ -375,7 +375,7 @@ def test_the_minority_cell_docs_quote_its_verdicts():
         f"selects there as `stratified_random` does, and its {len(identical)} comparisons, identical in every seed, "
         "are left out)" in replication
     )
-    # question 4: B images acquired, as the table gives them and the README rounds them
+    # question 4: B images acquired, as the table gives them and docs/results.md rounds them
     a, b = v["balanced"]["acquired"], v["imbalanced"]["acquired"]
     assert (
         f"`entropy` {a['entropy']}, `masked_entropy` {a['masked_entropy']}, `random` {a['random']}, `weighted_entropy` {a['weighted_entropy']}"
@@ -389,14 +389,14 @@ def test_the_minority_cell_docs_quote_its_verdicts():
     assert b["composition_control"] == b["masked_entropy.shortfall"] == b["masked_entropy.stratified_power"] == 44.0
     assert (
         f"acquire about {round(a['entropy'])}-{round(b['entropy'])} and {round(a['masked_entropy'])}-{round(b['masked_entropy'])} of 80 B images"
-        in readme
+        in results
     )
-    assert round(a["random"]) == round(b["random"]) and f"plain `random` about {round(a['random'])})" in readme
+    assert round(a["random"]) == round(b["random"]) and f"plain `random` about {round(a['random'])})" in results
     assert "(44 B images of 80, against 40)" in replication
 
 
 def test_composition_controls_minority_gain_is_early_in_the_budget():
-    """README: composition_control's worst-group Dice lead over stratified_random (minority cell, imbalanced
+    """docs/results.md: composition_control's worst-group Dice lead over stratified_random (minority cell, imbalanced
     start) at 20 and 30 labels and at the final round, paired over seeds from the cell's summary.csv."""
     from fair_seg_al.analysis.stats import paired_summary
 
@@ -413,11 +413,11 @@ def test_composition_controls_minority_gain_is_early_in_the_budget():
     fmt = {n: f"{q.mean:+.3f} [{q.ci_low:+.3f}, {q.ci_high:+.3f}]" for n, q in p.items()}
     # the final round's lead is the planned final worst-group Dice test's interval
     assert fmt[final] == _minority_verdicts()["imbalanced"]["tests"][("1", "composition_control", "worst_dice")][1]
-    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    results = " ".join((DOCS / "results.md").read_text().split())
     assert (
         f"That gain is early in the budget: its worst-group Dice lead is {fmt[20]} at 20 labels, {fmt[30]} at 30 "
         f"and {fmt[final]}, unresolved, at the final {final} (paired over the 12 seeds, unadjusted, post hoc)."
-        in readme
+        in results
     )
 
 
@@ -450,7 +450,7 @@ def test_the_weak_cell_docs_quote_its_verdicts():
     control = [n for n in names if n.startswith("composition_control-")]
     assert len(planned) == 144 and len(control) == 12 and all("-imbalanced-" in n for n in control)
     assert {int(re.search(r"-seed(\d+)-", n).group(1)) for n in names} == set(range(12))
-    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    results = " ".join((DOCS / "results.md").read_text().split())
     replication = " ".join(section((DOCS / "replication.md").read_text(), "## The minority cell").split())
     short = " ".join(section((DOCS / "replication.md").read_text(), "## Short answer").split())
     minority = " ".join((DOCS / "minority.md").read_text().split())
@@ -460,7 +460,7 @@ def test_the_weak_cell_docs_quote_its_verdicts():
         assert start["dice"][0] == start["nsd"][0] == "resolved better"
         assert "The paper's 86 % is outside this interval" in start["a"]
     (rb, lb, hb), (ri, li, hi) = bal["reduction"], imb["reduction"]
-    assert f"by {rb} % [{lb}, {hb}] (balanced start) and {ri} % [{li}, {hi}] (imbalanced), both resolved" in readme
+    assert f"by {rb} % [{lb}, {hb}] (balanced start) and {ri} % [{li}, {hi}] (imbalanced), both resolved" in results
     assert f"cut is {rb} % [{lb}, {hb}] (balanced) and {ri} % [{li}, {hi}] (imbalanced), both resolved" in short
     assert f"{rb} % and {ri} % with 86 % outside both intervals" in minority
     guide = " ".join((DOCS / "guide.md").read_text().split())
@@ -482,7 +482,7 @@ def test_the_weak_cell_docs_quote_its_verdicts():
         assert all(w == "unresolved" for (r, _), w in q.items() if r == "weighted_entropy")
     _, cand, p = imb["tests"][(False, "masked_entropy.stratified_power", "auc_worst_dice")]
     assert f"the candidate on Dice AUC: {cand}, resolved better (Holm p={p})" in replication
-    assert f"from the imbalanced start, {cand}) is unresolved against its composition-matched control" in readme
+    assert f"from the imbalanced start, {cand}) is unresolved against its composition-matched control" in results
     # the post-hoc family: only from the imbalanced start, everything unresolved
     post = {(r, m): t for (is_post, r, m), t in imb["tests"].items() if is_post}
     assert not any(is_post for is_post, _, _ in bal["tests"]) and len(post) == 4
@@ -576,7 +576,7 @@ def test_the_anatomies_cell_docs_quote_its_verdicts():
     tests, side = v["tests"], v["side"]
     assert len([k for k in tests if k[0] == "1"]) == 16 and len([k for k in tests if k[0] == "2"]) == 4
     replication = " ".join(section((DOCS / "replication.md").read_text(), "## The anatomies cell").split())
-    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    results = " ".join((DOCS / "results.md").read_text().split())
     minority = " ".join((DOCS / "minority.md").read_text().split())
     # the side-by-side: which comparisons agree, and how the two that differ differ
     assert len(side) == 16
@@ -592,7 +592,7 @@ def test_the_anatomies_cell_docs_quote_its_verdicts():
     assert (
         f"of the single template's 16 comparisons with `stratified_random`, {n_un} are unresolved in both cells "
         f"and {n_res} agree in a resolved direction: `masked_entropy` is resolved worse on worst-group Dice "
-        "(final and AUC) in both" in readme
+        "(final and AUC) in both" in results
     )
     assert (
         f"of the template's 16 comparisons with `stratified_random`, {n_un} are unresolved in both cells and "
@@ -606,8 +606,8 @@ def test_the_anatomies_cell_docs_quote_its_verdicts():
     template_better = [k for k, (_, there) in side.items() if there == "better"]
     assert template_better == [("composition_control", "auc_worst_dice")]
     assert side[("composition_control", "auc_worst_dice")][0] == "unresolved"
-    assert "The template's one resolved gain, `composition_control`'s worst-group Dice AUC, is unresolved" in readme
-    assert "`stratified_random` in either cell" in replication and "resolved better in either cell" in readme
+    assert "The template's one resolved gain, `composition_control`'s worst-group Dice AUC, is unresolved" in results
+    assert "`stratified_random` in either cell" in replication and "resolved better in either cell" in results
     assert "resolved in the template cell and unresolved here" in minority
     # question 1: nothing better; masked_entropy worse on worst-group Dice (final and AUC), all else unresolved
     q1 = {(r, m): t for (q, r, m), t in tests.items() if q == "1"}
@@ -621,7 +621,7 @@ def test_the_anatomies_cell_docs_quote_its_verdicts():
     w, i, p = q1[("composition_control", "auc_worst_dice")]
     tw, ti, _ = there[("composition_control", "auc_worst_dice")]
     assert f"| {i}, unresolved (Holm p={p}) | {ti}, {tw} | no: resolved there, unresolved here |" in replication
-    assert f"({i}, Holm p={p})" in readme
+    assert f"({i}, Holm p={p})" in results
     me = [q1[("masked_entropy", m)][1] for m in ("worst_dice", "auc_worst_dice")]
     te = [there[("masked_entropy", m)][1] for m in ("worst_dice", "auc_worst_dice")]
     assert f"| {me[0]}; {me[1]}, both resolved worse | {te[0]}; {te[1]}, both resolved worse | yes |" in replication
@@ -658,7 +658,7 @@ def test_the_anatomies_cell_docs_quote_its_verdicts():
     drop = (tmpl["worst_dice"] - here["worst_dice"]).round(3)
     assert drop.between(0.09, 0.10).all() and len(drop) == 5
     assert "each of the five rules ends 0.09-0.10 lower in worst-group Dice" in replication
-    assert "every rule ends 0.09-0.10 lower in worst-group Dice" in readme
+    assert "every rule ends 0.09-0.10 lower in worst-group Dice" in results
     nsd = lambda t: f"{t['worst_nsd'].min():.3f}-{t['worst_nsd'].max():.3f}"  # noqa: E731
     assert f"worst-group NSD is {nsd(here)} rather than {nsd(tmpl)}" in replication
     # the seed times quoted in minority.md
@@ -810,3 +810,16 @@ def test_the_rerun_planning_table_reads_the_minority_cells_paired_sds():
     # one family, one effect: a larger SD never needs fewer seeds
     resolve.sort()
     assert all(a[1] <= b[1] for a, b in zip(resolve[:-1], resolve[1:], strict=True))
+
+
+def test_the_readme_findings_table_quotes_its_pages():
+    """The README's table of findings quotes intervals only as docs/results.md and the replication's short
+    answer state them (both checked against the data above)."""
+    readme = " ".join(section((DOCS.parent / "README.md").read_text(), "## What the studies found").split())
+    quoted = INTERVAL.findall(readme) + re.findall(r"\d+ % \[\d+, \d+\]", readme)
+    assert len(quoted) >= 5
+    pages = " ".join(
+        ((DOCS / "results.md").read_text() + section((DOCS / "replication.md").read_text(), "## Short answer")).split()
+    )
+    missing = [q for q in quoted if q not in pages]
+    assert not missing, missing

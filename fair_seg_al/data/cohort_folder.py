@@ -113,7 +113,9 @@ class CohortFolder:
             raise CohortFormatError(f"cohort folder {root} does not exist")
         manifest_path = root / "manifest.csv"
         if not manifest_path.is_file():
-            raise CohortFormatError(f"{root} has no manifest.csv (see the dataset format in the README)")
+            raise CohortFormatError(
+                f"{root} has no manifest.csv (the folder layout: docs/guide.md, section 'Layouts (source=)')"
+            )
         info = None
         if (root / "cohort.json").is_file():
             try:
