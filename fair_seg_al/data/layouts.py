@@ -12,12 +12,21 @@ Every layout gives the same table (``subject_id``, ``image``, ``label`` and the 
 columns, every cell text), validated by :meth:`CohortFolder.from_table
 <fair_seg_al.data.cohort_folder.CohortFolder.from_table>` like a manifest: missing files,
 unreadable images, missing attributes, each named by subject.
+
+A layout is a reader in :data:`LAYOUTS` (name -> reader), added with :func:`register_layout`, and
+a ``conf/source/<name>.yaml`` whose ``options`` are the reader's keyword arguments:
+
+    @register_layout("my_layout")
+    def read_my_layout(root, *, label_values=None, grouping=None, allow_outside=False, **options):
+        df, table_path = ...  # the manifest table, and the file it rests on
+        return CohortFolder.from_table(root, df, table_path, label_values=label_values,
+                                       grouping=grouping, allow_outside=allow_outside)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +35,20 @@ from fair_seg_al.data.attributes import Grouping
 from fair_seg_al.data.cohort_folder import CohortFolder
 from fair_seg_al.data.errors import CohortFormatError
 
-LAYOUTS = ("folder", "nnunet", "bids")
+#: A layout's reader: ``reader(root, *, label_values, grouping, allow_outside, **options)``.
+LayoutReader = Callable[..., CohortFolder]
+#: layout name -> reader (``source=<name>`` reads a user's folder with it)
+LAYOUTS: dict[str, LayoutReader] = {}
+
+
+def register_layout(name: str) -> Callable[[LayoutReader], LayoutReader]:
+    """Decorator: make ``reader`` the layout ``source=<name>``."""
+
+    def register(reader: LayoutReader) -> LayoutReader:
+        LAYOUTS[name] = reader
+        return reader
+
+    return register
 
 
 def _read_table(path: Path, sep: str = ",", na: Sequence[str] = ()) -> pd.DataFrame:
@@ -110,6 +132,30 @@ def bids_table(
     return df, table_path
 
 
+@register_layout("folder")
+def read_folder(root: Path, *, label_values=None, grouping=None, allow_outside=False) -> CohortFolder:
+    """This project's format: ``manifest.csv`` (:mod:`fair_seg_al.data.cohort_folder`); no options."""
+    return CohortFolder.load(root, label_values=label_values, grouping=grouping, allow_outside=allow_outside)
+
+
+@register_layout("nnunet")
+def read_nnunet(root: Path, *, label_values=None, grouping=None, allow_outside=False, **options) -> CohortFolder:
+    """The nnU-Net v2 raw layout (options: :func:`nnunet_table`'s)."""
+    df, path, values = nnunet_table(root, **options)
+    return CohortFolder.from_table(
+        root, df, path, label_values=label_values or values, grouping=grouping, allow_outside=allow_outside
+    )
+
+
+@register_layout("bids")
+def read_bids(root: Path, *, label_values=None, grouping=None, allow_outside=False, **options) -> CohortFolder:
+    """BIDS raw data (options: :func:`bids_table`'s)."""
+    df, path = bids_table(root, **options)
+    return CohortFolder.from_table(
+        root, df, path, label_values=label_values, grouping=grouping, allow_outside=allow_outside
+    )
+
+
 def load_cohort(
     root: str | Path,
     layout: str = "folder",
@@ -123,17 +169,11 @@ def load_cohort(
     Raises:
         CohortFormatError: listing every problem, each naming its subject.
     """
-    options = dict(options or {})
     root = Path(root).expanduser().resolve()
     if layout not in LAYOUTS:
         raise CohortFormatError(f"unknown layout {layout!r}; one of {list(LAYOUTS)}")
     if not root.is_dir():
         raise CohortFormatError(f"cohort folder {root} does not exist")
-    kw = {"grouping": grouping, "allow_outside": allow_outside}
-    if layout == "folder":
-        return CohortFolder.load(root, label_values=label_values, **kw)
-    if layout == "nnunet":
-        df, path, values = nnunet_table(root, **options)
-        return CohortFolder.from_table(root, df, path, label_values=label_values or values, **kw)
-    df, path = bids_table(root, **options)
-    return CohortFolder.from_table(root, df, path, label_values=label_values, **kw)
+    return LAYOUTS[layout](
+        root, label_values=label_values, grouping=grouping, allow_outside=allow_outside, **dict(options or {})
+    )
