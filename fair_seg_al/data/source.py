@@ -14,7 +14,9 @@ results (left out of the experiment hash) and what a sweep prepares before its j
 Nothing outside this module asks which source a run has.
 
 A new source is a :class:`CohortSource` subclass registered with :func:`register_source` and a
-``conf/source/<name>.yaml``; a new folder layout is a reader in :mod:`fair_seg_al.data.layouts`.
+``conf/source/<name>.yaml``; a new folder layout is a reader registered in
+:mod:`fair_seg_al.data.layouts`. Their module may be a user's own: ``source.module`` names it,
+and it is imported before the source is looked up.
 
     >>> from omegaconf import OmegaConf
     >>> cfg = OmegaConf.create({"source": {"name": "folder", "cohort_dir": None}})
@@ -26,6 +28,7 @@ A new source is a :class:`CohortSource` subclass registered with :func:`register
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import subject_table
-from fair_seg_al.config import ConfigError, require
+from fair_seg_al.config import ConfigError, config_source, require
 from fair_seg_al.data.attributes import Grouping, assign_groups
 from fair_seg_al.data.cohort_folder import CohortFolder, SubjectRecord
 from fair_seg_al.data.errors import CohortFormatError, listing
@@ -134,11 +137,25 @@ def source_kind(cfg: Mapping) -> type[CohortSource]:
     Raises:
         ConfigError: an unknown ``source.name`` (the names it may take listed).
     """
+    _import_source_module(cfg)
     name = source_name(cfg)
     if name in SOURCES:
         return SOURCES[name]
     require(name in LAYOUTS, "source", f"must be one of {source_names()}, got {name!r}", group="source")
     return FolderSource
+
+
+def _import_source_module(cfg: Mapping) -> None:
+    """Import ``source.module`` (a user's module that registers its source or layout), if set."""
+    module = (cfg.get("source") or {}).get("module")
+    if module:
+        try:
+            importlib.import_module(str(module))
+        except ImportError as err:
+            raise ConfigError(
+                f"source.module: cannot import {module!r} ({err}); it must be importable from where you run "
+                f"(set in {config_source('source')})"
+            ) from None
 
 
 def source_from_config(cfg: DictConfig) -> CohortSource:
