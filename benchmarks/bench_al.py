@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import torch
+from _common import write_doc
 from omegaconf import OmegaConf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,14 +151,6 @@ def memory_table(rows: list[tuple[int, float, float]]) -> list[str]:
         "|---|---|---|---|",
     ]
     return lines + [f"| {n} | {b:.1f} | {a:.1f} | {a - b:.1f} |" for n, b, a in rows]
-
-
-def write_doc(path: str, lines: list[str]) -> None:
-    from fair_seg_al.utils.io import atomic_write_text
-
-    text = "\n".join(lines) + "\n"
-    print(text)
-    atomic_write_text(path, text)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 import torch
+from _common import write_doc
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, RandomSampler
 
 from fair_seg_al.data.datamodule import CachedVolumes, build_augmentation, build_batch_augmentation
-from fair_seg_al.utils.io import atomic_write_text
 from fair_seg_al.utils.machine import vector_isa
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,11 +112,8 @@ def main() -> None:
         "pre-#32 scheme (`label_interpolation: linear_threshold`: the label as a second channel of the image's "
         "trilinear pass, cut at 0.5), timed beside it for the cost of the fix. `torchio` is given the volumes' "
         "2 mm spacing (translation in mm, as in training).",
-        "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    atomic_write_text(args.out, text)
+    write_doc(args.out, lines)
 
 
 if __name__ == "__main__":

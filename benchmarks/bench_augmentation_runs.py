@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from _common import write_doc
 
+from fair_seg_al.analysis.runs import finished_rounds
 from fair_seg_al.analysis.stats import paired_summary
 from fair_seg_al.utils.io import atomic_write_text
 from fair_seg_al.utils.machine import cpu_name, vector_isa
@@ -83,7 +85,7 @@ def run_pair(pair: list[str], seed: int, tmp: Path) -> list[dict]:
         if proc.returncode != 0:
             raise SystemExit(f"{setting} seed {seed} failed: see {log.name}")
         wall = ended[setting] - start
-        rounds = pd.read_csv(run_dir / "rounds.csv")
+        rounds = finished_rounds(run_dir)
         last = rounds.iloc[-1]
         rows.append(
             {
@@ -109,7 +111,7 @@ def append(rows: list[dict]) -> None:
     atomic_write_text(RAW, pd.concat([old, pd.DataFrame(rows)], ignore_index=True).to_csv(index=False))
 
 
-def report() -> str:
+def report() -> list[str]:
     df = pd.read_csv(RAW)
     lines = [
         "<!-- written by: python benchmarks/bench_augmentation_runs.py --report (from docs/benchmarks/augmentation_runs.csv) -->",
@@ -149,7 +151,7 @@ def report() -> str:
                     f"| {p.mean:+{fmt}} [{p.ci_low:+{fmt}}, {p.ci_high:+{fmt}}] |"
                 )
             lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def main() -> None:
@@ -168,9 +170,7 @@ def main() -> None:
                     append(run_pair(pair, seed, Path(tmp)))
             finally:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], check=False)
-    text = report()
-    atomic_write_text(OUT, text + "\n")
-    print(text)
+    write_doc(OUT, report())
 
 
 if __name__ == "__main__":

@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 
 import torch
+from _common import write_doc
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from fair_seg_al.al.evaluation import MetricSettings, evaluate_groups
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.data.datamodule import ALDataModule
-from fair_seg_al.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -71,11 +71,8 @@ def main() -> None:
         "",
         f"Ratio: x{both_s / dice_s:.2f}; NSD and HD95 add {both_s - dice_s:.2f} s per evaluation "
         f"({1000 * (both_s - dice_s) / n:.1f} ms per image).",
-        "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    atomic_write_text(args.out, text)
+    write_doc(args.out, lines)
 
 
 if __name__ == "__main__":

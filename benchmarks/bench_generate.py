@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import write_doc
 from omegaconf import OmegaConf
 
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import resolve_workers
-from fair_seg_al.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,9 +79,7 @@ def compare_anatomies(n: int, repeats: int, out: str) -> None:
         f"donors' interiors once per process, took {first:.1f} s ({first - best['anatomies (6 donors)']:.1f} s more).",
         "On a loaded machine (see the load average) the seconds run long; the ratio is what carries over.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    atomic_write_text(out, text)
+    write_doc(out, lines)
 
 
 def main() -> None:
@@ -113,9 +111,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     lines += [f"| {c} | {s} | {sp:g} | {n} | {w} | {t:.1f} | {r:.2f} |" for c, s, sp, n, w, t, r in rows]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    atomic_write_text(args.out or str(REPO / "docs/benchmarks/generate.md"), text)
+    write_doc(args.out or str(REPO / "docs/benchmarks/generate.md"), lines)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from _common import write_doc
 
-from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.analysis.runs import finished_rounds, run_folders
 from fair_seg_al.utils.threads import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,13 +41,8 @@ def level(k: int, logs: Path, extra: list[str]) -> tuple[float, list[str]]:
     start = time.perf_counter()
     subprocess.run(args, cwd=REPO, check=True, capture_output=True)
     wall = time.perf_counter() - start
-    devices = sorted(
-        {
-            str(d)
-            for f in (logs / "al" / "multiruns" / f"packing_k{k}").glob("*/rounds.csv")
-            for d in pd.read_csv(f)["device"]
-        }
-    )
+    runs = run_folders([logs / "al" / "multiruns" / f"packing_k{k}"])
+    devices = sorted({str(d) for run in runs for d in finished_rounds(run)["device"]})
     return wall, devices
 
 
@@ -99,10 +95,7 @@ def main() -> None:
         f"{int(best['jobs_side_by_side'])} jobs packed, and about {one_gpu_h / args.nodes:.1f} h on {args.nodes} "
         "such SLURM nodes (one GPU each).",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.smoke:
-        atomic_write_text(REPO / "docs" / "benchmarks" / "gpu_packing.md", text)
+    write_doc(None if args.smoke else REPO / "docs" / "benchmarks" / "gpu_packing.md", lines)
 
 
 if __name__ == "__main__":

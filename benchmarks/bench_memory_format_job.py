@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from _common import write_doc
 
+from fair_seg_al.analysis.runs import finished_rounds
 from fair_seg_al.analysis.stats import paired_summary
-from fair_seg_al.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = range(5)
@@ -30,7 +31,7 @@ def run(seed: int, channels_last: bool, out: Path) -> tuple[float, pd.DataFrame]
     ]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(args, cwd=REPO, check=True, capture_output=True)
-    return time.perf_counter() - start, pd.read_csv(out / "rounds.csv")
+    return time.perf_counter() - start, finished_rounds(out)
 
 
 def main() -> None:
@@ -63,8 +64,7 @@ def main() -> None:
         )
     lines += ["", f"Training speed-up: x{a['train_s'].mean() / b['train_s'].mean():.2f}; whole job: "
               f"x{a['wall_s'].mean() / b['wall_s'].mean():.2f}."]  # fmt: skip
-    atomic_write_text(REPO / "docs" / "benchmarks" / "memory_format.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_doc(REPO / "docs" / "benchmarks" / "memory_format.md", lines)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
+from _common import write_doc
 
+from fair_seg_al.analysis.runs import finished_rounds
 from fair_seg_al.examples.own_cohort import build
-from fair_seg_al.utils.io import atomic_write_text
 from fair_seg_al.utils.threads import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ def main() -> None:
         subprocess.run(args, cwd=REPO, check=True, capture_output=True)
         wall = time.perf_counter() - t0
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-        rounds = pd.read_csv(run / "rounds.csv")
+        rounds = finished_rounds(run)
     voxels = SHAPE[0] * SHAPE[1] * SHAPE[2]
     lines = [
         f"Machine: {platform.machine()}, {available_cores()} cores, torch CPU; command: `python benchmarks/bench_patches.py`",
@@ -62,8 +62,7 @@ def main() -> None:
         f"{12 * voxels * 5 / 2**20:.0f} MiB for 12 images and masks); the rest is the network, one batch of "
         "patches and one volume's sliding-window probabilities. Timings here ran beside other jobs; memory does not depend on that.",
     ]
-    atomic_write_text(REPO / "docs" / "benchmarks" / "patches.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_doc(REPO / "docs" / "benchmarks" / "patches.md", lines)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
+from _common import write_doc
 
-from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.analysis.runs import finished_rounds
 
 REPO = Path(__file__).resolve().parents[1]
 ACTIONS = {
@@ -56,7 +56,7 @@ def profile(implementation: str, root: Path) -> dict[str, float]:
         for name, action in ACTIONS.items():
             if line.strip().startswith(f"|  {action}"):
                 totals[name] += float(re.split(r"\s*\|\s*", line.strip())[4])
-    rounds = pd.read_csv(run_dir / "rounds.csv")
+    rounds = finished_rounds(run_dir)
     row = {"wall": wall, **totals}
     row["optimizer step (incl. forward, backward)"] -= totals["forward + loss"] + totals["backward"]
     row = {("optimizer (Adam)" if k.startswith("optimizer step") else k): v for k, v in row.items()}
@@ -87,18 +87,15 @@ def main() -> None:
         "| part | " + " | ".join(f"augmentation {m}" for m in modes) + " |",
         "|---|" + "---|" * len(modes),
         *[f"| {k} | " + " | ".join(f"{rows[m][k]:.1f}" for m in modes) + " |" for k in keys],
-        "",
     ]
     if "off" in rows:
         lines += [
+            "",
             "Wall time against augmentation off: "
             + ", ".join(f"{m} x{rows[m]['wall'] / rows['off']['wall']:.2f}" for m in modes if m != "off")
             + ".",
-            "",
         ]
-    text = "\n".join(lines)
-    print(text)
-    atomic_write_text(args.out, text)
+    write_doc(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from _common import write_doc
 
-from fair_seg_al.utils.io import atomic_write_text
+from fair_seg_al.analysis.runs import finished_rounds
 
 REPO = Path(__file__).resolve().parents[1]
 PHASES = ["seconds_train", "seconds_score", "seconds_select", "seconds_evaluate"]
@@ -46,7 +47,7 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, env={**os.environ, "FAIR_SEG_AL_ROOT": tmp})
         wall = time.perf_counter() - start
-        rounds = pd.read_csv(run_dir / "rounds.csv")
+        rounds = finished_rounds(run_dir)
     totals = rounds[PHASES].sum()
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; command: `python benchmarks/bench_rounds.py "
@@ -60,9 +61,7 @@ def main() -> None:
         lines.append(f"| {int(r['round'])} | {int(r['n_labeled'])} | " + " | ".join(cells) + " |")
     share = 100 * totals / totals.sum()
     lines.append("| total | | " + " | ".join(f"{totals[p]:.2f} ({share[p]:.1f} %)" for p in PHASES) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    atomic_write_text(args.out, text)
+    write_doc(args.out, lines)
 
 
 if __name__ == "__main__":

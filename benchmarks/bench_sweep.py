@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from _common import write_doc
 
+from fair_seg_al.analysis.runs import finished_rounds, run_folders
 from fair_seg_al.analysis.stats import paired_summary
 from fair_seg_al.utils.io import atomic_write_text
 from fair_seg_al.utils.threads import available_cores
@@ -44,13 +46,11 @@ def sweep(cwd: Path, log_dir: Path, cache: Path, overrides: list[str]) -> float:
 
 def finals(log_dir: Path) -> pd.DataFrame:
     rows = []
-    for rounds in sorted((log_dir / "al" / "multiruns" / "bench").glob("*/rounds.csv")):
-        last = pd.read_csv(rounds).iloc[-1]
+    for run in sorted(run_folders([log_dir / "al" / "multiruns" / "bench"])):
+        last = finished_rounds(run).iloc[-1]
         if "worst_group_dice" not in last:
             last["worst_group_dice"] = min(last["dice_A"], last["dice_B"])
-        rows.append(
-            {"job": job_key(rounds.parent.name), "folder": str(rounds.parent), **{m: float(last[m]) for m in METRICS}}
-        )
+        rows.append({"job": job_key(run.name), "folder": str(run), **{m: float(last[m]) for m in METRICS}})
     return pd.DataFrame(rows)
 
 
@@ -136,8 +136,7 @@ def main() -> None:
         f"Run to run: {sum(same)} of {len(same)} jobs rerun with the new code (`{args.repeat}`, {wall_rep:.0f} s) "
         "selected exactly the same images in every round.",
     ]
-    atomic_write_text(REPO / "docs" / "benchmarks" / "sweep.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_doc(REPO / "docs" / "benchmarks" / "sweep.md", lines)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_al  # noqa: E402 - the network and on-the-fly pool of the single-pass benchmark
+from _common import write_doc  # noqa: E402
 from bench_al import SHAPE, OnTheFly  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,7 +155,7 @@ def main() -> None:
         f"Peak memory of MC-dropout scoring (N = {n}) for pools of growing size (images made on the fly, fresh "
         "process each):",
     ]
-    bench_al.write_doc(args.out, lines + bench_al.memory_table(m))
+    write_doc(args.out, lines + bench_al.memory_table(m))
 
 
 if __name__ == "__main__":

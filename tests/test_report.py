@@ -293,3 +293,27 @@ def test_the_fast_run_config_reader_reads_as_omegaconf_does(tmp_path):
     data = _read_yaml(path)
     assert data["lr"] == 0.001 and data["when"] == "2026-12-06" and data["x"] == 0.5
     assert OmegaConf.to_container(OmegaConf.create(data)) == OmegaConf.to_container(OmegaConf.load(path))
+
+
+def test_finished_rounds_reads_one_finished_run_and_refuses_the_rest(tmp_path):
+    from fair_seg_al.analysis.runs import finished_rounds
+
+    run = make_run(tmp_path, "done", "entropy", 0, [0.6, 0.8], [0.5, 0.6])
+    rounds = finished_rounds(run)
+    assert rounds["round"].tolist() == [0, 1] and rounds["dice_A"].tolist() == [0.6, 0.8]
+    assert rounds["disparity"].tolist() == pytest.approx([0.1, 0.2])
+    # a config of older code: nothing but the planned rounds is read from it
+    old = tmp_path / "old"
+    (old / ".hydra").mkdir(parents=True)
+    (old / ".hydra" / "config.yaml").write_text("strategy: {name: entropy}\nal: {rounds: 0}\n")
+    pd.DataFrame({"round": [0], "dice": [0.5]}).to_csv(old / "rounds.csv", index=False)
+    assert finished_rounds(old)["dice"].tolist() == [0.5]
+    short = make_run(tmp_path, "short", "entropy", 0, [0.6, 0.8], [0.5, 0.6], rounds_planned=2)
+    with pytest.raises(ReportError, match="unfinished: round 1 of 2"):
+        finished_rounds(short)
+    failed = make_run(tmp_path, "failed", "entropy", 0, [0.6, 0.8], [0.5, 0.6], failed="Traceback\nOSError: disk full")
+    with pytest.raises(ReportError, match="failed: OSError: disk full"):
+        finished_rounds(failed)
+    (old / "rounds.csv").unlink()
+    with pytest.raises(ReportError, match="no rounds.csv"):
+        finished_rounds(old)

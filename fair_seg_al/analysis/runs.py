@@ -6,7 +6,8 @@ round is done, ``rounds.csv``; beside them ``selections.csv``, ``estimates.csv``
 ``provenance.json`` (the code that made it; absent in runs from before 2026-12-06) and the
 per-image ``test_dice.csv`` (gzipped in an archive). One rule says whether a run is
 finished (:func:`unfinished`), and the reports, the replication verdicts, the estimator
-benchmark and the uncertainty comparison all read runs through :func:`find_runs`.
+benchmark and the uncertainty comparison all read runs through :func:`find_runs`; the
+benchmarks read the rounds of the runs they make through :func:`finished_rounds`.
 """
 
 from __future__ import annotations
@@ -112,6 +113,23 @@ def read_run(path: str | os.PathLike) -> Run:
         run_code_id(provenance),
         provenance,
     )
+
+
+def finished_rounds(path: str | os.PathLike) -> pd.DataFrame:
+    """The ``rounds.csv`` of one finished run folder, for a caller that needs only its rounds (a
+    benchmark timing the run it has just made). Reads no more of the config than the planned
+    rounds, so runs of older code, whose configs :func:`read_run` may not know, read too.
+
+    Raises:
+        ReportError: the run is not finished (:func:`unfinished` says why).
+    """
+    path = Path(path)
+    cfg = OmegaConf.create(_read_yaml(path / ".hydra" / "config.yaml"))
+    rounds = pd.read_csv(path / "rounds.csv") if (path / "rounds.csv").is_file() else None
+    failure = unfinished(path, int(OmegaConf.select(cfg, "al.rounds", default=0)), rounds)
+    if failure is not None:
+        raise ReportError(f"{path}: {failure}")
+    return rounds
 
 
 def run_label(cfg) -> str:
