@@ -101,5 +101,32 @@ def main(cfg: DictConfig) -> float | None:
     return rows[-1]["es_dice"] if rows else None
 
 
-if __name__ == "__main__":
+#: Command-line keys that moved, and their new form: a user who learned the old key is told the
+#: new one (Hydra alone would say only "Key ... is not in struct").
+MOVED_OVERRIDES = {
+    "data.cohort_dir": "source=folder source.cohort_dir={value}",
+    "data.layout": "source={value} (with source.cohort_dir=...)",
+}
+
+
+def moved_overrides(argv: list[str]) -> list[str]:
+    """A message for each override of ``argv`` that names a key which moved (none: ``[]``)."""
+    messages = []
+    for arg in argv:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        if sep and key in MOVED_OVERRIDES:
+            messages.append(f"{arg}: {key} moved; write {MOVED_OVERRIDES[key].format(value=value)}")
+    return messages
+
+
+def cli() -> None:
+    """``python -m fair_seg_al.main`` and ``fair-seg-al``: refuse moved keys by name, then run Hydra."""
+    messages = moved_overrides(sys.argv[1:])
+    if messages:
+        print("error: " + "\n       ".join(messages), file=sys.stderr)
+        raise SystemExit(2)
     main()
+
+
+if __name__ == "__main__":
+    cli()
