@@ -43,7 +43,7 @@ def main() -> None:
                 last = rounds.iloc[-1]
                 rows.append(
                     {"seed": seed, "channels_last": cl, "wall_s": wall, "train_s": rounds["seconds_train"].sum()}
-                    | {m: last[m] for m in ("dice", "disparity", "es_dice")}
+                    | {"dice": last["dice"], "disparity": last["dice_disparity"], "es_dice": last["es_dice"]}
                 )
                 print(rows[-1])
     df = pd.DataFrame(rows)

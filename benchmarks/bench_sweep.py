@@ -33,6 +33,8 @@ from fair_seg_al.utils.threads import available_cores
 REPO = Path(__file__).resolve().parents[1]
 OLD_REF = "dcc6ad6"  # main before the speed work of issue #8 (fp32, standard layout, basic launcher)
 METRICS = ("dice", "disparity", "es_dice", "worst_group_dice")
+#: a metric's column in rounds.csv where its name here differs (Dice's disparity is dice_disparity)
+COLUMN = {"disparity": "dice_disparity"}
 
 
 def sweep(cwd: Path, log_dir: Path, cache: Path, overrides: list[str]) -> float:
@@ -50,7 +52,9 @@ def finals(log_dir: Path) -> pd.DataFrame:
         last = finished_rounds(run).iloc[-1]
         if "worst_group_dice" not in last:
             last["worst_group_dice"] = min(last["dice_A"], last["dice_B"])
-        rows.append({"job": job_key(run.name), "folder": str(run), **{m: float(last[m]) for m in METRICS}})
+        rows.append(
+            {"job": job_key(run.name), "folder": str(run), **{m: float(last[COLUMN.get(m, m)]) for m in METRICS}}
+        )
     return pd.DataFrame(rows)
 
 

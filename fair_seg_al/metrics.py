@@ -1,7 +1,14 @@
-"""Segmentation and fairness metrics as pure functions on per-case values.
+"""Segmentation and fairness metrics: pure functions on per-case values, and the metric table.
 
 Group performance follows FairSeg (Tian et al., ICLR 2024): ``perf_g`` is the mean of the
 per-image metric over the images of group ``g`` and ``overall`` the mean over all images.
+
+The metric table (:data:`METRICS`: name -> :class:`Metric`, its per-image function and how it is
+summarised) is what evaluation, recording, the comparisons and the report read. Every metric's
+summary columns follow one pattern (:func:`summary_columns`): ``m``, ``m_<group>``,
+``m_disparity``, and for a score in [0, 1] also ``m_disparity_sum``, ``es_m`` and ``m_ser``.
+A new metric is a :class:`Metric` registered with :func:`register_metric` and its name in the
+``metrics.names`` config.
 
 >>> d = {"A": 0.8, "B": 0.6}
 >>> round(disparity_sum(d, overall=0.7), 6), round(equity_scaled(0.7, d, alpha=1.0), 6)
@@ -10,7 +17,9 @@ per-image metric over the images of group ``g`` and ``overall`` the mean over al
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -147,22 +156,105 @@ def skewed_error_ratio(by_group: Mapping[str, float]) -> float:
     return float("inf") if low <= 0 else float(max(errors) / low)
 
 
-def fairness_summary(
-    values: Sequence[float], groups: Sequence[str], order: Sequence[str], alpha: float = 1.0, prefix: str = "dice"
-) -> dict[str, float]:
-    """Overall and per-group mean, disparity (gap and sum), ES score and SER of per-case values.
+@dataclass
+class Cases:
+    """A batch of binary predictions and truths, ``(B, X, Y, Z)``, with what several per-image
+    metrics share (the boundary distances behind NSD and HD95, computed once)."""
 
-    Keys: ``dice``, ``dice_<g>``, ``disparity``, ``disparity_sum``, ``es_dice``, ``ser`` for
-    Dice (the study's primary metric); for another metric every key carries its prefix
-    (``nsd``, ``nsd_<g>``, ``nsd_disparity``, ``nsd_disparity_sum``, ``es_nsd``, ``nsd_ser``).
+    pred: torch.Tensor
+    target: torch.Tensor
+    spacing: Sequence[float] | None = None  #: mm per axis (None: no boundary metric)
+    tolerance_mm: float | None = None  #: NSD tolerance (None: one voxel, the largest side)
+
+    @cached_property
+    def surface(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(nsd, hd95)`` per case (:func:`surface_metrics_per_case`)."""
+        if self.spacing is None:
+            raise ValueError("a boundary metric needs the voxel spacing")
+        tolerance = float(max(self.spacing)) if self.tolerance_mm is None else float(self.tolerance_mm)
+        return surface_metrics_per_case(self.pred, self.target, self.spacing, tolerance)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One per-image metric of the metric table.
+
+    Args:
+        name: its column name (and the prefix of its summary columns).
+        per_case: ``Cases -> (B,)`` values.
+        higher_is_better: the direction of a better segmentation.
+        surface: needs the voxel spacing (off with ``metrics.surface=false``).
+        equity: a score in [0, 1], better high: also the equity-scaled score and SER.
     """
+
+    name: str
+    per_case: Callable[[Cases], np.ndarray]
+    higher_is_better: bool = True
+    surface: bool = False
+    equity: bool = True
+
+
+#: the metric table: name -> :class:`Metric` (in the order the columns are written)
+METRICS: dict[str, Metric] = {}
+
+
+def register_metric(metric: Metric) -> Metric:
+    """Add ``metric`` to the table (its name in ``metrics.names`` then computes it)."""
+    METRICS[metric.name] = metric
+    return metric
+
+
+register_metric(Metric("dice", lambda c: dice_per_case(c.pred, c.target).cpu().numpy()))
+register_metric(Metric("nsd", lambda c: c.surface[0], surface=True))
+register_metric(Metric("hd95", lambda c: c.surface[1], higher_is_better=False, surface=True, equity=False))
+
+#: ``rounds.csv`` columns written before every metric took one pattern -> their names now
+#: (archived runs are read with the new names: :mod:`fair_seg_al.analysis.runs`)
+RENAMED_COLUMNS = {"disparity": "dice_disparity", "disparity_sum": "dice_disparity_sum", "ser": "dice_ser"}
+
+
+def summary_columns(metric: Metric | str, groups: Sequence[str]) -> list[str]:
+    """The summary columns of ``metric`` over ``groups``, in the order they are written.
+
+    >>> summary_columns("dice", ["A", "B"])
+    ['dice', 'dice_A', 'dice_B', 'dice_disparity', 'dice_disparity_sum', 'es_dice', 'dice_ser']
+    >>> summary_columns("hd95", ["A", "B"])
+    ['hd95', 'hd95_A', 'hd95_B', 'hd95_disparity']
+    """
+    m = METRICS[metric] if isinstance(metric, str) else metric
+    columns = [m.name, *(f"{m.name}_{g}" for g in groups), f"{m.name}_disparity"]
+    if m.equity:
+        columns += [f"{m.name}_disparity_sum", f"es_{m.name}", f"{m.name}_ser"]
+    return columns
+
+
+#: the suffixes of the summary columns that are not a group's (``m_disparity``, ...)
+SUMMARY_SUFFIXES = ("disparity", "disparity_sum", "ser")
+
+
+def groups_in_columns(columns, metric: str = "dice") -> list[str]:
+    """The groups whose ``<metric>_<group>`` column is among ``columns`` (in their order).
+
+    >>> groups_in_columns(["dice", "dice_A", "dice_B", "dice_disparity", "es_dice", "dice_ser"])
+    ['A', 'B']
+    """
+    prefix = f"{metric}_"
+    return [c[len(prefix) :] for c in columns if c.startswith(prefix) and c[len(prefix) :] not in SUMMARY_SUFFIXES]
+
+
+def summarise(
+    metric: Metric | str, values: Sequence[float], groups: Sequence[str], order: Sequence[str], alpha: float = 1.0
+) -> dict[str, float]:
+    """The summary columns of per-case ``values``: overall and per-group mean, the gap between
+    groups (max - min) and, for a score in [0, 1], the disparity sum, the equity-scaled score
+    (``alpha``) and the skewed error ratio."""
+    m = METRICS[metric] if isinstance(metric, str) else metric
     overall = float(np.mean(values))
     by_group = group_means(values, groups, order)
-    own = "" if prefix == "dice" else f"{prefix}_"
-    out = {prefix: overall}
-    out.update({f"{prefix}_{g}": v for g, v in by_group.items()})
-    out[f"{own}disparity"] = disparity(by_group)
-    out[f"{own}disparity_sum"] = disparity_sum(by_group, overall)
-    out[f"es_{prefix}"] = equity_scaled(overall, by_group, alpha)
-    out[f"{own}ser"] = skewed_error_ratio(by_group)
+    out = {m.name: overall, **{f"{m.name}_{g}": v for g, v in by_group.items()}}
+    out[f"{m.name}_disparity"] = disparity(by_group)
+    if m.equity:
+        out[f"{m.name}_disparity_sum"] = disparity_sum(by_group, overall)
+        out[f"es_{m.name}"] = equity_scaled(overall, by_group, alpha)
+        out[f"{m.name}_ser"] = skewed_error_ratio(by_group)
     return out

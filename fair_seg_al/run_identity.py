@@ -67,6 +67,8 @@ NON_EXPERIMENT_KEYS = (
     "resume", "run_name", "sweep_name", "paths", "logger", "hydra", "task_name", "num_threads",
 )  # fmt: skip
 NON_EXPERIMENT_TRAINER_KEYS = ("accelerator", "devices", "enable_progress_bar", "log_every_n_steps")
+#: ``metrics.names`` of every run before the metric table was a config key (left out of the hash)
+DEFAULT_METRICS = ("dice", "nsd", "hd95")
 
 
 def experiment_hash(cfg: DictConfig) -> str:
@@ -84,6 +86,11 @@ def experiment_hash(cfg: DictConfig) -> str:
         c.pop("callbacks", None)
     if (c.get("data") or {}).get("hold_out", 0) is None:  # likewise no held-out units
         c["data"].pop("hold_out")
+    metrics = c.get("metrics") or {}
+    if metrics.get("names") == list(DEFAULT_METRICS):  # likewise the metrics before the table was config
+        metrics.pop("names")
+    if "module" in metrics and metrics["module"] is None:
+        metrics.pop("module")
     for key in source_kind(c).hash_exclusions:  # e.g. a user's cohort: no generator settings
         c.pop(key, None)
     for key in NON_EXPERIMENT_TRAINER_KEYS:

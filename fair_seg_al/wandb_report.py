@@ -38,7 +38,7 @@ X_AXIS = "al/round"
 PANELS: tuple[tuple[str, str], ...] = (
     ("al/dice_A", "Dice, group A"),
     ("al/dice_B", "Dice, group B"),
-    ("al/disparity", "Disparity (|Dice A - Dice B|)"),
+    ("al/dice_disparity", "Disparity (|Dice A - Dice B|)"),
     ("al/es_dice", "Equity-scaled Dice"),
     ("al/n_labeled_B", "Group-B images labeled"),
 )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from fair_seg_al.metrics import fairness_summary, surface_metrics_per_case
+from fair_seg_al.metrics import summarise, surface_metrics_per_case
 
 
 def cube(lo: int, shift: int = 0, n: int = 10) -> torch.Tensor:
@@ -76,7 +76,7 @@ def test_agrees_with_monai_metric_classes_on_random_masks():
 
 
 def test_summary_of_another_metric_keeps_its_own_keys():
-    s = fairness_summary([0.9, 0.7, 0.5, 0.7], ["A", "A", "B", "B"], ["A", "B"], prefix="nsd")
+    s = summarise("nsd", [0.9, 0.7, 0.5, 0.7], ["A", "A", "B", "B"], ["A", "B"])
     assert s["nsd"] == pytest.approx(0.7) and s["nsd_A"] == pytest.approx(0.8) and s["nsd_B"] == pytest.approx(0.6)
     assert s["nsd_disparity"] == pytest.approx(0.2)
     assert s["es_nsd"] == pytest.approx(0.7 / 1.2)

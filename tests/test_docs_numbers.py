@@ -15,6 +15,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from fair_seg_al.analysis.comparisons import run_metrics
+from fair_seg_al.analysis.runs import read_summary
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 INTERVAL = re.compile(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]")
@@ -97,7 +98,7 @@ def test_the_mix_share_of_the_multi_pass_scores_disparity_cut():
 
     from fair_seg_al.analysis.stats import paired_summary
 
-    summary = pd.read_csv(DOCS / "uncertainty" / "matched" / "summary.csv")
+    summary = read_summary(DOCS / "uncertainty" / "matched" / "summary.csv")
     d = run_metrics(summary, set(summary["run_dir"])).pivot(index="seed", columns="strategy", values="disparity")
     assert len(d) == 12 and not d.isna().any().any()
     idx = np.random.default_rng(0).integers(0, len(d), (20000, len(d)))  # resample seeds; a seed's runs move together
@@ -362,7 +363,7 @@ def test_the_minority_cell_docs_quote_its_verdicts():
     worst = ("worst_dice", "worst_nsd", "auc_worst_dice", "auc_worst_nsd")
     assert identical == {("composition_control", k) for k in worst}
     assert not [k for k, (w, _, _) in imb.items() if w == "identical"]
-    summary = pd.read_csv(DOCS / "replication" / "sweep_powered_minority" / "summary.csv")
+    summary = read_summary(DOCS / "replication" / "sweep_powered_minority" / "summary.csv")
     m = run_metrics(summary, set(summary["run_dir"]))
     for init, cell in m.groupby("init"):
         per_seed = cell.pivot(index="seed", columns="strategy")
@@ -400,7 +401,7 @@ def test_composition_controls_minority_gain_is_early_in_the_budget():
     start) at 20 and 30 labels and at the final round, paired over seeds from the cell's summary.csv."""
     from fair_seg_al.analysis.stats import paired_summary
 
-    summary = pd.read_csv(DOCS / "replication" / "sweep_powered_minority" / "summary.csv")
+    summary = read_summary(DOCS / "replication" / "sweep_powered_minority" / "summary.csv")
     s = summary[summary["init"] == "imbalanced"].assign(worst=lambda t: t[["dice_A", "dice_B"]].min(axis=1))
     wide = s.pivot_table(index=["n_labeled", "seed"], columns="strategy", values="worst")
     lead = wide["composition_control"] - wide["stratified_random"]
@@ -515,7 +516,7 @@ def test_the_weak_cell_docs_quote_its_verdicts():
         worse_nsd[("masked_entropy.stratified_power", "auc_worst_nsd")],
     )
     assert f"resolved worse on NSD AUC ({we_i} and {cand_i}) |" in replication
-    summary = pd.read_csv(DOCS / "replication" / "sweep_powered_weak" / "summary.csv")
+    summary = read_summary(DOCS / "replication" / "sweep_powered_weak" / "summary.csv")
     levels = run_metrics(summary, set(summary["run_dir"])).groupby(["init", "strategy"])["worst_nsd"].mean()
     assert f"Worst-group NSD is at {levels.min():.3f}-{levels.max():.3f} for every rule and start" in replication
     # B images acquired of 80

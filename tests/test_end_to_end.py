@@ -46,7 +46,7 @@ def test_multirun_writes_outputs_and_offline_wandb_runs(tmp_path):
         assert rounds["round"].tolist() == [0, 1, 2]
         assert rounds["n_labeled"].tolist() == [6, 10, 14]  # initial 6 + 4 per round
         assert (rounds["n_labeled_A"] + rounds["n_labeled_B"] == rounds["n_labeled"]).all()
-        for col in ("dice", "dice_A", "dice_B", "disparity", "es_dice"):
+        for col in ("dice", "dice_A", "dice_B", "dice_disparity", "es_dice"):
             assert rounds[col].between(0, 1).all()
         # ES-Dice recomputed from the written group Dice (equal-size test groups)
         overall = rounds["dice"]

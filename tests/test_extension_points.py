@@ -164,3 +164,43 @@ def test_a_source_module_that_does_not_import_is_named(user_conf):
     cfg = _compose(user_conf, "source=first_n", *SMOKE, "source.module=my_lab_sourcez")
     with pytest.raises(ConfigError, match=r"source.module: cannot import 'my_lab_sourcez'"):
         source_from_config(cfg)
+
+
+#: the user's metric: the absolute volume error of the prediction, in voxels (lower is better;
+#: not a score in [0, 1], so no equity-scaled score or SER)
+METRIC_MODULE = """
+from fair_seg_al.metrics import Metric, register_metric
+
+def volume_error(cases):
+    pred = cases.pred.reshape(len(cases.pred), -1).float().sum(1)
+    true = cases.target.reshape(len(cases.target), -1).float().sum(1)
+    return (pred - true).abs().cpu().numpy()
+
+register_metric(Metric("volume_error", volume_error, higher_is_better=False, equity=False))
+"""
+
+
+def test_a_new_metric_reaches_every_output(tmp_path, monkeypatch, run_experiment):
+    from fair_seg_al.metrics import METRICS
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "my_lab_metrics.py").write_text(METRIC_MODULE)
+    monkeypatch.syspath_prepend(str(code))
+    try:
+        run = tmp_path / "run"
+        run_experiment(run, *SMOKE, "al.rounds=1", "metrics.module=my_lab_metrics",
+                       "metrics.names=[dice,nsd,hd95,volume_error]")  # fmt: skip
+    finally:
+        METRICS.pop("volume_error", None)
+        sys.modules.pop("my_lab_metrics", None)
+    rounds = pd.read_csv(run / "rounds.csv")
+    per_image = pd.read_csv(run / "test_dice.csv")
+    assert {"volume_error_A", "volume_error_B", "volume_error_disparity"} <= set(rounds.columns)
+    assert "es_volume_error" not in rounds.columns  # not a score in [0, 1]
+    for r, d in per_image.groupby("round"):  # the summaries recomputed from the written per-image values
+        means = d.groupby("group")["volume_error"].mean()
+        row = rounds.set_index("round").loc[r]
+        assert row["volume_error_A"] == pytest.approx(means["A"]) and row["volume_error_B"] == pytest.approx(means["B"])
+        assert row["volume_error_disparity"] == pytest.approx(abs(means["A"] - means["B"]))
+        assert (d["volume_error"] >= 0).all() and d["volume_error"].round(6).eq(d["volume_error"].round()).all()

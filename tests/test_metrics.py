@@ -12,9 +12,9 @@ from fair_seg_al.metrics import (
     disparity,
     disparity_sum,
     equity_scaled,
-    fairness_summary,
     group_means,
     skewed_error_ratio,
+    summarise,
 )
 
 
@@ -46,17 +46,17 @@ def test_group_means_and_disparity_two_groups():
 def test_unbalanced_groups_use_mean_of_images_for_overall():
     values = [1.0, 1.0, 1.0, 0.0]
     groups = ["A", "A", "A", "B"]
-    s = fairness_summary(values, groups, ["A", "B"], alpha=1.0)
+    s = summarise("dice", values, groups, ["A", "B"], alpha=1.0)
     assert s["dice"] == pytest.approx(0.75)
     assert s["dice_A"] == 1.0 and s["dice_B"] == 0.0
-    assert s["disparity"] == pytest.approx(1.0)
-    assert s["disparity_sum"] == pytest.approx(0.25 + 0.75)
+    assert s["dice_disparity"] == pytest.approx(1.0)
+    assert s["dice_disparity_sum"] == pytest.approx(0.25 + 0.75)
     assert s["es_dice"] == pytest.approx(0.75 / 2.0)
-    assert math.isinf(s["ser"])  # group A is perfect: zero error
+    assert math.isinf(s["dice_ser"])  # group A is perfect: zero error
 
 
 def test_equal_groups_give_no_disparity_and_es_equals_dice():
-    s = fairness_summary([0.8, 0.6, 0.6, 0.8], ["A", "A", "B", "B"], ["A", "B"])
-    assert s["disparity"] == pytest.approx(0.0)
+    s = summarise("dice", [0.8, 0.6, 0.6, 0.8], ["A", "A", "B", "B"], ["A", "B"])
+    assert s["dice_disparity"] == pytest.approx(0.0)
     assert s["es_dice"] == pytest.approx(s["dice"]) == pytest.approx(0.7)
-    assert s["ser"] == pytest.approx(1.0)
+    assert s["dice_ser"] == pytest.approx(1.0)

@@ -80,9 +80,9 @@ def test_table_values_by_hand(tmp_path):
     make_run(sweep, "3", "weighted_entropy", 1, [0.6, 0.75], [0.5, 0.7])
     out = build_report([sweep])
     table = pd.read_csv(out / "final_table.csv").set_index("strategy")
-    assert table.loc["entropy", "disparity"] == pytest.approx(0.3)
-    assert table.loc["entropy", "disparity_sd"] == pytest.approx(0.1414213, rel=1e-5)  # SD of 0.2, 0.4
-    assert table.loc["weighted_entropy", "disparity"] == pytest.approx(0.075)
+    assert table.loc["entropy", "dice_disparity"] == pytest.approx(0.3)
+    assert table.loc["entropy", "dice_disparity_sd"] == pytest.approx(0.1414213, rel=1e-5)  # SD of 0.2, 0.4
+    assert table.loc["weighted_entropy", "dice_disparity"] == pytest.approx(0.075)
     assert table.loc["weighted_entropy", "disparity_reduction_pct"] == pytest.approx(75.0)
     assert table.loc["entropy", "disparity_reduction_pct"] == pytest.approx(0.0)
     assert table.loc["weighted_entropy", "dice_B"] == pytest.approx(0.75)
@@ -228,7 +228,7 @@ def test_acquired_share_of_the_second_group_by_hand():
         {
             "bias": "strong", "init": "balanced", "strategy": "entropy", "seed": 0, "run_dir": "r",
             "n_labeled": [10, 20, 30], "n_labeled_A": [5, 12, 21], "n_labeled_B": [5, 8, 9],
-            "dice_A": [0.5, 0.6, 0.7], "dice_B": [0.4, 0.5, 0.5], "disparity": [0.1, 0.1, 0.2],
+            "dice_A": [0.5, 0.6, 0.7], "dice_B": [0.4, 0.5, 0.5], "dice_disparity": [0.1, 0.1, 0.2],
             "es_dice": [0.4, 0.5, 0.5],
         }
     )  # fmt: skip
@@ -301,7 +301,7 @@ def test_finished_rounds_reads_one_finished_run_and_refuses_the_rest(tmp_path):
     run = make_run(tmp_path, "done", "entropy", 0, [0.6, 0.8], [0.5, 0.6])
     rounds = finished_rounds(run)
     assert rounds["round"].tolist() == [0, 1] and rounds["dice_A"].tolist() == [0.6, 0.8]
-    assert rounds["disparity"].tolist() == pytest.approx([0.1, 0.2])
+    assert rounds["dice_disparity"].tolist() == pytest.approx([0.1, 0.2])  # an old name, read as today's
     # a config of older code: nothing but the planned rounds is read from it
     old = tmp_path / "old"
     (old / ".hydra").mkdir(parents=True)

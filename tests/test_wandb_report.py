@@ -23,7 +23,7 @@ SECTIONS = [
     "bias=weak x init=balanced",
     "bias=weak x init=imbalanced",
 ]
-METRICS = ["al/dice_A", "al/dice_B", "al/disparity", "al/es_dice", "al/n_labeled_B"]
+METRICS = ["al/dice_A", "al/dice_B", "al/dice_disparity", "al/es_dice", "al/n_labeled_B"]
 
 
 def no_network(*args, **kwargs):

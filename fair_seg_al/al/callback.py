@@ -118,10 +118,7 @@ class AcquisitionCallback(pl.Callback):
         ev = evaluate_groups(module, self.dm, self.metrics)
         row = {"round": self.round, **ev.row, "seconds_train": round(train_seconds, 3)}
         row["oracle_control"] = self.oracle_control
-        self.recorder.test_rows += [
-            {"round": self.round, "subject_id": s, "group": g, **{k: float(v[i]) for k, v in ev.test_values.items()}}
-            for i, (s, g) in enumerate(zip(ev.test_ids, ev.test_groups, strict=True))
-        ]
+        self.recorder.add_test_values(self.round, ev.test_ids, ev.test_groups, ev.test_values)
         acquiring = self.round < self.rounds
         estimates, seconds_estimate = self.estimate(module, ev, include_selection=acquiring)
         if acquiring:
@@ -135,7 +132,7 @@ class AcquisitionCallback(pl.Callback):
             row["n_labeled"],
             row["dice"],
             " ".join(f"dice_{g}={row[f'dice_{g}']:.3f}" for g in groups),
-            row["disparity"],
+            row["dice_disparity"],
             row["es_dice"],
         )
         return row

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from fair_seg_al.estimation import LabeledImage, Prediction
-from fair_seg_al.metrics import argmax_is, dice_per_case, surface_metrics_per_case
+from fair_seg_al.metrics import METRICS, Cases, argmax_is
 from fair_seg_al.model import SegmentationModule
 from fair_seg_al.strategies import Strategy
 from fair_seg_al.strategies.uncertainty import MCDropoutStrategy, TTAStrategy
@@ -90,27 +90,22 @@ def score_images(module: SegmentationModule, loader: DataLoader, strategy: Strat
 def metrics_of_images(
     module: SegmentationModule,
     loader: DataLoader,
+    metrics: Sequence[str] = ("dice",),
     spacing: Sequence[float] | None = None,
     tolerance_mm: float | None = None,
 ) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
-    """``(ids, groups, {"dice": ..., ["nsd": ..., "hd95": ...]})``: per-image metrics of the
-    argmax prediction (class 1). With ``spacing`` (mm per axis), also normalised surface Dice
-    at ``tolerance_mm`` (default: one voxel, the largest side) and HD95 in mm."""
-    ids, groups, values = [], [], {"dice": []}
-    surface = spacing is not None
-    if surface:
-        tolerance_mm = float(max(spacing)) if tolerance_mm is None else float(tolerance_mm)
-        values |= {"nsd": [], "hd95": []}
+    """``(ids, groups, {metric: per-image values})`` of the argmax prediction (class 1), for each
+    of ``metrics`` (names of the metric table, :data:`fair_seg_al.metrics.METRICS`). Boundary
+    metrics need ``spacing`` (mm per axis); NSD's tolerance defaults to one voxel, the largest side."""
+    table = [METRICS[name] for name in metrics]
+    ids, groups, values = [], [], {m.name: [] for m in table}
     for batch, probs in iterate_probabilities(module, loader):
         ids += list(batch["id"])
         groups += list(batch["group"])
         target = batch["label"][:, 0].to(probs.device) == 1
-        pred = argmax_is(probs, 1)
-        values["dice"].append(dice_per_case(pred, target).cpu().numpy())
-        if surface:
-            nsd, hd95 = surface_metrics_per_case(pred, target, spacing, tolerance_mm)
-            values["nsd"].append(nsd)
-            values["hd95"].append(hd95)
+        cases = Cases(argmax_is(probs, 1), target, spacing, tolerance_mm)
+        for m in table:
+            values[m.name].append(np.asarray(m.per_case(cases)))
     return ids, groups, {k: np.concatenate(v) if v else np.zeros(0) for k, v in values.items()}
 
 

@@ -6,7 +6,10 @@
   it tries to estimate (analysis only: no non-oracle rule reads it) and seconds; with
   analysis probes also ``pool_dice`` (mean Dice on the whole unlabeled pool, a larger truth), its
   standard error and image count;
-- ``test_dice.csv``: per round, the per-image test Dice, NSD and HD95.
+- ``test_dice.csv``: per round, each test image's value of every metric computed (Dice, NSD, HD95).
+
+The recorder owns every row's shape: the columns come from the metric table
+(:func:`fair_seg_al.metrics.summary_columns`) and the lists below.
 
 Every file is rewritten atomically, so a crash leaves the previous round's files intact.
 """
@@ -18,9 +21,11 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from fair_seg_al.al.state import write_table
+from fair_seg_al.metrics import METRICS, summary_columns
 
-#: per test image and round (``nsd``: normalised surface Dice, ``hd95``: mm; empty with metrics.surface=false)
-TEST_COLUMNS = ["round", "subject_id", "group", "dice", "nsd", "hd95"]
+#: per test image and round, then one column per metric of the table (``nsd``: normalised surface
+#: Dice, ``hd95``: mm; empty where not computed, e.g. metrics.surface=false)
+TEST_KEYS = ["round", "subject_id", "group"]
 SELECTION_COLUMNS = ["round", "subject_id", "group", "held_out", "score", "raw_score", "weight"]
 ESTIMATE_COLUMNS = [
     "round",
@@ -51,19 +56,19 @@ class RunRecorder:
         self.estimate_rows: list[dict] = []
         self.test_rows: list[dict] = []
 
+    def add_test_values(self, round: int, ids, groups, values: dict) -> None:
+        """One row per test image: its id, group and the value of each metric computed."""
+        self.test_rows += [
+            {"round": round, "subject_id": s, "group": g, **{k: float(v[i]) for k, v in values.items()}}
+            for i, (s, g) in enumerate(zip(ids, groups, strict=True))
+        ]
+
     def write(self) -> None:
-        g = self.groups
-        first = (
-            ["round", "n_labeled"]
-            + [f"n_labeled_{x}" for x in g]
-            + ["dice"]
-            + [f"dice_{x}" for x in g]
-            + ["disparity", "disparity_sum", "es_dice", "ser"]
-        )
+        first = ["round", "n_labeled", *(f"n_labeled_{x}" for x in self.groups), *summary_columns("dice", self.groups)]
         write_table(self.run_dir / "rounds.csv", self.round_rows, first)
         write_table(self.run_dir / "selections.csv", self.selection_rows, SELECTION_COLUMNS)
         write_table(self.run_dir / "estimates.csv", self.estimate_rows, ESTIMATE_COLUMNS)
-        write_table(self.run_dir / "test_dice.csv", self.test_rows, TEST_COLUMNS)
+        write_table(self.run_dir / "test_dice.csv", self.test_rows, TEST_KEYS + list(METRICS))
 
     @staticmethod
     def log(trainer: pl.Trainer, row: dict) -> None:

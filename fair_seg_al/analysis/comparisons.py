@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fair_seg_al.analysis.stats import area_under_curve, paired_summary, reduction_ci, seeds_needed
+from fair_seg_al.metrics import groups_in_columns
 
 #: metric -> which direction is better for the strategy ("lower" or "higher")
 PAIRED_METRICS = {
@@ -52,20 +53,20 @@ def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
     images acquired after the initial set (group B of the synthetic cohort; two groups only).
     """
     df = summary[summary["run_dir"].isin(complete)]
-    groups = [c[len("dice_") :] for c in df.columns if c.startswith("dice_")]
+    groups = groups_in_columns(df.columns)
     rows = []
     for run_dir, d in df.groupby("run_dir"):
         d = d.sort_values("n_labeled")
         dice = d[[f"dice_{g}" for g in groups]].to_numpy(float)
         series = {
-            "disparity": d["disparity"].to_numpy(float),
+            "disparity": d["dice_disparity"].to_numpy(float),
             "gap": dice[:, 0] - dice[:, 1] if len(groups) == 2 else np.full(len(d), np.nan),
             "worst_dice": dice.min(axis=1),
             "es_dice": d["es_dice"].to_numpy(float),
         }
         if all(f"nsd_{g}" in d for g in groups):  # runs that recorded the boundary metric
             nsd = d[[f"nsd_{g}" for g in groups]].to_numpy(float)
-            series["nsd_disparity"] = nsd.max(axis=1) - nsd.min(axis=1)
+            series["nsd_disparity"] = d["nsd_disparity"].to_numpy(float)
             series["worst_nsd"] = nsd.min(axis=1)
         x = d["n_labeled"].to_numpy(float)
         row = {k: d[k].iloc[0] for k in ("bias", "init", "strategy", "seed")} | {"run_dir": run_dir}

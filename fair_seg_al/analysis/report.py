@@ -54,6 +54,7 @@ from fair_seg_al.analysis.runs import (  # noqa: E402
     summary_table,
 )
 from fair_seg_al.analysis.stats import area_under_curve, nested_bootstrap, two_level_bootstrap  # noqa: E402
+from fair_seg_al.metrics import groups_in_columns
 from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
 from fair_seg_al.utils.provenance import UNRECORDED  # noqa: E402
 
@@ -92,7 +93,7 @@ def code_lines(codes: dict[str, list[Run]]) -> list[str]:
 
 
 def _groups(df: pd.DataFrame) -> list[str]:
-    return [c[len("dice_") :] for c in df.columns if c.startswith("dice_")]
+    return groups_in_columns(df.columns)
 
 
 def area_under_budget(curve: pd.DataFrame, metric: str) -> float:
@@ -114,19 +115,19 @@ def final_table(summary: pd.DataFrame, complete: set[str]) -> tuple[pd.DataFrame
             "seeds": d["seed"].nunique(),
             "n_labeled": int(final["n_labeled"].max()),
         }
-        for m in [f"dice_{g}" for g in groups] + ["dice", "disparity", "es_dice"]:
+        for m in [f"dice_{g}" for g in groups] + ["dice", "dice_disparity", "es_dice"]:
             row[m], row[f"{m}_sd"] = final[m].mean(), final[m].std(ddof=1) if len(final) > 1 else 0.0
-        for m in ("dice", "disparity", "es_dice"):
+        for m in ("dice", "dice_disparity", "es_dice"):
             aucs = [area_under_budget(c.sort_values("n_labeled"), m) for _, c in d.groupby("run_dir")]
             row[f"auc_{m}"], row[f"auc_{m}_sd"] = np.mean(aucs), np.std(aucs, ddof=1) if len(aucs) > 1 else 0.0
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
         return table, groups
-    ref = table[table["strategy"] == REFERENCE].set_index(["bias", "init"])["disparity"]
+    ref = table[table["strategy"] == REFERENCE].set_index(["bias", "init"])["dice_disparity"]
     table["disparity_reduction_pct"] = [
         100 * (ref[(b, i)] - v) / ref[(b, i)] if (b, i) in ref.index and ref[(b, i)] > 0 else np.nan
-        for b, i, v in zip(table["bias"], table["init"], table["disparity"], strict=True)
+        for b, i, v in zip(table["bias"], table["init"], table["dice_disparity"], strict=True)
     ]
     table["_o"] = table["strategy"].map(strategy_order)
     table = table.sort_values(["bias", "init", "_o"]).drop(columns="_o").reset_index(drop=True)
@@ -262,11 +263,11 @@ def markdown(
                 + [_pm(r, f"dice_{g}") for g in groups]
                 + [
                     _pm(r, "dice"),
-                    _pm(r, "disparity"),
+                    _pm(r, "dice_disparity"),
                     f"**{es}**" if r["es_dice"] == best else es,
                     red,
                     _pm(r, "auc_dice"),
-                    _pm(r, "auc_disparity"),
+                    _pm(r, "auc_dice_disparity"),
                     _pm(r, "auc_es_dice"),
                 ]
             )
@@ -310,7 +311,7 @@ def figures(summary: pd.DataFrame, runs: Sequence[Run], out: Path) -> list[Path]
     written = []
     panels_of = [
         ("dice_groups", [f"dice_{g}" for g in groups], f"Dice per group ({group_key})"),
-        ("disparity", ["disparity"], "disparity (max - min group Dice)"),
+        ("disparity", ["dice_disparity"], "disparity (max - min group Dice)"),
         ("es_dice", ["es_dice"], "ES-Dice"),
     ]
     if all(f"nsd_{g}" in summary and summary[f"nsd_{g}"].notna().any() for g in groups):  # runs that recorded NSD

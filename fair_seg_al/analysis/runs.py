@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from fair_seg_al.metrics import RENAMED_COLUMNS
 from fair_seg_al.run_identity import data_label, experiment_hash, strategy_label
 from fair_seg_al.utils.io import stable_hash
 from fair_seg_al.utils.provenance import UNRECORDED, read_provenance, run_code_id
@@ -71,6 +72,21 @@ class Run:
         return None
 
 
+def read_rounds(path: Path) -> pd.DataFrame | None:
+    """A run folder's ``rounds.csv`` (None if absent), its columns under today's names: runs
+    written before every metric took one pattern had ``disparity``, ``disparity_sum`` and ``ser``
+    for Dice (:data:`fair_seg_al.metrics.RENAMED_COLUMNS`)."""
+    if not (Path(path) / "rounds.csv").is_file():
+        return None
+    return pd.read_csv(Path(path) / "rounds.csv").rename(columns=RENAMED_COLUMNS)
+
+
+def read_summary(path: str | os.PathLike) -> pd.DataFrame:
+    """A report's ``summary.csv`` (every run x round; :mod:`fair_seg_al.analysis.report`), its
+    columns under today's names, as :func:`read_rounds` reads a run's."""
+    return pd.read_csv(path).rename(columns=RENAMED_COLUMNS)
+
+
 def unfinished(path: Path, planned: int, rounds: pd.DataFrame | None) -> str | None:
     """The one completeness rule: None if the run completed every planned round without failing;
     else why not (a ``FAILED`` marker's last line, no ``rounds.csv``, or the rounds it reached)."""
@@ -86,7 +102,7 @@ def read_run(path: str | os.PathLike) -> Run:
     """Read one run folder (live or archived)."""
     path = Path(path)
     cfg = OmegaConf.create(_read_yaml(path / ".hydra" / "config.yaml"))
-    rounds = pd.read_csv(path / "rounds.csv") if (path / "rounds.csv").is_file() else None
+    rounds = read_rounds(path)
     selections = pd.read_csv(path / "selections.csv") if (path / "selections.csv").is_file() else None
     test_key = None
     if (path / "split.json").is_file():
@@ -125,7 +141,7 @@ def finished_rounds(path: str | os.PathLike) -> pd.DataFrame:
     """
     path = Path(path)
     cfg = OmegaConf.create(_read_yaml(path / ".hydra" / "config.yaml"))
-    rounds = pd.read_csv(path / "rounds.csv") if (path / "rounds.csv").is_file() else None
+    rounds = read_rounds(path)
     failure = unfinished(path, int(OmegaConf.select(cfg, "al.rounds", default=0)), rounds)
     if failure is not None:
         raise ReportError(f"{path}: {failure}")

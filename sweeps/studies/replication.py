@@ -27,7 +27,7 @@ import pandas as pd
 
 from fair_seg_al.analysis.comparisons import paired_difference, run_metrics
 from fair_seg_al.analysis.report import build_report
-from fair_seg_al.analysis.runs import find_runs, summary_table
+from fair_seg_al.analysis.runs import find_runs, read_summary, summary_table
 from fair_seg_al.analysis.stats import adjust_family, holm, reduction_ci, verdict, welch_interval
 from fair_seg_al.utils.io import atomic_path, atomic_write_text
 from studies import REPO
@@ -602,7 +602,7 @@ def main(argv: list[str] | None = None) -> None:
     for sweep in sweeps:
         out = REPO / "docs" / "replication" / sweep.name
         build_report([sweep], out, command=COMMAND, references=REFERENCES)
-        summary = pd.read_csv(out / "summary.csv")
+        summary = read_summary(out / "summary.csv")
         metrics = run_metrics(summary, set(summary["run_dir"]))
         lines = [
             f"# Verdicts: {sweep.name}",

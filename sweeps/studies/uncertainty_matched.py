@@ -17,6 +17,7 @@ import pandas as pd
 
 from fair_seg_al.analysis.comparisons import paired_difference, run_metrics
 from fair_seg_al.analysis.report import build_report
+from fair_seg_al.analysis.runs import read_summary
 from fair_seg_al.analysis.stats import adjust_family, verdict
 from fair_seg_al.utils.io import atomic_write_text
 from studies import REPO
@@ -88,7 +89,7 @@ def main() -> None:
     if not RUNS.is_dir():
         sys.exit(f"no archived runs under {RUNS}; run sweeps/uncertainty_matched.sh first")
     build_report([RUNS], OUT, command=COMMAND, references=["masked_entropy", *(matched(s) for s in SCORES)])
-    summary = pd.read_csv(OUT / "summary.csv")
+    summary = read_summary(OUT / "summary.csv")
     m = run_metrics(summary, set(summary["run_dir"]))
     n = m["seed"].nunique()
     lines = [
