@@ -824,3 +824,27 @@ def test_the_readme_findings_table_quotes_its_pages():
     )
     missing = [q for q in quoted if q not in pages]
     assert not missing, missing
+
+
+def test_the_label_free_development_sentence_quotes_dev_md():
+    """docs/estimators.md's development-cohort paragraph against the table it cites (dev.md)."""
+    dev = (DOCS / "estimators" / "label_free" / "dev.md").read_text()
+    errors, estimates = {}, {}
+    for line in dev.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[1] == "6":  # probe | runs | error [CI] | minus constant | s/round
+            errors[cells[0]] = float(cells[2].split()[0])
+        if len(cells) == 5 and cells[1][:1] == "0" and cells[1] != "6":  # probe | est A | est B | pool A | pool B
+            estimates[cells[0]] = [float(c) for c in cells[1:]]
+    label_free = [v for k, v in errors.items() if k.startswith(("agreement", "rca", "quality_regressor"))]
+    page = " ".join((DOCS / "estimators.md").read_text().split())
+    span = f"{min(label_free):.3f}-{max(label_free):.3f}"
+    assert f"{span} against the constant's {errors['constant (reference)']:.3f}" in page
+    a = estimates["agreement"]
+    assert (
+        f"predicted {a[0]:.3f} for A and {a[1]:.3f} for B where the pool's Dice was {a[2]:.3f} and {a[3]:.3f}" in page
+    )
+    assert f"almost none of the {a[2] - a[3]:.2f} gap" in page
+    c, r, q = estimates["agreement_calibrated"], estimates["rca_translation"], estimates["quality_regressor"]
+    assert f"({c[0]:.3f} / {c[1]:.3f})" in page and f"({r[0]:.3f} / {r[1]:.3f} with the" in page
+    assert f"({q[0]:.3f} / {q[1]:.3f})" in page
