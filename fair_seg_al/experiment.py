@@ -17,7 +17,8 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.al.evaluation import MetricSettings
-from fair_seg_al.al.loop import ActiveLearningLoop, ALSettings, check_trainer
+from fair_seg_al.al.loop import ActiveLearningLoop, check_trainer
+from fair_seg_al.al.spec import ALSettings, RunSpec
 from fair_seg_al.al.state import STATE_FILE, check_same_config, load_state, parse_resume
 from fair_seg_al.config import ConfigError, config_source, require, to_dataclass
 from fair_seg_al.data.datamodule import ALDataModule, check_data_config
@@ -170,19 +171,17 @@ def _run(cfg: DictConfig, run_dir: Path, multirun: bool, prep: Prepared) -> list
             default_root_dir=str(run_dir),
         )
 
-    loop = ActiveLearningLoop(
+    spec = RunSpec(
         datamodule,
         prep.strategy,
-        lambda: hydra.utils.instantiate(cfg.model),
-        make_trainer,
         prep.settings,
-        prep.fractions,
         int(cfg.seed),
         run_dir,
-        prep.config_hash,
         prep.metrics,
-        probes=prep.probes,
+        prep.probes,
+        model_factory=lambda: hydra.utils.instantiate(cfg.model),
     )
+    loop = ActiveLearningLoop(spec, make_trainer, prep.fractions, prep.config_hash)
     wandb_id = wandb_run_id(loggers)
     if wandb_id is not None:
         loop.extra_state["wandb_id"] = wandb_id
@@ -190,7 +189,7 @@ def _run(cfg: DictConfig, run_dir: Path, multirun: bool, prep: Prepared) -> list
         if complete:
             log.info("%s is already complete (round %d); nothing to do", run_dir, saved["round"])
             loop.resume(saved)
-            return loop.callback.round_rows
+            return loop.rows
         return loop.run(saved)
     finally:
         for lg in loggers:

@@ -191,12 +191,13 @@ def fake_datamodule(monkeypatch):
 
 def test_label_batch_fixes_held_out_flags_and_feeds_prequential(monkeypatch, tmp_path):
     from fair_seg_al.al.callback import AcquisitionCallback
+    from fair_seg_al.al.spec import ALSettings, RunSpec
     from fair_seg_al.strategies import WeightedEntropyStrategy
 
     pool, dm = fake_datamodule(monkeypatch)
     preq = PrequentialEstimator(small_groups="none")
     strategy = WeightedEntropyStrategy(estimator=HoldoutEstimator())
-    cb = AcquisitionCallback(dm, strategy, 4, 2, np.random.default_rng(0), tmp_path, probes={"preq": preq})
+    cb = AcquisitionCallback(RunSpec(dm, strategy, ALSettings(budget=4, rounds=2), 0, tmp_path, probes={"preq": preq}))
     cb.label_batch([f"a{i}" for i in range(9)] + ["b0"], 0)  # no model yet: nothing observed
     assert pool.held_out_ids == ["a0", "a1"] and preq.history == []
     cb.label_batch(["b1", "b2", "a9"], 1, module=object())
@@ -211,10 +212,11 @@ def test_label_batch_fixes_held_out_flags_and_feeds_prequential(monkeypatch, tmp
 
 def test_pool_truth_is_the_mean_dice_of_every_unlabeled_image(monkeypatch, tmp_path):
     from fair_seg_al.al.callback import AcquisitionCallback
+    from fair_seg_al.al.spec import ALSettings, RunSpec
     from fair_seg_al.strategies import RandomStrategy
 
     pool, dm = fake_datamodule(monkeypatch)
-    cb = AcquisitionCallback(dm, RandomStrategy(), 4, 2, np.random.default_rng(0), tmp_path)
+    cb = AcquisitionCallback(RunSpec(dm, RandomStrategy(), ALSettings(budget=4, rounds=2), 0, tmp_path))
     labeled = [f"a{i}" for i in range(8)] + ["b0"]
     pool.label(labeled, 0)
     truth = cb.pool_truth(object())

@@ -193,11 +193,12 @@ def test_they_read_the_pool_never_the_test_set_nor_a_pool_label(est):
 def test_the_callback_gives_the_pool_and_refuses_the_labels_of_unlabeled_images(monkeypatch, tmp_path):
     from fair_seg_al.al.callback import AcquisitionCallback
     from fair_seg_al.al.evaluation import Evaluation
+    from fair_seg_al.al.spec import ALSettings, RunSpec
     from fair_seg_al.strategies import RandomStrategy
     from tests.test_estimation import FAKE_DICE, GROUP, fake_datamodule
 
     pool, dm = fake_datamodule(monkeypatch)
-    cb = AcquisitionCallback(dm, RandomStrategy(), 4, 2, np.random.default_rng(0), tmp_path)
+    cb = AcquisitionCallback(RunSpec(dm, RandomStrategy(), ALSettings(budget=4, rounds=2), 0, tmp_path))
     pool.label(["a0", "b0"], 0)
     inputs = cb.inputs(object(), Evaluation(row={}))
     assert inputs.pool_ids == [s for s in GROUP if s not in ("a0", "b0")]

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pytorch_lightning as pl
 
-from fair_seg_al.al.evaluation import Evaluation, MetricSettings, evaluate_groups
+from fair_seg_al.al.evaluation import Evaluation, evaluate_groups
 from fair_seg_al.al.finetune import finetune_dice
 from fair_seg_al.al.inference import (
     dice_of_images,
@@ -33,10 +32,10 @@ from fair_seg_al.al.inference import (
     score_images,
 )
 from fair_seg_al.al.recording import RunRecorder
-from fair_seg_al.data.datamodule import ALDataModule
+from fair_seg_al.al.spec import RunSpec
 from fair_seg_al.estimation import EstimationInputs, GroupEstimate, GroupPerformanceEstimator, holdout_owner
 from fair_seg_al.metrics import group_means
-from fair_seg_al.strategies import SelectionContext, Strategy
+from fair_seg_al.strategies import SelectionContext
 from fair_seg_al.utils.seeds import ESTIMATION, round_seed
 
 log = logging.getLogger(__name__)
@@ -46,47 +45,27 @@ PROBE = "probe"  #: role of an analysis-only estimator (never read by the select
 
 
 class AcquisitionCallback(pl.Callback):
-    """Ends an AL round: evaluate, estimate, select, label, record, checkpoint.
+    """Ends an AL round: evaluate, estimate, select, label, record. It adapts Lightning's hooks to
+    the AL round and reads the run from its :class:`~fair_seg_al.al.spec.RunSpec`; the loop that
+    drives it saves the AL state after each round.
 
-    Args:
-        datamodule: the pool-backed data.
-        strategy: the acquisition strategy (its ``estimator``, if any, sets group weights).
-        budget: images acquired per round.
-        rounds: number of acquisition rounds (the last trained round acquires nothing).
-        rng: the selection generator (its state is part of the AL state).
-        run_dir: where the run's tables go.
-        metrics: ES alpha and boundary-metric settings (``metrics`` config).
-        save_state: called with the round just completed, after its outputs are written.
-        probes: analysis-only estimators, by name, measured every round and recorded in
-            ``estimates.csv``; they never influence the selection.
-        model_factory: builds a fresh network (k-fold estimators fine-tune copies).
-        seed: the run's seed (estimators draw their folds from it and the round).
+    ``round`` is the round in progress (the next to run between rounds); it moves on when a
+    round ends and is restored from the AL state on resume.
     """
 
-    def __init__(
-        self,
-        datamodule: ALDataModule,
-        strategy: Strategy,
-        budget: int,
-        rounds: int,
-        rng: np.random.Generator,
-        run_dir: str | Path,
-        metrics: MetricSettings | None = None,
-        save_state: Callable[[int], None] | None = None,
-        probes: Mapping[str, GroupPerformanceEstimator] | None = None,
-        model_factory: Callable[[], pl.LightningModule] | None = None,
-        seed: int = 0,
-    ) -> None:
-        self.dm, self.strategy, self.budget, self.rounds = datamodule, strategy, budget, rounds
-        self.rng, self.metrics, self.save_state = rng, metrics or MetricSettings(), save_state
-        self.model_factory, self.seed = model_factory, seed
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
+        self.dm, self.strategy = spec.datamodule, spec.strategy
+        self.budget, self.rounds = spec.settings.budget, spec.settings.rounds
+        self.metrics, self.model_factory, self.seed = spec.metrics, spec.model_factory, spec.seed
+        self.rng = spec.stream(1)  # the selection generator (its state is part of the AL state)
         self.estimators: dict[str, tuple[GroupPerformanceEstimator, str]] = {}
-        if strategy.estimator is not None:
-            self.estimators[strategy.estimator.name] = (strategy.estimator, SELECT)
-        for key, est in (probes or {}).items():
+        if spec.strategy.estimator is not None:
+            self.estimators[spec.strategy.estimator.name] = (spec.strategy.estimator, SELECT)
+        for key, est in (spec.probes or {}).items():
             self.estimators[f"probe:{key}" if key in self.estimators else key] = (est, PROBE)
         self.holdout = holdout_owner({k: e for k, (e, _) in self.estimators.items()})
-        self.recorder = RunRecorder(run_dir, self.dm.groups)
+        self.recorder = RunRecorder(spec.run_dir, self.dm.groups)
         self.round = 0
         self._fit_start = 0.0
 
@@ -109,8 +88,7 @@ class AcquisitionCallback(pl.Callback):
         train_s = time.perf_counter() - self._fit_start
         self.end_round(pl_module, train_s)
         self.recorder.log(trainer, self.recorder.round_rows[-1])
-        if self.save_state is not None:
-            self.save_state(self.round)
+        self.round += 1
 
     # -------------------------------------------------------------------- the round's work
     def end_round(self, module: pl.LightningModule, train_seconds: float = 0.0) -> dict:
@@ -196,24 +174,7 @@ class AcquisitionCallback(pl.Callback):
             if role == SELECT:
                 selected, seconds_selected = estimates, seconds
                 weights = self.strategy.group_weights(self.context(estimates)) or {}
-            for g, e in estimates.items():
-                self.recorder.estimate_rows.append(
-                    {
-                        "round": self.round,
-                        "estimator": key,
-                        "role": role,
-                        "oracle_control": est.is_oracle,
-                        "group": g,
-                        "n_images": e.n_images,
-                        "raw_estimate": e.raw,
-                        "estimate": e.estimate,
-                        "measurable": e.measurable,
-                        "test_dice": truth[g],
-                        **pool.get(g, {}),
-                        "weight": weights.get(g, float("nan")),
-                        "seconds": seconds,
-                    }
-                )
+            self.recorder.add_estimates(self.round, key, role, est.is_oracle, estimates, truth, pool, weights, seconds)
             unmeasured = [g for g, e in estimates.items() if not e.measurable]
             if unmeasured and role == SELECT:
                 log.warning(
@@ -308,20 +269,7 @@ class AcquisitionCallback(pl.Callback):
                 ids, self.dm.group_of, pool.counts(groups), pool.counts(groups, held_out=True)
             )
         pool.label(ids, labeled_in, held_out=held)
-        nan = float("nan")
-        for sid in ids:
-            score, raw, weight = (info or {}).get(sid, (nan, nan, nan))
-            self.recorder.selection_rows.append(
-                {
-                    "round": labeled_in,
-                    "subject_id": sid,
-                    "group": self.dm.group_of(sid),
-                    "held_out": sid in held,
-                    "score": score,
-                    "raw_score": raw,
-                    "weight": weight,
-                }
-            )
+        self.recorder.add_selections(labeled_in, ids, [self.dm.group_of(s) for s in ids], held, info)
         observers = [e for e, _ in self.estimators.values() if e.observes_acquisitions]
         if module is None or not observers or not ids:
             return 0.0
@@ -341,14 +289,14 @@ class AcquisitionCallback(pl.Callback):
     # -------------------------------------------------------------------- state
     def state_dict(self) -> dict:
         return {
-            "round": self.round,
+            "round": self.round - 1,  # the last round completed (the AL state's convention)
             "rng": self.rng.bit_generator.state,
             **self.recorder.state_dict(),
             "estimators": {k: e.state_dict() for k, (e, _) in self.estimators.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.round = state["round"]
+        self.round = state["round"] + 1
         self.rng.bit_generator.state = state["rng"]
         self.recorder.load_state_dict(state)
         for key, est_state in state.get("estimators", {}).items():

@@ -10,65 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import pytorch_lightning as pl
 
 from fair_seg_al.al.callback import AcquisitionCallback
-from fair_seg_al.al.evaluation import MetricSettings
+from fair_seg_al.al.spec import RunSpec
 from fair_seg_al.al.state import save_state
-from fair_seg_al.data.datamodule import ALDataModule
 from fair_seg_al.data.pool import draw_initial_set
-from fair_seg_al.estimation import GroupPerformanceEstimator
 from fair_seg_al.model import SegmentationModule
-from fair_seg_al.strategies import Strategy
 from fair_seg_al.utils.seeds import round_seed
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ALSettings:
-    """``al`` config: sizes of the initial set and of each round's batch, and the schedule."""
-
-    initial_size: int = 10
-    budget: int = 10
-    rounds: int = 4
-    reset_weights: bool = False
-
-    def __post_init__(self) -> None:
-        from fair_seg_al.config import ConfigError
-
-        for key, low in (("initial_size", 1), ("budget", 1), ("rounds", 0)):
-            if getattr(self, key) < low:
-                raise ConfigError(f"{key}: must be >= {low}, got {getattr(self, key)}")
-
-    def check_fits(self, pool_sizes: Mapping[str, int], fractions: Mapping[str, float]) -> None:
-        """The initial set's quota per group and the whole schedule must fit the unlabeled pool.
-
-        Raises:
-            ConfigError: naming ``al.initial_size`` or ``al.budget``.
-        """
-        from fair_seg_al.config import require
-        from fair_seg_al.utils.quota import quota_split
-
-        for g, q in quota_split(self.initial_size, fractions).items():
-            require(
-                q <= pool_sizes.get(g, 0),
-                "al.initial_size",
-                f"the initial set needs {q} subjects of group {g!r} ({fractions[g]:.0%} of {self.initial_size}) "
-                f"but the pool has {pool_sizes.get(g, 0)}",
-            )
-        final, n_pool = self.initial_size + self.rounds * self.budget, sum(pool_sizes.values())
-        require(
-            final <= n_pool,
-            "al.budget",
-            f"initial_size + rounds x budget = {self.initial_size} + {self.rounds} x {self.budget} = {final} exceeds "
-            f"the unlabeled pool of {n_pool} subjects (what test and validation leave); lower al.rounds or "
-            "al.budget, or use a larger cohort (cohort.n_subjects)",
-        )
 
 
 def check_trainer(trainer: Mapping) -> None:
@@ -99,61 +51,42 @@ def check_trainer(trainer: Mapping) -> None:
 
 
 class ActiveLearningLoop:
-    """Runs rounds ``0..rounds``: round 0 trains on the initial set, each round ends by acquiring.
+    """Runs rounds ``0..rounds`` of ``spec``: round 0 trains on the initial set, each round ends
+    in the acquisition callback, and the AL state is saved after every round.
 
     Args:
-        datamodule: pool-backed data (its pool must be entirely unlabeled on a fresh start).
-        strategy: acquisition strategy.
-        model_factory: builds a fresh :class:`SegmentationModule` (called after seeding).
+        spec: the run (read by the callback too).
         trainer_factory: builds a Trainer given its callbacks.
-        settings: ``al`` config.
         init_fractions: group fractions of the initial labeled set.
-        seed: the run's seed.
-        run_dir: outputs and ``al_state.pt``.
         config_hash: identifies the experiment; a resume with another config is refused.
-        metrics: ES alpha and boundary-metric settings (``metrics`` config).
-        probes: analysis-only group-performance estimators (``estimation.probes``).
     """
 
     def __init__(
         self,
-        datamodule: ALDataModule,
-        strategy: Strategy,
-        model_factory: Callable[[], SegmentationModule],
+        spec: RunSpec,
         trainer_factory: Callable[[list[pl.Callback]], pl.Trainer],
-        settings: ALSettings,
         init_fractions: Mapping[str, float],
-        seed: int,
-        run_dir: str | Path,
         config_hash: str,
-        metrics: MetricSettings | None = None,
-        probes: Mapping[str, GroupPerformanceEstimator] | None = None,
     ) -> None:
-        self.dm, self.strategy, self.settings, self.seed = datamodule, strategy, settings, seed
-        self.model_factory, self.trainer_factory = model_factory, trainer_factory
-        self.init_fractions, self.run_dir, self.config_hash = dict(init_fractions), Path(run_dir), config_hash
+        if spec.model_factory is None:
+            raise ValueError("the loop needs spec.model_factory")
+        self.spec, self.trainer_factory = spec, trainer_factory
+        self.init_fractions, self.config_hash = dict(init_fractions), config_hash
+        self.dm, self.settings = spec.datamodule, spec.settings
         self.model: SegmentationModule | None = None
-        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(1,)))
-        self.callback = AcquisitionCallback(
-            datamodule,
-            strategy,
-            settings.budget,
-            settings.rounds,
-            rng,
-            run_dir,
-            metrics,
-            save_state=self._save,
-            probes=probes,
-            model_factory=model_factory,
-            seed=seed,
-        )
+        self.callback = AcquisitionCallback(spec)
         self.extra_state: dict = {}
+
+    @property
+    def rows(self) -> list[dict]:
+        """The rows of ``rounds.csv`` so far."""
+        return self.callback.round_rows
 
     # ------------------------------------------------------------------ state
     def _save(self, completed_round: int) -> None:
         keep_model = not self.settings.reset_weights and self.model is not None
         save_state(
-            self.run_dir,
+            self.spec.run_dir,
             {
                 "round": completed_round,
                 "complete": completed_round >= self.settings.rounds,
@@ -174,9 +107,9 @@ class ActiveLearningLoop:
         self.dm.load_state_dict(state["data"])
         self.callback.load_state_dict(state["callback"])
         if state.get("model") is not None:
-            self.model = self.model_factory()
+            self.model = self.spec.model_factory()
             self.model.load_state_dict(state["model"])
-        log.info("Resuming %s after round %d", self.run_dir, state["round"])
+        log.info("Resuming %s after round %d", self.spec.run_dir, state["round"])
         return state["round"] + 1
 
     # ------------------------------------------------------------------ rounds
@@ -184,19 +117,22 @@ class ActiveLearningLoop:
         """Run from the start, or continue from a saved ``state``; return the rows of ``rounds.csv``."""
         start = self.resume(state) if state is not None else 0
         if start == 0:
-            init_rng = np.random.default_rng(np.random.SeedSequence(entropy=self.seed, spawn_key=(2,)))
-            initial = draw_initial_set(self.dm.pool, self.settings.initial_size, self.init_fractions, init_rng)
+            initial = draw_initial_set(
+                self.dm.pool, self.settings.initial_size, self.init_fractions, self.spec.stream(2)
+            )
             self.callback.label_batch(initial, 0)
         for r in range(start, self.settings.rounds + 1):
-            seed_r = round_seed(self.seed, r)
+            if self.callback.round != r:
+                raise RuntimeError(f"the callback is at round {self.callback.round}, the loop at {r}")
+            seed_r = round_seed(self.spec.seed, r)
             pl.seed_everything(seed_r % (2**32), workers=True, verbose=False)
             if self.model is None or self.settings.reset_weights:
-                self.model = self.model_factory()
-            self.callback.round = r
+                self.model = self.spec.model_factory()
             trainer = self.trainer_factory([self.callback])
             steps = trainer.max_steps
             if not steps or steps < 1:  # no hidden default: the config check names trainer.max_steps first
                 raise ValueError(f"trainer.max_steps must be >= 1 (steps per AL round), got {steps}")
             self.dm.start_round(seed_r, steps * self.dm.batch_size)
-            trainer.fit(self.model, datamodule=self.dm)
-        return self.callback.round_rows
+            trainer.fit(self.model, datamodule=self.dm)  # the callback ends the round (and moves to the next)
+            self._save(r)
+        return self.rows

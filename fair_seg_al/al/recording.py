@@ -56,6 +56,41 @@ class RunRecorder:
         self.estimate_rows: list[dict] = []
         self.test_rows: list[dict] = []
 
+    def add_selections(self, round: int, ids, groups, held_out, info=None) -> None:
+        """One row per labeled image: round, id, group, held-out flag and, for an acquired image,
+        its ``(score, raw score, weight)`` from ``info`` (NaN for the initial set)."""
+        nan = float("nan")
+        for sid, g in zip(ids, groups, strict=True):
+            score, raw, weight = (info or {}).get(sid, (nan, nan, nan))
+            self.selection_rows.append(
+                {"round": round, "subject_id": sid, "group": g, "held_out": sid in held_out,
+                 "score": score, "raw_score": raw, "weight": weight}
+            )  # fmt: skip
+
+    def add_estimates(
+        self, round: int, estimator: str, role: str, oracle: bool, estimates, test_dice, pool, weights, seconds
+    ) -> None:
+        """One row per group of an estimator's round: its estimate beside the truths it tries to
+        estimate (``test_dice``; ``pool``: the pool truth where measured), the weight and seconds."""
+        for g, e in estimates.items():
+            self.estimate_rows.append(
+                {
+                    "round": round,
+                    "estimator": estimator,
+                    "role": role,
+                    "oracle_control": oracle,
+                    "group": g,
+                    "n_images": e.n_images,
+                    "raw_estimate": e.raw,
+                    "estimate": e.estimate,
+                    "measurable": e.measurable,
+                    "test_dice": test_dice[g],
+                    **pool.get(g, {}),
+                    "weight": weights.get(g, float("nan")),
+                    "seconds": seconds,
+                }
+            )
+
     def add_test_values(self, round: int, ids, groups, values: dict) -> None:
         """One row per test image: its id, group and the value of each metric computed."""
         self.test_rows += [
