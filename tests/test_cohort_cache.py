@@ -111,7 +111,9 @@ def _race(tmp_path, n: int, kind: str = "auto", lock_line: str = ""):
     return {o[0].strip() for o in outs}, writes
 
 
-@pytest.mark.parametrize("kind", ["auto", pytest.param("soft", marks=pytest.mark.slow)])
+# three generator processes (17 s of the fast suite's 3 minutes): run with its control in the slow pass
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["auto", "soft"])
 def test_concurrent_generators_write_the_cohort_once(tmp_path, kind):
     paths, writes = _race(tmp_path, 3, kind)
     assert writes == 1  # one generated it, the others waited and reused it

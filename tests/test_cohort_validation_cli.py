@@ -10,11 +10,13 @@ import sys
 import nibabel as nib
 import numpy as np
 import pandas as pd
+import pytest
 
 from fair_seg_al.examples.own_cohort import build
 from tests.conftest import REPO
 
 
+@pytest.mark.slow  # a CLI process (8.5 s); each defect is refused in-process in tests/test_cohort_folder.py
 def test_a_cohort_with_many_defects_is_refused_with_all_of_them_listed(tmp_path):
     own = build(tmp_path / "own", group_sizes={"F": 5, "M": 4, "X": 3})
     df = pd.read_csv(own / "manifest.csv", dtype=str, keep_default_na=False)

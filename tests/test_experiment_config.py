@@ -220,6 +220,8 @@ def test_hash_ignores_logging_and_device_but_not_the_experiment():
     assert experiment_hash(cfg_with("strategy=entropy")) != base
 
 
+@pytest.mark.slow  # a CLI process (11 s); in the fast suite: the same check in-process
+# (test_budget_larger_than_pool_is_rejected) and the CLI's exit code 2 (test_rerun_without_resume_refuses_to_overwrite)
 def test_cli_rejects_bad_config_before_training(tmp_path: Path):
     res = subprocess.run(
         [sys.executable, "-m", "fair_seg_al.main", "al.budget=1000", "logger=none", f"paths.root_dir={tmp_path}"],

@@ -49,6 +49,7 @@ def test_readme_command_writes_a_valid_cohort(tmp_path):
     assert list((tmp_path / "logs" / "generate" / "runs").glob("*/.hydra/config.yaml"))
 
 
+@pytest.mark.slow  # a CLI process (7 s); the fast suite names bad keys in-process (test_unknown_and_mistyped_keys_are_named)
 def test_bad_value_fails_fast_naming_key_and_file(tmp_path):
     res = _run(
         f"out_dir={tmp_path / 'c'}", "bias=weak", "bias.magnitude.sd=-1", f"paths.root_dir={tmp_path}", cwd=tmp_path
