@@ -22,7 +22,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.config import ConfigError, config_source
-from fair_seg_al.run_identity import strategy_label
+from fair_seg_al.run_identity import data_label, strategy_label
 
 WANDB_MODES = ("offline", "online", "disabled")
 
@@ -71,7 +71,7 @@ def wandb_logger(
         provenance = current_provenance()
     config["provenance"] = provenance
     if "strategy" in cfg:  # the labels the run name and the report use: W&B groups runs by them
-        config["labels"] = {"strategy": strategy_label(cfg.strategy), "data": _data_tag(cfg)}
+        config["labels"] = {"strategy": strategy_label(cfg.strategy), "data": data_label(cfg)}
     logger = WandbLogger(
         project=project or "fair_seg_al",
         entity=entity,

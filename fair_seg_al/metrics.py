@@ -182,7 +182,8 @@ class Metric:
     Args:
         name: its column name (and the prefix of its summary columns).
         per_case: ``Cases -> (B,)`` values.
-        higher_is_better: the direction of a better segmentation.
+        higher_is_better: the direction of a better segmentation (for whoever reads the table;
+            the built-in comparisons name their own directions).
         surface: needs the voxel spacing (off with ``metrics.surface=false``).
         equity: a score in [0, 1], better high: also the equity-scaled score and SER.
     """

@@ -59,7 +59,15 @@ def data_label(cfg: Mapping) -> str:
 
 
 def _data_label(*, _root_: DictConfig) -> str:
-    return data_label(_root_)
+    """``${fsa_data_label:}``; a source error is left to the config check, which names it, so the
+    resolver (run folder names) falls back to the source's name."""
+    from fair_seg_al.config import ConfigError
+    from fair_seg_al.data.source import source_name
+
+    try:
+        return data_label(_root_)
+    except ConfigError:
+        return source_name(_root_)
 
 
 #: Keys that do not change what an experiment computes (excluded from its hash).
@@ -99,8 +107,14 @@ def experiment_hash(cfg: DictConfig) -> str:
 
 
 def _experiment_key(*, _root_: DictConfig) -> str:
-    """Short experiment hash of the config being composed (a resolver for sweep job folders)."""
-    return experiment_hash(_root_)[:8]
+    """Short experiment hash of the config being composed (a resolver for sweep job folders); a
+    source error is left to the config check, which names it (the whole config is hashed then)."""
+    from fair_seg_al.config import ConfigError
+
+    try:
+        return experiment_hash(_root_)[:8]
+    except ConfigError:
+        return stable_hash(OmegaConf.to_container(_root_, resolve=False))[:8]
 
 
 #: The ``${fsa_*:}`` resolvers of ``conf/`` (``fsa_run_dir`` belongs to ``main``'s run folders).

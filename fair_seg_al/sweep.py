@@ -54,6 +54,7 @@ class PrepareCohorts(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if not self.enabled:
             return
+        from fair_seg_al.config import ConfigError
         from fair_seg_al.data.source import source_kind
 
         jobs = sweep_jobs(config)
@@ -73,7 +74,10 @@ class PrepareCohorts(Callback):
             if key is not None:  # None: e.g. a user's folder, nothing to generate
                 needed.setdefault(key, (source, cfg))
         for source, cfg in needed.values():
-            source.prepare(cfg, num_workers=self.num_workers)
+            try:
+                source.prepare(cfg, num_workers=self.num_workers)
+            except ConfigError as err:  # the jobs report it, each with its file
+                log.warning("prepare_cohorts: a cohort left to its jobs to report (%s)", err)
         log.info(
             "prepare_cohorts: %d job(s) need %d cohort(s) prepared, ready after %.1f s",
             len(jobs),

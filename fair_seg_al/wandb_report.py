@@ -2,7 +2,7 @@
 
 One section per bias x init (a heading and a panel grid), each over its own run set: the
 sweep's runs (W&B group = ``sweep_name``) of that bias and start, oracle controls
-(tag ``control=oracle``) left out, grouped by strategy (``config.strategy.name``) so every
+(tag ``control=oracle``) left out, grouped by strategy (``config.labels.strategy``) so every
 line plot shows each strategy's mean over seeds with a std-dev band. The panels are the
 report's figures, on the ``al/round`` axis: the Dice of each group, the disparity, the
 equity-scaled Dice and how many group-B images each strategy acquired.

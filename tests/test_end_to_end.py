@@ -302,3 +302,14 @@ def test_relaunching_a_sweep_with_one_more_seed_runs_only_the_new_job(tmp_path, 
     assert "already complete" in res.stdout + res.stderr
     # one offline W&B run per job: the finished job opened no second, empty one
     assert [len(list(j.glob("wandb/offline-run-*"))) for j in jobs] == [1, 1]
+
+
+def test_a_round_that_never_ended_saves_no_state(tmp_path, run_experiment):
+    """A Trainer that trains nothing never calls on_train_end: the loop stops instead of saving a
+    state that says the round is done."""
+    run = tmp_path / "run"
+    with pytest.raises(RuntimeError, match=r"round 0 did not end"):
+        run_experiment(run, *SMOKE, "al.rounds=0", "+trainer.limit_train_batches=0")
+    from fair_seg_al.al.state import STATE_FILE
+
+    assert not (run / STATE_FILE).exists()

@@ -10,7 +10,8 @@ tested without a Trainer):
 4. composition (:mod:`fair_seg_al.strategies.composition`): which images form the batch;
 5. labeling (:meth:`AcquisitionCallback.label_batch`): reveal the batch, fixing each
    image's ``held_out`` flag once, and let prequential estimators see the batch's Dice;
-6. recording (:mod:`fair_seg_al.al.recording`): the run's tables, the loggers, the state.
+6. recording (:mod:`fair_seg_al.al.recording`): the run's tables and the loggers (the loop then
+   saves the AL state).
 """
 
 from __future__ import annotations

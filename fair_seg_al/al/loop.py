@@ -134,5 +134,7 @@ class ActiveLearningLoop:
                 raise ValueError(f"trainer.max_steps must be >= 1 (steps per AL round), got {steps}")
             self.dm.start_round(seed_r, steps * self.dm.batch_size)
             trainer.fit(self.model, datamodule=self.dm)  # the callback ends the round (and moves to the next)
+            if self.callback.round != r + 1:  # e.g. a Trainer that trained nothing never calls on_train_end
+                raise RuntimeError(f"round {r} did not end: the Trainer never reached on_train_end; nothing saved")
             self._save(r)
         return self.rows

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from fair_seg_al.al.state import write_table
-from fair_seg_al.metrics import METRICS, summary_columns
+from fair_seg_al.metrics import METRICS, RENAMED_COLUMNS, summary_columns
 
 #: per test image and round, then one column per metric of the table (``nsd``: normalised surface
 #: Dice, ``hd95``: mm; empty where not computed, e.g. metrics.surface=false)
@@ -125,7 +125,8 @@ class RunRecorder:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.round_rows = list(state["round_rows"])
+        # a run begun by older code: its rows under today's column names, as the reader gives them
+        self.round_rows = [{RENAMED_COLUMNS.get(k, k): v for k, v in r.items()} for r in state["round_rows"]]
         self.selection_rows = [{"held_out": False, **r} for r in state["selection_rows"]]
         self.estimate_rows = list(state.get("estimate_rows", []))
         self.test_rows = list(state.get("test_rows", []))

@@ -29,6 +29,7 @@ and it is imported before the source is looked up.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,17 +281,21 @@ class FolderSource(CohortSource):
             f"must be a list of integer label values, e.g. [11], or null; got {label_values!r}",
             group="source",
         )
-        try:
-            folder = load_cohort(
-                cohort_dir,
-                name,
-                _plain(node.get("options")),
-                grouping=grouping,
-                label_values=list(label_values) if label_values else None,
-                allow_outside=bool(node.get("allow_outside_paths", False)),
+        options = _plain(node.get("options"))
+        try:  # the options against the layout reader's own parameters, before anything is read
+            inspect.signature(LAYOUTS[name]).bind(
+                Path(), label_values=None, grouping=None, allow_outside=False, **options
             )
-        except TypeError as err:  # an option the layout does not take
+        except TypeError as err:
             raise ConfigError(f"source.options: {err} (source={name})") from None
+        folder = load_cohort(
+            cohort_dir,
+            name,
+            options,
+            grouping=grouping,
+            label_values=list(label_values) if label_values else None,
+            allow_outside=bool(node.get("allow_outside_paths", False)),
+        )
         return cls(folder, name)
 
     def roster(self) -> CohortFolder:
