@@ -234,12 +234,20 @@ SUMMARY_SUFFIXES = ("disparity", "disparity_sum", "ser")
 
 
 def groups_in_columns(columns, metric: str = "dice") -> list[str]:
-    """The groups whose ``<metric>_<group>`` column is among ``columns`` (in their order).
+    """The groups whose ``<metric>_<group>`` column is among ``columns`` (in their order): those of
+    the ``n_labeled_<group>`` columns where a run's table has them (so a metric named, say,
+    ``dice_soft`` is no group), else every ``<metric>_`` column but the summary suffixes.
 
+    >>> groups_in_columns(["n_labeled_A", "n_labeled_B", "dice", "dice_A", "dice_B", "dice_disparity", "dice_soft"])
+    ['A', 'B']
     >>> groups_in_columns(["dice", "dice_A", "dice_B", "dice_disparity", "es_dice", "dice_ser"])
     ['A', 'B']
     """
+    columns = list(columns)
     prefix = f"{metric}_"
+    labeled = [c[len("n_labeled_") :] for c in columns if c.startswith("n_labeled_")]
+    if labeled:
+        return [g for g in labeled if prefix + g in columns]
     return [c[len(prefix) :] for c in columns if c.startswith(prefix) and c[len(prefix) :] not in SUMMARY_SUFFIXES]
 
 
