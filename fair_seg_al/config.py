@@ -77,3 +77,17 @@ def to_dataclass(schema: type[T], cfg: Any, key: str, group: str | None = None) 
     except ConfigError as err:  # raised by a schema's __post_init__
         raise ConfigError(f"{key}.{err} (set in {config_source(group)})") from None
     return obj  # type: ignore[return-value]
+
+
+def import_user_module(module: str, key: str, group: str | None = None) -> None:
+    """Import a user's module named by config key ``key`` (it registers its own sources, layouts or
+    metrics); raise :class:`ConfigError` naming the key (and, with ``group``, its file) if it fails."""
+    import importlib
+
+    try:
+        importlib.import_module(str(module))
+    except ImportError as err:
+        where = f" (set in {config_source(group)})" if group else ""
+        raise ConfigError(
+            f"{key}: cannot import {module!r} ({err}); it must be importable from where you run{where}"
+        ) from None

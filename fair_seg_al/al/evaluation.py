@@ -34,15 +34,10 @@ class MetricSettings:
     module: str | None = None
 
     def __post_init__(self) -> None:
-        import importlib
-
-        from fair_seg_al.config import ConfigError
+        from fair_seg_al.config import ConfigError, import_user_module
 
         if self.module:
-            try:
-                importlib.import_module(self.module)
-            except ImportError as err:
-                raise ConfigError(f"module: cannot import {self.module!r} ({err})") from None
+            import_user_module(self.module, "module")
         unknown = [n for n in self.names if n not in METRICS]
         if unknown:
             raise ConfigError(f"names: unknown metric(s) {unknown}; the metric table has {list(METRICS)}")

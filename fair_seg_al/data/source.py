@@ -28,7 +28,6 @@ and it is imported before the source is looked up.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fair_seg_al.cohort import CohortSpec, generate_cohort
 from fair_seg_al.cohort.generator import subject_table
-from fair_seg_al.config import ConfigError, config_source, require
+from fair_seg_al.config import ConfigError, import_user_module, require
 from fair_seg_al.data.attributes import Grouping, assign_groups
 from fair_seg_al.data.cohort_folder import CohortFolder, SubjectRecord
 from fair_seg_al.data.errors import CohortFormatError, listing
@@ -150,13 +149,7 @@ def _import_source_module(cfg: Mapping) -> None:
     """Import ``source.module`` (a user's module that registers its source or layout), if set."""
     module = (cfg.get("source") or {}).get("module")
     if module:
-        try:
-            importlib.import_module(str(module))
-        except ImportError as err:
-            raise ConfigError(
-                f"source.module: cannot import {module!r} ({err}); it must be importable from where you run "
-                f"(set in {config_source('source')})"
-            ) from None
+        import_user_module(module, "source.module", "source")
 
 
 def source_from_config(cfg: DictConfig) -> CohortSource:
