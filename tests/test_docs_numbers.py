@@ -205,6 +205,13 @@ def test_the_ideal_estimators_on_the_pool_truth():
         f"unresolved ({me_ld}; {ra_ld})" in text
     )
     assert f"would score {me_k:.3f} and {ra_k:.3f}: resolved better ({me_kd}; {ra_kd})" in text
+    # the benchmark's own simulated ideal rows (other draws, same model) agree within Monte Carlo noise
+    table = pd.read_csv(DOCS / "estimators" / "pool" / "table_pool.csv")
+    table = table[(table["bias"] == "all")].set_index(["arm", "estimator"])
+    for arm in ("masked_entropy", "random"):
+        for name, row in (("labeled", "ideal: labeled-sample noise (simulated)"),
+                          ("knew", "ideal: knew the pool Dice (simulated ceiling)")):  # fmt: skip
+            assert table.loc[(arm, row), "lr_err"] == pytest.approx(quoted[(arm, name)][0], abs=0.002)
 
 
 def test_augmentation_run_numbers_match_their_csv():

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
-from studies.estimators import pool_decision
+from studies.estimators import label_free_family, label_free_markdown, pool_decision
 
 from fair_seg_al.analysis import estimators as bench
 
@@ -101,8 +102,9 @@ def test_constant_reference_and_weight_ratio_by_hand(tmp_path):
     assert oracle["logratio_mae"] == 0.0 and oracle["right_side_balanced"] == 1.0
 
 
-def _pool_run(root, seed, arm, rows):
-    """rows: [(round, estimator, est_A, est_B, pool_A, pool_B)]; the test Dice equals the pool's."""
+def _pool_run(root, seed, arm, rows, labeled=None):
+    """rows: [(round, estimator, est_A, est_B, pool_A, pool_B)]; the test Dice equals the pool's.
+    labeled: (n_A, n_B) labeled images in every round, written to rounds.csv when given."""
     run = root / f"{arm}-strong-imbalanced-seed{seed}"
     (run / ".hydra").mkdir(parents=True)
     _config(run, arm, seed)
@@ -114,7 +116,10 @@ def _pool_run(root, seed, arm, rows):
                  "test_dice": p, "seconds": 1.0, "pool_dice": p, "pool_dice_se": 0.01, "pool_images": 50}
             )  # fmt: skip
     pd.DataFrame(out).to_csv(run / "estimates.csv", index=False)
-    pd.DataFrame({"round": [0, 1], "n_labeled": [10, 20], "seconds_train": 2.0}).to_csv(run / "rounds.csv", index=False)
+    r = pd.DataFrame({"round": [0, 1], "n_labeled": [10, 20], "seconds_train": 2.0})
+    if labeled is not None:
+        r = r.assign(n_labeled_A=labeled[0], n_labeled_B=labeled[1])
+    r.to_csv(run / "rounds.csv", index=False)
     pd.DataFrame({"round": [0], "subject_id": ["s0"], "group": "A", "held_out": [False]}).to_csv(
         run / "selections.csv", index=False
     )
@@ -149,3 +154,95 @@ def test_pool_truth_scores_and_the_decision_by_hand(tmp_path):
     assert "Lowest log weight-ratio error: `exact` (0.000)" in text
     assert "| off |" in text and "| yes |" in text.split("| off |")[1].split("\n")[0]
     assert "**the decision is `exact`**" in text
+
+
+def test_vectorised_weight_ratio_matches_group_weights():
+    # log_weight_ratios is what the simulated ideals use; group_weights is what selection uses
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0.3, 1.1, 200), rng.uniform(0.3, 1.1, 200)  # Dice above 1 clips the error to 0
+    a[:10], b[5:15] = np.nan, np.nan
+    a[20:25] = b[20:25] = 1.0  # no error in either group: the neutral weights
+    got = bench.log_weight_ratios(a, b)
+    for x, y, lr in zip(a, b, got, strict=True):
+        w = bench.group_weights({"A": x, "B": y}, "one_minus_dice", floor=0.1)
+        assert lr == pytest.approx(math.log(w["B"] / w["A"]), abs=1e-9)
+
+
+def _truth_frames(se, n_b, pool_images=50):
+    """One run, one round: pool Dice A 0.9, B 0.7, both with standard error se; 10 labeled A, n_b labeled B."""
+    keys = {"arm": "random", "bias": "strong", "init": "balanced", "seed": 0, "run": "r0", "round": 0}
+    est = pd.DataFrame(
+        [keys | {"estimator": "oracle", "group": g, "pool_dice": d, "pool_dice_se": se, "pool_images": pool_images}
+         for g, d in (("A", 0.9), ("B", 0.7))]
+    )  # fmt: skip
+    return est, pd.DataFrame([keys | {"n_labeled_A": 10, "n_labeled_B": n_b}])
+
+
+def test_ideal_estimators_by_hand():
+    # Dice 0.9 / 0.7: errors 0.1 / 0.3, mean 0.2, weights 0.1 + 0.9 * (0.5, 1.5) = 0.55, 1.45
+    true_lr = math.log(1.45 / 0.55)
+    # no pool noise: the pool-knowing ideal is exact; with no labeled B image the sample ideal leaves B
+    # unmeasured (neutral weights, ratio 0): error |true ratio|, and B's quota share 10 * 1.45 / 2 = 7.25
+    # instead of 5, a composition error of 2.25
+    est, rounds = _truth_frames(se=0.0, n_b=0)
+    got = bench.ideal_errors(est, rounds, draws=50).set_index("estimator")
+    assert got.loc[bench.IDEAL_POOL, "lr_err"] == 0.0 and got.loc[bench.IDEAL_POOL, "comp_err"] == 0.0
+    assert got.loc[bench.IDEAL_SAMPLE, "lr_err"] == pytest.approx(true_lr)
+    assert got.loc[bench.IDEAL_SAMPLE, "comp_err"] == pytest.approx(2.25)
+    # with noise: the labeled sample (10 of 50 images) is sqrt(5) times noisier than the pool mean, so its
+    # ideal errs more; small noise, errors near |d lr / d Dice| * E|noise| (a first-order bound, not exact)
+    est, rounds = _truth_frames(se=0.002, n_b=10)
+    got = bench.ideal_errors(est, rounds, draws=4000).set_index("estimator")
+    assert 0 < got.loc[bench.IDEAL_POOL, "lr_err"] < got.loc[bench.IDEAL_SAMPLE, "lr_err"] < 0.2
+    assert got.loc[bench.IDEAL_SAMPLE, "lr_err"] / got.loc[bench.IDEAL_POOL, "lr_err"] == pytest.approx(
+        math.sqrt(5), rel=0.1
+    )
+    # runs without per-group labeled counts get no ideal rows (the old benchmarks' raw runs)
+    assert bench.ideal_errors(est, rounds.drop(columns="n_labeled_B")).empty
+
+
+def _label_free_runs(root, agreement_off, rca_off):
+    """Three masked-entropy runs, two rounds: pool truth varies by run; the oracle is exact, `agreement`
+    and `rca` miss B by their offsets, `train` by +0.2, `prequential` by +0.05. Every run has a large gap
+    in round 0 and none in round 1, so the constant guess errs by about 0.48 at each point, and a miss
+    of B by +0.2 errs by (0.35 + 0.97) / 2 on average (log ratios 0.969 / 0 true, 0.619 / -0.969 missed):
+    worse than the constant."""
+    truths = {0: [(0.8, 0.4), (0.7, 0.7)], 1: [(0.8, 0.42), (0.7, 0.69)], 2: [(0.79, 0.4), (0.71, 0.7)]}
+    misses = {"oracle": 0.0, "agreement": agreement_off, "rca": rca_off, "train": 0.2, "prequential": 0.05}
+    for seed, pts in truths.items():
+        rows = [(rnd, n, pa, pb + m, pa, pb) for rnd, (pa, pb) in enumerate(pts) for n, m in misses.items()]
+        _pool_run(root, seed, "masked_entropy", rows, labeled=(10, 10))
+    est, rounds = bench.load(root)
+    scores = bench.pool_scores(est, rounds)
+    return label_free_family(scores, bench.summarise(est, rounds)), scores
+
+
+def test_label_free_family_and_decision_by_hand(tmp_path):
+    family, scores = _label_free_runs(tmp_path / "exact", agreement_off=0.0, rca_off=0.1)
+    # two label-free estimators x (constant, reference) in the one arm; the reference is the better
+    # label-based one (prequential misses by less than train)
+    assert len(family) == 4 and set(family["against"]) == {"constant (reference)", "prequential"}
+    assert (family["runs"] == 3).all() and (family["planned_runs"] == 72).all()
+    f = family.set_index(["estimator", "against"])
+    # exact agreement: its error is 0, so its difference is minus the other's per-run error
+    pooled = scores[(scores["bias"] == "all") & (scores["init"] == "all")].set_index("estimator")
+    assert f.loc[("agreement", "prequential"), "diff"] == pytest.approx(-pooled.loc["prequential", "lr_err"])
+    assert f.loc[("agreement", "constant (reference)"), "verdict"] == "resolved better"
+    assert f.loc[("rca", "prequential"), "diff"] > 0
+    # Holm: the smallest p times 4, never below the raw p, and monotone in the raw p's order
+    ordered = family.sort_values("p")
+    assert ordered["p_holm"].iloc[0] == pytest.approx(min(1.0, 4 * ordered["p"].iloc[0]))
+    assert (ordered["p_holm"].diff().dropna() >= 0).all() and (family["p_holm"] >= family["p"]).all()
+    # the simulated ideals are on the scale's page; the report marks the look as interim (3 of 72 runs)
+    assert {bench.IDEAL_SAMPLE, bench.IDEAL_POOL} <= set(pooled.index)
+    text = "\n".join(label_free_markdown(family, scores))
+    assert "**INCOMPLETE: an interim look, not a verdict** (`masked_entropy` 3 of 72 runs)" in text
+    assert "after Holm: `agreement`" in text
+    # both missing B as badly as train: nothing beats the constant, and the page says so
+    family, scores = _label_free_runs(tmp_path / "off", agreement_off=0.2, rca_off=0.2)
+    assert family.set_index(["estimator", "against"]).loc[("rca", "constant (reference)"), "diff"] == pytest.approx(
+        (0.35 + 0.969) / 2 - 0.48, abs=0.02
+    )
+    text = "\n".join(label_free_markdown(family, scores))
+    assert "**No label-free estimator is resolved better than the constant" in text
+    assert not (family["verdict"] == "resolved better").any()

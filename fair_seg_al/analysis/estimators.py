@@ -95,6 +95,72 @@ def log_weight_ratio(d_a: float, d_b: float) -> float:
     return float(np.log(w["B"] / w["A"]))
 
 
+def log_weight_ratios(d_a, d_b, floor: float = 0.1) -> np.ndarray:
+    """:func:`log_weight_ratio` over arrays (two groups, broadcast): the same weights as
+    :func:`group_weights` with ``one_minus_dice``, vectorised for simulation; a NaN estimate is
+    unmeasured and gives the neutral ratio, as there. By hand: Dice 0.9 / 0.7, errors 0.1 / 0.3,
+    weights 0.1 + 0.9 * (0.5, 1.5) = 0.55 / 1.45, log(1.45 / 0.55) = 0.9694.
+
+    >>> log_weight_ratios([0.9, 1.0, np.nan], [0.7, 1.0, 0.5]).round(4).tolist()
+    [0.9694, 0.0, 0.0]
+    """
+    a, b = np.broadcast_arrays(np.asarray(d_a, dtype=float), np.asarray(d_b, dtype=float))
+    ea, eb = np.clip(1.0 - a, 0.0, None), np.clip(1.0 - b, 0.0, None)
+    mean = (ea + eb) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wa = np.where(mean > 0, floor + (1 - floor) * ea / mean, 1.0)
+        wb = np.where(mean > 0, floor + (1 - floor) * eb / mean, 1.0)
+        lr = np.log(wb / wa)
+    return np.where(np.isnan(a) | np.isnan(b), 0.0, lr)
+
+
+#: Two estimators that are simulated from the recorded pool truth, not run: unbiased, with the
+#: sampling noise of each group's labeled images (the best an estimator reading only them could
+#: do), and with only the pool mean's own noise (an estimator that knew each pool group's Dice:
+#: the scale's ceiling).
+IDEAL_SAMPLE = "ideal: labeled-sample noise (simulated)"
+IDEAL_POOL = "ideal: knew the pool Dice (simulated ceiling)"
+IDEALS = (IDEAL_SAMPLE, IDEAL_POOL)
+
+
+def ideal_errors(est: pd.DataFrame, rounds: pd.DataFrame, draws: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    """Per run x round, the expected log weight-ratio and batch-composition errors (against the
+    pool truth) of the two :data:`IDEALS`, each an unbiased Normal estimate of each group's pool
+    Dice: with SD ``sd_g / sqrt(n_labeled_g)`` (``sd_g`` the per-image SD of the pool,
+    ``pool_dice_se * sqrt(pool_images)``; no labeled image: unmeasured) and with SD
+    ``pool_dice_se``. Empty unless the runs record the pool truth of two groups A and B."""
+    keys = ["arm", "bias", "init", "seed", "run", "round"]
+    cols = ["pool_dice", "pool_dice_se", "pool_images"]
+    labeled = ["n_labeled_A", "n_labeled_B"]
+    if not set(cols) <= set(est) or set(est["group"].unique()) != {"A", "B"} or not set(labeled) <= set(rounds):
+        return pd.DataFrame(columns=[*keys, "estimator", "lr_err", "comp_err"])
+    truth = est.drop_duplicates([*keys, "group"])  # every estimator's row carries the same pool truth
+    wide = truth.pivot_table(index=keys, columns="group", values=cols).dropna()
+    n = rounds.set_index(keys)[labeled].reindex(wide.index).to_numpy(dtype=float)
+    d = np.stack([wide[("pool_dice", g)].to_numpy() for g in "AB"])
+    se = np.stack([wide[("pool_dice_se", g)].to_numpy() for g in "AB"])
+    sd = se * np.sqrt(np.stack([wide[("pool_images", g)].to_numpy() for g in "AB"]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sample_sd = sd / np.sqrt(n.T)  # inf or NaN where a group has no labeled image: unmeasured below
+    true = log_weight_ratios(d[0], d[1])
+    rng = np.random.default_rng(seed)
+    out = []
+    for name, noise in ((IDEAL_SAMPLE, sample_sd), (IDEAL_POOL, se)):
+        lr_err, comp_err, left = np.zeros(len(true)), np.zeros(len(true)), draws
+        while left:  # in blocks, to bound memory
+            k = min(left, 1000)
+            draw = d[:, None, :] + rng.standard_normal((2, k, len(true))) * noise[:, None, :]
+            draw[~np.isfinite(draw)] = np.nan
+            lr = log_weight_ratios(draw[0], draw[1])
+            lr_err += np.abs(lr - true).sum(0)
+            comp_err += np.abs(quota_b(lr) - quota_b(true)).sum(0)
+            left -= k
+        out.append(
+            wide.index.to_frame(index=False).assign(estimator=name, lr_err=lr_err / draws, comp_err=comp_err / draws)
+        )
+    return pd.concat(out, ignore_index=True)
+
+
 def gaps(est: pd.DataFrame, column: str) -> pd.DataFrame:
     """One row per run x round x estimator: estimated and true A-B gap, and the log weight
     ratio the estimates give against the one the test Dice would give (two-group cohorts)."""
@@ -282,7 +348,7 @@ def pool_truth_gaps(est: pd.DataFrame) -> pd.DataFrame:
     return out.dropna(subset=["true_gap"])
 
 
-def pool_scores(est: pd.DataFrame) -> pd.DataFrame:
+def pool_scores(est: pd.DataFrame, rounds: pd.DataFrame | None = None) -> pd.DataFrame:
     """The re-scored benchmark (plan of 2026-12-02): per arm x cell (and all cells) x estimator,
     against the pool truth: log weight-ratio error and quota batch-composition error (per-run
     means, 95 % t-interval over runs), paired against the constant guess per run, and the
@@ -291,10 +357,14 @@ def pool_scores(est: pd.DataFrame) -> pd.DataFrame:
     Two reference rows show where the scale's ends lie: ``constant (reference)``, "B is worse"
     by the mean true ratio of its cell, and ``oracle``, the 20-per-group *test-set* Dice, which
     a perfect test-set estimator could not beat (its error is the test set's own noise).
+    With ``rounds``, the two simulated :data:`IDEALS` (:func:`ideal_errors`) show the other end:
+    what an unbiased estimator limited to the labeled sample, and one that knew each pool
+    group's Dice, would score (their right side is not simulated).
     """
     from fair_seg_al.analysis.stats import t_interval
 
     g_all = pool_truth_gaps(est[est["rule"] == "shrink"] if "rule" in est else est)
+    ideal_all = ideal_errors(est, rounds) if rounds is not None else None
     rows = []
     for arm in sorted(g_all["arm"].unique()):
         ga = g_all[g_all["arm"] == arm]
@@ -307,9 +377,14 @@ def pool_scores(est: pd.DataFrame) -> pd.DataFrame:
             both = pd.concat([g, const], ignore_index=True)
             both["lr_err"] = (both["est_lr"] - both["true_lr"]).abs()
             both["comp_err"] = np.abs(quota_b(both["est_lr"]) - quota_b(both["true_lr"]))
+            ideals = []
+            if ideal_all is not None and len(ideal_all):
+                ideal = in_cell(ideal_all[ideal_all["arm"] == arm], bias, init)
+                both = pd.concat([both, ideal], ignore_index=True)
+                ideals = [n for n in IDEALS if n in set(ideal["estimator"])]
             per_run = both.groupby(["estimator", "run"])[["lr_err", "comp_err"]].mean()
             base = per_run.loc["constant (reference)"]
-            for name in [*ordered(g["estimator"]), "constant (reference)"]:
+            for name in [*ordered(g["estimator"]), *ideals, "constant (reference)"]:
                 d = both[both["estimator"] == name]
                 runs = per_run.loc[name]
                 clear = (d["true_gap"].abs() > 2 * d["gap_se"]) & d["gap_se"].notna()

@@ -23,6 +23,7 @@ import pandas as pd
 
 from fair_seg_al.analysis.estimators import (
     BUDGET,
+    IDEALS,
     collect,
     gaps,
     load,
@@ -62,7 +63,7 @@ def pool_decision(scores: pd.DataFrame, costs: pd.DataFrame, arm: str = DECISION
     pooled = scores[(scores["arm"] == arm) & (scores["bias"] == "all") & (scores["init"] == "all")].set_index(
         "estimator"
     )
-    real = [e for e in pooled.index if e not in ("oracle", "constant (reference)")]
+    real = [e for e in pooled.index if e not in ("oracle", "constant (reference)", *IDEALS)]
     if not real:
         return [f"No pooled rows for arm `{arm}`: no decision."]
     best = min(real, key=lambda e: pooled.loc[e, "lr_err"])
@@ -114,6 +115,120 @@ def pool_decision(scores: pd.DataFrame, costs: pd.DataFrame, arm: str = DECISION
         "",
     ]
     return lines
+
+
+LABEL_FREE = ("agreement", "rca", "quality_regressor")  #: the label-free estimators (issue 34)
+LABEL_BASED = ("train", "prequential")  #: the cheap label-based references of the label-free plan
+PLANNED_RUNS = {"masked_entropy": 72, "random": 40}  #: runs per arm in docs/plans/label_free_estimators.md
+CONSTANT = "constant (reference)"
+
+
+def _per_run(pooled: pd.DataFrame, name: str) -> pd.Series:
+    return pd.Series(pooled.loc[name, "per_run_lr_err"], dtype=float)
+
+
+def label_free_family(scores: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
+    """The label-free plan's one Holm family: in each arm (its cells pooled), each label-free
+    estimator's per-run log weight-ratio error minus the constant guess's, and minus the
+    label-based reference's (the better of ``train`` and ``prequential`` in that arm, by pooled
+    error); paired t over runs, Holm over every test present. Empty without label-free rows."""
+    from fair_seg_al.analysis.stats import holm, t_interval
+
+    rows = []
+    for arm in sorted(scores["arm"].unique()):
+        pooled = scores[(scores["arm"] == arm) & (scores["bias"] == "all") & (scores["init"] == "all")]
+        pooled = pooled.set_index("estimator")
+        present = [e for e in LABEL_FREE if e in pooled.index]
+        refs = [e for e in LABEL_BASED if e in pooled.index]
+        if not present or not refs:
+            continue
+        reference = min(refs, key=lambda e: pooled.loc[e, "lr_err"])
+        seconds = costs[(costs["arm"] == arm) & (costs["bias"] == "all") & (costs["init"] == "all")]
+        seconds = seconds[seconds["rule"] == "shrink"].set_index("estimator")["seconds_per_round"]
+        for name in present:
+            for against in (CONSTANT, reference):
+                d = (_per_run(pooled, name) - _per_run(pooled, against)).dropna()
+                lo, hi, p = t_interval(d.to_numpy())
+                rows.append(
+                    {
+                        "arm": arm,
+                        "estimator": name,
+                        "against": against,
+                        "runs": len(d),
+                        "planned_runs": PLANNED_RUNS.get(arm, np.nan),
+                        "lr_err": float(pooled.loc[name, "lr_err"]),
+                        "diff": float(d.mean()),
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "p": p,
+                        "seconds_per_round": float(seconds.get(name, np.nan)),
+                    }
+                )
+    family = pd.DataFrame(rows)
+    if family.empty:
+        return family
+    family["p_holm"] = holm(family["p"].to_numpy())
+    resolved = family["p_holm"] < 0.05
+    family["verdict"] = np.where(
+        resolved & (family["diff"] < 0), "resolved better", np.where(resolved, "resolved worse", "unresolved")
+    )
+    return family
+
+
+def label_free_markdown(family: pd.DataFrame, scores: pd.DataFrame, arm: str = DECISION_ARM) -> list[str]:
+    """The family's table, the scale's ends (constant, label-based reference, simulated ceiling)
+    and the plan's decision: does any label-free estimator beat the constant in the decision arm?"""
+    runs = family.drop_duplicates("arm").set_index("arm")
+    complete = all(runs.loc[a, "runs"] >= runs.loc[a, "planned_runs"] for a in runs.index) and set(runs.index) >= set(
+        PLANNED_RUNS
+    )
+    status = ", ".join(f"`{a}` {runs.loc[a, 'runs']} of {runs.loc[a, 'planned_runs']:.0f} runs" for a in runs.index)
+    lines = [
+        "#### Label-free estimators: the planned family (plan: docs/plans/label_free_estimators.md)",
+        "",
+        ("All planned runs are in" if complete else "**INCOMPLETE: an interim look, not a verdict**") + f" ({status}).",
+        "",
+        "Per-run log weight-ratio error against the pool truth, each arm's cells pooled; difference paired per "
+        "run (negative: the label-free estimator is better), 95 % t-interval, Holm over the "
+        f"{len(family)} tests below.",
+        "",
+        "| arm | estimator | error | minus | difference [95 % t-interval] | Holm p | verdict | s / round |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in family.iterrows():
+        lines.append(
+            f"| {r['arm']} | `{r['estimator']}` | {r['lr_err']:.3f} | {r['against']} "
+            f"| {r['diff']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['p_holm']:.2g} | {r['verdict']} "
+            f"| {_num(r['seconds_per_round'], '.2f')} |"
+        )
+    lines += ["", "The scale's ends in each arm (pooled; not in the family, paired per run against the constant):", ""]
+    lines += ["| arm | row | error [95 % t-interval] | minus the constant |", "|---|---|---|---|"]
+    ends = [CONSTANT, "oracle", *IDEALS]
+    for a in family["arm"].unique():
+        pooled = scores[(scores["arm"] == a) & (scores["bias"] == "all") & (scores["init"] == "all")]
+        reference = family[(family["arm"] == a) & (family["against"] != CONSTANT)]["against"].iloc[0]
+        for _, r in pooled[pooled["estimator"].isin([reference, *ends])].iterrows():
+            name = f"`{r['estimator']}` (label-based reference)" if r["estimator"] == reference else r["estimator"]
+            lines.append(
+                f"| {a} | {name} | {r['lr_err']:.3f} [{r['lr_err_lo']:.3f}, {r['lr_err_hi']:.3f}] "
+                f"| {'-' if r['estimator'] == CONSTANT else _fmt_ci(r['lr_err_vs_constant'], r['vs_constant_lo'], r['vs_constant_hi'])} |"
+            )
+    better = family[(family["arm"] == arm) & (family["against"] == CONSTANT) & (family["verdict"] == "resolved better")]
+    lines += [""]
+    if arm not in set(family["arm"]):
+        lines.append(f"No rows in the decision arm `{arm}`: no decision.")
+    elif len(better):
+        lines.append(
+            f"**Resolved better than the constant in the decision arm `{arm}` after Holm: "
+            + ", ".join(f"`{e}`" for e in better["estimator"])
+            + ".** The plan's next condition is the minority rerun's oracle control against `composition_control`."
+        )
+    else:
+        lines.append(
+            f"**No label-free estimator is resolved better than the constant in the decision arm `{arm}` after Holm**: "
+            "the plan's first condition failed; no estimator-driven rule follows from this benchmark."
+        )
+    return [*lines, ""]
 
 
 def pool_markdown(t: pd.DataFrame) -> list[str]:
@@ -302,9 +417,13 @@ def report(raw: Path, out: Path) -> None:
         + "\n"
     )
     if "pool_dice" in est and est["pool_dice"].notna().any():  # runs made since the re-scoring plan
-        scores = pool_scores(est)
+        scores = pool_scores(est, rounds)
         scores.drop(columns="per_run_lr_err").to_csv(out / "table_pool.csv", index=False, float_format="%.4f")
         decision = pool_decision(scores, table) if DECISION_ARM in set(scores["arm"]) else []
+        family = label_free_family(scores, table)
+        if len(family):  # the label-free benchmark (plan docs/plans/label_free_estimators.md)
+            family.to_csv(out / "label_free_family.csv", index=False, float_format="%.4f")
+            decision = label_free_markdown(family, scores) + decision
         (out / "table_pool.md").write_text(
             f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
             + "\n".join(decision + pool_markdown(scores))
