@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
-from studies.estimators import label_free_family, label_free_markdown, pool_decision
+from studies.estimators import group_means, label_free_family, label_free_markdown, pool_decision
 
 from fair_seg_al.analysis import estimators as bench
 
@@ -214,11 +214,11 @@ def _label_free_runs(root, agreement_off, rca_off):
         _pool_run(root, seed, "masked_entropy", rows, labeled=(10, 10))
     est, rounds = bench.load(root)
     scores = bench.pool_scores(est, rounds)
-    return label_free_family(scores, bench.summarise(est, rounds)), scores
+    return label_free_family(scores, bench.summarise(est, rounds)), scores, est
 
 
 def test_label_free_family_and_decision_by_hand(tmp_path):
-    family, scores = _label_free_runs(tmp_path / "exact", agreement_off=0.0, rca_off=0.1)
+    family, scores, est = _label_free_runs(tmp_path / "exact", agreement_off=0.0, rca_off=0.1)
     # two label-free estimators x (constant, reference) in the one arm; the reference is the better
     # label-based one (prequential misses by less than train)
     assert len(family) == 4 and set(family["against"]) == {"constant (reference)", "prequential"}
@@ -235,11 +235,18 @@ def test_label_free_family_and_decision_by_hand(tmp_path):
     assert (ordered["p_holm"].diff().dropna() >= 0).all() and (family["p_holm"] >= family["p"]).all()
     # the simulated ideals are on the scale's page; the report marks the look as interim (3 of 72 runs)
     assert {bench.IDEAL_SAMPLE, bench.IDEAL_POOL} <= set(pooled.index)
-    text = "\n".join(label_free_markdown(family, scores))
+    text = "\n".join(label_free_markdown(family, scores, est))
     assert "**INCOMPLETE: an interim look, not a verdict** (`masked_entropy` 3 of 72 runs)" in text
     assert "after Holm: `agreement`" in text
+    # what each estimate sees: rca's B is the pool's B + 0.1 at every point, so its mean is too;
+    # pool means over the 6 points: A (0.8 + 0.7 + 0.8 + 0.7 + 0.79 + 0.71) / 6 = 0.75, B 0.551667
+    means = group_means(est, ["rca", "agreement"]).set_index("estimator")
+    assert means.loc["rca", "pool_A"] == pytest.approx(0.75) and means.loc["rca", "pool_B"] == pytest.approx(3.31 / 6)
+    assert means.loc["rca", "estimate_B"] == pytest.approx(3.31 / 6 + 0.1)
+    assert means.loc["agreement", "estimated_gap"] == pytest.approx(0.75 - 3.31 / 6)
+    assert "| masked_entropy | `rca` | 0.750 / 0.652 | 0.750 / 0.552 | +0.098 | +0.198 |" in text
     # both missing B as badly as train: nothing beats the constant, and the page says so
-    family, scores = _label_free_runs(tmp_path / "off", agreement_off=0.2, rca_off=0.2)
+    family, scores, est = _label_free_runs(tmp_path / "off", agreement_off=0.2, rca_off=0.2)
     assert family.set_index(["estimator", "against"]).loc[("rca", "constant (reference)"), "diff"] == pytest.approx(
         (0.35 + 0.969) / 2 - 0.48, abs=0.02
     )

@@ -175,9 +175,47 @@ def label_free_family(scores: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame
     return family
 
 
-def label_free_markdown(family: pd.DataFrame, scores: pd.DataFrame, arm: str = DECISION_ARM) -> list[str]:
-    """The family's table, the scale's ends (constant, label-based reference, simulated ceiling)
-    and the plan's decision: does any label-free estimator beat the constant in the decision arm?"""
+def group_means(est: pd.DataFrame, names) -> pd.DataFrame:
+    """Per arm x estimator: the mean estimate of each group and the mean pool Dice it stands in for
+    (every run and round with a pool truth, equally weighted), and the gaps A - B of both."""
+    e = est[est["estimator"].isin(names) & est["pool_dice"].notna()]
+    m = e.groupby(["arm", "estimator", "group"])[["estimate", "pool_dice"]].mean().unstack("group")
+    out = pd.DataFrame(
+        {
+            "estimate_A": m[("estimate", "A")],
+            "estimate_B": m[("estimate", "B")],
+            "pool_A": m[("pool_dice", "A")],
+            "pool_B": m[("pool_dice", "B")],
+        }
+    )
+    out["estimated_gap"], out["pool_gap"] = out["estimate_A"] - out["estimate_B"], out["pool_A"] - out["pool_B"]
+    return out.reset_index()
+
+
+def group_means_markdown(est: pd.DataFrame, family: pd.DataFrame) -> list[str]:
+    refs = family.loc[family["against"] != CONSTANT, "against"].unique().tolist()
+    t = group_means(est, [*LABEL_FREE, *refs])
+    lines = [
+        "What each estimate sees (descriptive): mean estimate per group against the mean pool Dice, every run "
+        "and round of the arm:",
+        "",
+        "| arm | estimator | estimate A / B | pool Dice A / B | estimated gap A - B | pool gap A - B |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in t.iterrows():
+        lines.append(
+            f"| {r['arm']} | `{r['estimator']}` | {r['estimate_A']:.3f} / {r['estimate_B']:.3f} "
+            f"| {r['pool_A']:.3f} / {r['pool_B']:.3f} | {r['estimated_gap']:+.3f} | {r['pool_gap']:+.3f} |"
+        )
+    return lines
+
+
+def label_free_markdown(
+    family: pd.DataFrame, scores: pd.DataFrame, est: pd.DataFrame | None = None, arm: str = DECISION_ARM
+) -> list[str]:
+    """The family's table, the scale's ends (constant, label-based reference, simulated ceiling),
+    with ``est`` what each estimate sees per group, and the plan's decision: does any label-free
+    estimator beat the constant in the decision arm?"""
     runs = family.drop_duplicates("arm").set_index("arm")
     complete = all(runs.loc[a, "runs"] >= runs.loc[a, "planned_runs"] for a in runs.index) and set(runs.index) >= set(
         PLANNED_RUNS
@@ -213,6 +251,8 @@ def label_free_markdown(family: pd.DataFrame, scores: pd.DataFrame, arm: str = D
                 f"| {a} | {name} | {r['lr_err']:.3f} [{r['lr_err_lo']:.3f}, {r['lr_err_hi']:.3f}] "
                 f"| {'-' if r['estimator'] == CONSTANT else _fmt_ci(r['lr_err_vs_constant'], r['vs_constant_lo'], r['vs_constant_hi'])} |"
             )
+    if est is not None:
+        lines += ["", *group_means_markdown(est, family)]
     better = family[(family["arm"] == arm) & (family["against"] == CONSTANT) & (family["verdict"] == "resolved better")]
     lines += [""]
     if arm not in set(family["arm"]):
@@ -423,7 +463,7 @@ def report(raw: Path, out: Path) -> None:
         family = label_free_family(scores, table)
         if len(family):  # the label-free benchmark (plan docs/plans/label_free_estimators.md)
             family.to_csv(out / "label_free_family.csv", index=False, float_format="%.4f")
-            decision = label_free_markdown(family, scores) + decision
+            decision = label_free_markdown(family, scores, est) + decision
         (out / "table_pool.md").write_text(
             f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
             + "\n".join(decision + pool_markdown(scores))
