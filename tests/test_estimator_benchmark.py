@@ -217,7 +217,7 @@ def _label_free_runs(root, agreement_off, rca_off):
     return label_free_family(scores, bench.summarise(est, rounds)), scores, est
 
 
-def test_label_free_family_and_decision_by_hand(tmp_path):
+def test_label_free_family_and_decision_by_hand(tmp_path, monkeypatch):
     family, scores, est = _label_free_runs(tmp_path / "exact", agreement_off=0.0, rca_off=0.1)
     # two label-free estimators x (constant, reference) in the one arm; the reference is the better
     # label-based one (prequential misses by less than train)
@@ -236,8 +236,12 @@ def test_label_free_family_and_decision_by_hand(tmp_path):
     # the simulated ideals are on the scale's page; the report marks the look as interim (3 of 72 runs)
     assert {bench.IDEAL_SAMPLE, bench.IDEAL_POOL} <= set(pooled.index)
     text = "\n".join(label_free_markdown(family, scores, est))
-    assert "**INCOMPLETE: an interim look, not a verdict** (`masked_entropy` 3 of 72 runs)" in text
+    assert (
+        "**INCOMPLETE: an interim look, not a verdict** (`masked_entropy` 3 of 72 runs, `random` 0 of 40 runs)" in text
+    )
     assert "after Holm: `agreement`" in text
+    monkeypatch.setattr("studies.estimators.PLANNED_RUNS", {"masked_entropy": 3})  # a plan these runs complete
+    assert "All planned runs are in (`masked_entropy` 3 of 3 runs)." in "\n".join(label_free_markdown(family, scores))
     # what each estimate sees: rca's B is the pool's B + 0.1 at every point, so its mean is too;
     # pool means over the 6 points: A (0.8 + 0.7 + 0.8 + 0.7 + 0.79 + 0.71) / 6 = 0.75, B 0.551667
     means = group_means(est, ["rca", "agreement"]).set_index("estimator")

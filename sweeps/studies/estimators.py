@@ -211,16 +211,22 @@ def group_means_markdown(est: pd.DataFrame, family: pd.DataFrame) -> list[str]:
 
 
 def label_free_markdown(
-    family: pd.DataFrame, scores: pd.DataFrame, est: pd.DataFrame | None = None, arm: str = DECISION_ARM
+    family: pd.DataFrame,
+    scores: pd.DataFrame,
+    est: pd.DataFrame | None = None,
+    train_seconds: dict | None = None,
+    arm: str = DECISION_ARM,
 ) -> list[str]:
     """The family's table, the scale's ends (constant, label-based reference, simulated ceiling),
     with ``est`` what each estimate sees per group, and the plan's decision: does any label-free
     estimator beat the constant in the decision arm?"""
-    runs = family.drop_duplicates("arm").set_index("arm")
-    complete = all(runs.loc[a, "runs"] >= runs.loc[a, "planned_runs"] for a in runs.index) and set(runs.index) >= set(
-        PLANNED_RUNS
+    runs = family.groupby("arm")["runs"].min().reindex([*PLANNED_RUNS, *sorted(set(family["arm"]) - set(PLANNED_RUNS))])
+    runs = runs.fillna(0).astype(int)
+    complete = all(runs[a] >= PLANNED_RUNS.get(a, 0) for a in runs.index)
+    status = ", ".join(
+        f"`{a}` {runs[a]} of {PLANNED_RUNS[a]} runs" if a in PLANNED_RUNS else f"`{a}` {runs[a]} runs (not planned)"
+        for a in runs.index
     )
-    status = ", ".join(f"`{a}` {runs.loc[a, 'runs']} of {runs.loc[a, 'planned_runs']:.0f} runs" for a in runs.index)
     lines = [
         "#### Label-free estimators: the planned family (plan: docs/plans/label_free_estimators.md)",
         "",
@@ -239,6 +245,13 @@ def label_free_markdown(
             f"| {r['diff']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['p_holm']:.2g} | {r['verdict']} "
             f"| {_num(r['seconds_per_round'], '.2f')} |"
         )
+    if train_seconds:
+        lines += [
+            "",
+            "s / round: the estimator's own seconds per round, one thread; a round's training took "
+            + ", ".join(f"{v:.0f} s in `{a}`" for a, v in train_seconds.items())
+            + " on the same jobs.",
+        ]
     lines += ["", "The scale's ends in each arm (pooled; not in the family, paired per run against the constant):", ""]
     lines += ["| arm | row | error [95 % t-interval] | minus the constant |", "|---|---|---|---|"]
     ends = [CONSTANT, "oracle", *IDEALS]
@@ -463,7 +476,8 @@ def report(raw: Path, out: Path) -> None:
         family = label_free_family(scores, table)
         if len(family):  # the label-free benchmark (plan docs/plans/label_free_estimators.md)
             family.to_csv(out / "label_free_family.csv", index=False, float_format="%.4f")
-            decision = label_free_markdown(family, scores, est) + decision
+            train_seconds = rounds.groupby("arm")["seconds_train"].mean().to_dict()
+            decision = label_free_markdown(family, scores, est, train_seconds) + decision
         (out / "table_pool.md").write_text(
             f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
             + "\n".join(decision + pool_markdown(scores))
