@@ -59,6 +59,11 @@ PARTS = [
         "estimators/cost.md",
         "benchmarks/estimator_benchmark.py report docs/estimators/runs --out docs/estimators",
     ),
+    (
+        "Label-free group estimation (issue 34): seconds per round",
+        "estimators/label_free/cost.md",
+        "benchmarks/estimator_benchmark.py report docs/estimators/label_free/runs --out docs/estimators/label_free",
+    ),
 ]
 
 

@@ -855,3 +855,99 @@ def test_the_label_free_development_sentence_quotes_dev_md():
     c, r, q = estimates["agreement_calibrated"], estimates["rca_translation"], estimates["quality_regressor"]
     assert f"({c[0]:.3f} / {c[1]:.3f})" in page and f"({r[0]:.3f} / {r[1]:.3f} with the" in page
     assert f"({q[0]:.3f} / {q[1]:.3f})" in page
+
+
+def test_label_free_results_quote_their_family_recomputed_from_the_raw_runs():
+    """docs/estimators.md's label-free results against label_free_family.csv (the plan's 12 tests), and the
+    decision arm's agreement-minus-constant and group means recomputed from the raw runs by code of its own."""
+    import numpy as np
+
+    from fair_seg_al.analysis.stats import holm, t_interval
+
+    lf = DOCS / "estimators" / "label_free"
+    family = pd.read_csv(lf / "label_free_family.csv")
+    assert len(family) == 12 and (family["runs"] == family["planned_runs"]).all()  # the plan's family, complete
+    assert family["p_holm"].to_numpy() == pytest.approx(holm(family["p"].to_numpy()), abs=1e-4)
+    text = " ".join(section((DOCS / "estimators.md").read_text(), "## Label-free estimators: results").split())
+    for r in family.itertuples():
+        assert f"{r.diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]" in text, (r.arm, r.estimator, r.against)
+    if (family["verdict"] == "resolved worse").all():
+        assert "each of the 12 tests is resolved worse" in text
+
+    # independent recomputation: per (run, round) the log weight ratio (one_minus_dice, floor 0.1) of the
+    # estimates and of the pool Dice; the constant guess is each bias x init cell's mean true ratio
+    def log_ratio(a, b):
+        ea, eb = np.clip(1 - a, 0, None), np.clip(1 - b, 0, None)
+        mean = (ea + eb) / 2
+        return np.log((0.1 + 0.9 * eb / mean) / (0.1 + 0.9 * ea / mean))
+
+    rows = []
+    for run in sorted((lf / "runs" / "label_free_entropy").iterdir()):
+        e = pd.read_csv(run / "estimates.csv")
+        e = e[e["pool_dice"].notna()].pivot(index=["round", "estimator"], columns="group")
+        rows.append(
+            pd.DataFrame(
+                {
+                    "run": run.name,
+                    "cell": run.name.split("-seed")[0],
+                    "est": log_ratio(e[("estimate", "A")], e[("estimate", "B")]),
+                    "true": log_ratio(e[("pool_dice", "A")], e[("pool_dice", "B")]),
+                    "estimate_A": e[("estimate", "A")],
+                    "estimate_B": e[("estimate", "B")],
+                    "pool_A": e[("pool_dice", "A")],
+                    "pool_B": e[("pool_dice", "B")],
+                }
+            ).reset_index()
+        )
+    df = pd.concat(rows, ignore_index=True)
+    assert df["run"].nunique() == 72
+    truth = df[df["estimator"] == "oracle"]
+    const = (truth["true"] - truth.groupby("cell")["true"].transform("mean")).abs().groupby(truth["run"]).mean()
+    agree = df[df["estimator"] == "agreement"]
+    agree_err = (agree["est"] - agree["true"]).abs().groupby(agree["run"]).mean()
+    diff = agree_err - const
+    lo, hi, _ = t_interval(diff.to_numpy())
+    row = family[(family["arm"] == "masked_entropy") & (family["estimator"] == "agreement")]
+    row = row[row["against"] == "constant (reference)"].iloc[0]
+    assert (diff.mean(), lo, hi) == pytest.approx((row["diff"], row["ci_low"], row["ci_high"]), abs=1e-4)
+    m = agree[["estimate_A", "estimate_B", "pool_A", "pool_B"]].mean()
+    assert (
+        f"estimated {m['estimate_A']:.3f} for A and {m['estimate_B']:.3f} for B (a gap of "
+        f"{m['estimate_A'] - m['estimate_B']:+.3f}) where the pool's Dice was {m['pool_A']:.3f} and "
+        f"{m['pool_B']:.3f} ({m['pool_A'] - m['pool_B']:+.3f})" in text
+    )
+
+
+def test_label_free_results_scale_cost_and_ratios_match_their_tables():
+    """The label-free results' scale ends and costs against table_pool.csv, the family and the raw rounds."""
+    lf = DOCS / "estimators" / "label_free"
+    text = " ".join(section((DOCS / "estimators.md").read_text(), "## Label-free estimators: results").split())
+    family = pd.read_csv(lf / "label_free_family.csv")
+    assert "all Holm p < 0.01" in text and family["p_holm"].max() < 0.01
+    pool = pd.read_csv(lf / "table_pool.csv")
+    pool = pool[(pool["bias"] == "all") & (pool["init"] == "all")].set_index(["arm", "estimator"])
+    me, ra = "masked_entropy", "random"
+
+    def quoted(x, before=""):  # the CSV keeps 4 decimals: the true value lies within 5e-5 of it
+        return any(f"{before}{x + d:.3f}" in text for d in (-5e-5, 0.0, 5e-5))
+
+    for name, words in (
+        ("constant (reference)", "the constant guess scores "),
+        ("prequential", "the label-based reference `prequential` "),
+        ("oracle", "(`oracle`) "),
+        ("ideal: labeled-sample noise (simulated)", "(simulated) "),
+        ("ideal: knew the pool Dice (simulated ceiling)", "(simulated, the ceiling) "),
+    ):
+        assert quoted(pool.loc[(me, name), "lr_err"], words) and quoted(pool.loc[(ra, name), "lr_err"]), name
+    ceiling = [pool.loc[(a, "ideal: knew the pool Dice (simulated ceiling)")] for a in (me, ra)]
+    assert all(c["vs_constant_hi"] < 0 for c in ceiling)
+    for c in ceiling:
+        assert all(quoted(c[k]) for k in ("lr_err_vs_constant", "vs_constant_lo", "vs_constant_hi"))
+    own = family[family["arm"] == me].drop_duplicates("estimator").set_index("estimator")["lr_err"]
+    ratio = own / pool.loc[(me, "constant (reference)"), "lr_err"]
+    assert "about three times the constant's error in the decision arm" in text and ratio.between(2.5, 3.5).all()
+    # seconds per round and their ratio to the same arm's training (mean over every round of its raw runs)
+    for arm, folder in ((me, "label_free_entropy"), (ra, "label_free")):
+        train = pd.concat(pd.read_csv(r / "rounds.csv") for r in (lf / "runs" / folder).iterdir())["seconds_train"]
+        for r in family[family["arm"] == arm].drop_duplicates("estimator").itertuples():
+            assert f"{r.seconds_per_round:.2f} (x{r.seconds_per_round / train.mean():.2f})" in text, (arm, r.estimator)

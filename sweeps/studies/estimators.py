@@ -427,10 +427,12 @@ def cost_fragment(table: pd.DataFrame, rounds: pd.DataFrame, raw: Path, out: Pat
     lines = [
         f"Machine: {platform.machine()}, {__import__('os').cpu_count()} cores, torch {torch.__version__}; two one-thread "
         f"jobs side by side (`num_threads=1`, joblib launcher); {r['run'].nunique()} runs of "
-        "`experiment=estimator_benchmark`; command: "
+        "the random arm; command: "
         f"`python benchmarks/estimator_benchmark.py report {raw} --out {out}`",
         "",
-        f"A round's training (250 steps, one thread) took {train_s:.1f} s on average in these runs.",
+        f"A round's training (250 steps, one thread) took {train_s:.1f} s on average in these runs. Seconds "
+        "depend on the machine and on what else ran beside the jobs; the ratio to the same runs' training is the "
+        "number to compare.",
         "",
         f"| estimator | seconds per round | x a round's training "
         f"| extra labels at the final budget (of {r.loc[r['round'] == r['round'].max(), 'n_labeled'].mean():.0f}) |",
@@ -475,7 +477,7 @@ def report(raw: Path, out: Path) -> None:
         decision = pool_decision(scores, table) if DECISION_ARM in set(scores["arm"]) else []
         family = label_free_family(scores, table)
         if len(family):  # the label-free benchmark (plan docs/plans/label_free_estimators.md)
-            family.to_csv(out / "label_free_family.csv", index=False, float_format="%.4f")
+            family.to_csv(out / "label_free_family.csv", index=False, float_format="%.6g")
             train_seconds = rounds.groupby("arm")["seconds_train"].mean().to_dict()
             decision = label_free_markdown(family, scores, est, train_seconds) + decision
         (out / "table_pool.md").write_text(

@@ -197,7 +197,8 @@ def main() -> None:
         "Evidence beside the rule (other benchmarks, other runs): on a truth that can rank (the pool's Dice), no "
         "group-performance estimator was resolved better than a constant guess under uncertainty sampling, and the "
         "`train` estimator that `weighted_entropy` consumes was resolved worse than it "
-        "([estimators.md](estimators.md)); and the multi-pass scores' fairer ends came from the group mix they "
+        "([estimators.md](estimators.md)); three label-free estimators that read the unlabeled pool instead "
+        "(issue 34) were each resolved worse than it too; and the multi-pass scores' fairer ends came from the group mix they "
         "acquire, not from within-group picks ([uncertainty.md](uncertainty.md)). A composition rule that acquires "
         "the group mix directly is what the evidence supports.",
         "",
