@@ -910,12 +910,19 @@ def test_label_free_results_quote_their_family_recomputed_from_the_raw_runs():
     row = family[(family["arm"] == "masked_entropy") & (family["estimator"] == "agreement")]
     row = row[row["against"] == "constant (reference)"].iloc[0]
     assert (diff.mean(), lo, hi) == pytest.approx((row["diff"], row["ci_low"], row["ci_high"]), abs=1e-4)
-    m = agree[["estimate_A", "estimate_B", "pool_A", "pool_B"]].mean()
+    means = df.groupby("estimator")[["estimate_A", "estimate_B", "pool_A", "pool_B"]].mean()
+    m = means.loc["agreement"]
     assert (
         f"estimated {m['estimate_A']:.3f} for A and {m['estimate_B']:.3f} for B (a gap of "
         f"{m['estimate_A'] - m['estimate_B']:+.3f}) where the pool's Dice was {m['pool_A']:.3f} and "
         f"{m['pool_B']:.3f} ({m['pool_A'] - m['pool_B']:+.3f})" in text
     )
+    q, rca, train = means.loc["quality_regressor"], means.loc["rca"], means.loc["train"]
+    assert f"the quality regressor ({q['estimate_A']:.3f} / {q['estimate_B']:.3f}) is the same" in text
+    assert f"RCA ({rca['estimate_A']:.3f} / {rca['estimate_B']:.3f}) sees about a third of the gap" in text
+    third = (rca["estimate_A"] - rca["estimate_B"]) / (rca["pool_A"] - rca["pool_B"])
+    assert 0.25 < third < 0.42
+    assert f"segments at {train['estimate_A']:.3f} / {train['estimate_B']:.3f} (the `train` estimator" in text
 
 
 def test_label_free_results_scale_cost_and_ratios_match_their_tables():
