@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from studies import recommendation as rec
 
 from fair_seg_al.analysis.stats import holm
@@ -52,3 +53,41 @@ def test_the_best_against_itself_is_no_test_and_not_in_the_holm_family():
     # the family is the other 8: Holm over their t p-values alone
     expected = holm(table.loc[~own, "t_p"].to_numpy())
     assert np.allclose(table.loc[~own, "p_holm"].to_numpy(), expected)
+
+
+def _verdicts(seeds):
+    rows = [
+        ("stratified_random", "composition_control", "imbalanced", "final", "equivalent within +-0.01 (+0.001 [-0.002, +0.004], TOST Holm p=0.0003)"),
+        ("stratified_random", "composition_control", "imbalanced", "auc", "resolved better (+0.008 [+0.005, +0.012])"),
+        ("stratified_random", "candidate", "balanced", "auc", "inconclusive (+0.004 [-0.003, +0.011])"),
+        ("composition_control", "oracle control", "imbalanced", "auc", "resolved worse (-0.006 [-0.010, -0.002])"),
+    ]  # fmt: skip
+    return pd.DataFrame(
+        [{"reference": r, "strategy": s, "init": i, "metric": "worst_dice", "summary": m, "seeds": seeds, "verdict": v}
+         for r, s, i, m, v in rows]
+    )  # fmt: skip
+
+
+def test_a_rerun_is_quoted_only_when_all_its_planned_seeds_are_in():
+    interim = rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", _verdicts(20), planned=24, archived=21)
+    assert interim == (
+        "The rerun in a cell on the audited instrument ([plan](plans/cell_plan.md)) has 21 of its 24 planned seeds "
+        "archived; its verdicts are quoted here once all are in."
+    )
+    assert "resolved" not in interim and "equivalent" not in interim  # no interim verdict leaks
+    assert "has 0 of its 24" in rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", None, 24, 0)
+    done = rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", _verdicts(24), planned=24, archived=24)
+    assert done == (
+        "**Rerun in a cell on the audited instrument** (24 paired seeds ([plan](plans/cell_plan.md), "
+        "[verdicts](replication/rerun_cell/verdicts.md))): against `stratified_random`, `composition_control` "
+        "equivalent within +-0.01 on final worst-group Dice (imbalanced), resolved better on worst-group Dice AUC "
+        "(imbalanced); `candidate` inconclusive on worst-group Dice AUC (balanced). And against "
+        "`composition_control`, `oracle control` resolved worse on worst-group Dice AUC (imbalanced)."
+    )
+
+
+@pytest.mark.slow  # reads about 200 archived runs (about 20 s)
+def test_complete_seeds_counts_the_committed_cells():
+    runs = rec.REPO / "docs" / "replication" / "runs"
+    assert rec.complete_seeds(runs / "sweep_powered_minority") == 12  # 12 paired seeds, every run finished
+    assert rec.complete_seeds(runs / "no_such_sweep") == 0

@@ -16,11 +16,12 @@ set are never candidates. Nothing here reads anything but the archived runs.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 from fair_seg_al.analysis.comparisons import run_metrics
-from fair_seg_al.analysis.runs import find_runs, summary_table
+from fair_seg_al.analysis.runs import ReportError, find_runs, summary_table
 from fair_seg_al.analysis.stats import holm, paired_summary
 from fair_seg_al.utils.io import atomic_write_text
 from studies import REPO
@@ -96,6 +97,74 @@ def decide(metrics: pd.DataFrame, order: list[str]) -> tuple[str | None, pd.Data
     table.loc[rival, "p_holm"] = holm(table.loc[rival, "t_p"].to_numpy())
     table["tied_holm"] = ~rival | (table["p_holm"] >= 0.05)
     return first_passing(table, order, "tied_holm"), table
+
+
+#: The cells rerun on the audited instrument (issue 33): the words that name each, its plan
+#: (docs/plans/<plan>.yaml) and its verdicts (docs/replication/<sweep>/verdicts.csv, by sweeps/rerun_report.py).
+RERUNS = [
+    ("with one group a fifth of the pool", "minority_rerun", "rerun_minority"),
+    ("on six real brains", "anatomies_rerun", "rerun_anatomies"),
+    ("under weak bias", "weak_rerun", "rerun_weak"),
+]
+SUMMARY_WORDS = {"final": "final {}", "auc": "{} AUC"}
+METRIC_WORDS = {"worst_dice": "worst-group Dice", "disparity": "Dice disparity", "es_dice": "ES-Dice"}
+
+
+def _metric_words(metric: str, summary: str) -> str:
+    return SUMMARY_WORDS.get(summary, "{} (" + str(summary) + ")").format(METRIC_WORDS.get(metric, metric))
+
+
+def complete_seeds(archive: Path) -> int:
+    """Seeds of an archived sweep whose runs all finished, as many as the fullest seed's."""
+    if not archive.is_dir() or not any(archive.iterdir()):
+        return 0
+    try:
+        runs = find_runs([archive])
+    except ReportError:
+        return 0
+    per_seed = pd.DataFrame({"seed": [r.seed for r in runs], "ok": [r.failure is None for r in runs]})
+    per_seed = per_seed.groupby("seed")["ok"].agg(["sum", "size"])
+    return int(((per_seed["sum"] == per_seed["size"]) & (per_seed["size"] == per_seed["size"].max())).sum())
+
+
+def rerun_sentence(
+    words: str, plan: str, sweep: str, verdicts: pd.DataFrame | None, planned: int, archived: int
+) -> str:
+    """One rerun's verdicts in words, each rule against each reference, once its verdicts cover all its
+    planned seeds; before that, only how many seeds are archived (an interim verdict is never quoted)."""
+    done = 0 if verdicts is None or verdicts.empty else int(verdicts["seeds"].min())
+    if done < planned:
+        return (
+            f"The rerun {words} on the audited instrument ([plan](plans/{plan}.md)) has {archived} of its "
+            f"{planned} planned seeds archived; its verdicts are quoted here once all are in."
+        )
+    where = f"([plan](plans/{plan}.md), [verdicts](replication/{sweep}/verdicts.md))"
+    parts = []
+    for reference, fam in verdicts.groupby("reference", sort=False):
+        rules = []
+        for strategy, rows in fam.groupby("strategy", sort=False):
+            said = [
+                f"{r.verdict.split(' (')[0]} on {_metric_words(r.metric, r.summary)} ({r.init})"
+                for r in rows.itertuples()
+            ]
+            rules.append(f"`{strategy}` " + ", ".join(said))
+        parts.append(f"against `{reference}`, " + "; ".join(rules))
+    return (
+        f"**Rerun {words} on the audited instrument** ({planned} paired seeds {where}): " + ". And ".join(parts) + "."
+    )
+
+
+def rerun_paragraphs(docs: Path) -> list[str]:
+    from fair_seg_al.analysis.plans import load_plan
+
+    lines = []
+    for words, plan, sweep in RERUNS:
+        first, last = load_plan(docs / "plans" / f"{plan}.yaml")["cell"]["seeds"]
+        path = docs / "replication" / sweep / "verdicts.csv"
+        verdicts = pd.read_csv(path) if path.is_file() else None
+        archived = complete_seeds(docs / "replication" / "runs" / sweep)
+        lines += [rerun_sentence(words, plan, sweep, verdicts, last - first + 1, archived), ""]
+    return lines
 
 
 def first_passing(table: pd.DataFrame, order: list[str], column: str) -> str | None:
@@ -202,14 +271,15 @@ def main() -> None:
         "acquire, not from within-group picks ([uncertainty.md](uncertainty.md)). A composition rule that acquires "
         "the group mix directly is what the evidence supports.",
         "",
-        "The cells run since, each planned before its runs ([replication.md](replication.md)), leave it "
-        "standing. With one group a fifth of the pool (issue #18), `composition_control` is the one rule "
+        "The cells run since on the old instrument (the eroding label resampling), each planned before its runs "
+        "([replication.md](replication.md)), leave it standing. With one group a fifth of the pool (issue #18), `composition_control` is the one rule "
         "resolved better than `stratified_random` (worst-group Dice AUC, imbalanced start), and neither true "
         "group Dice (the oracle control) nor the candidate's noise schedule is resolved to add to its counts. "
         "Under weak bias, the candidate's one resolved gain over `stratified_random` is unresolved against "
         "`composition_control` (a post-hoc check). On six real brains (issue #20), no rule is resolved better "
         "than `stratified_random` and `composition_control`'s gain is unresolved there.",
         "",
+        *rerun_paragraphs(REPO / "docs"),
         "What would change it: a rule resolved better than its composition-matched control in some cell, or an "
         "estimator that beats the constant guess. Each is a new cell of runs; this page is rebuilt from whatever "
         "is archived.",
