@@ -857,25 +857,73 @@ def test_the_label_free_development_sentence_quotes_dev_md():
     assert f"({q[0]:.3f} / {q[1]:.3f})" in page
 
 
-def test_label_free_results_quote_their_family_recomputed_from_the_raw_runs():
-    """docs/estimators.md's label-free results against label_free_family.csv (the plan's 12 tests), and the
-    decision arm's agreement-minus-constant and group means recomputed from the raw runs by code of its own."""
-    import numpy as np
+def _label_free_section() -> str:
+    return " ".join(section((DOCS / "estimators.md").read_text(), "## Label-free estimators: results").split())
 
-    from fair_seg_al.analysis.stats import holm, t_interval
+
+def _ends(arm: str) -> dict:
+    """The scale's ends table of label_free/table_pool.md (printed from full precision): row -> (error, minus constant)."""
+    out = {}
+    for line in (DOCS / "estimators" / "label_free" / "table_pool.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0] == arm and cells[2][:1].isdigit():
+            out[cells[1]] = (cells[2].split()[0], cells[3])
+    return out
+
+
+def test_label_free_results_quote_their_family_row_by_row():
+    """docs/estimators.md's label-free results table and verdict words against label_free_family.csv (the plan's
+    12 tests), the plan's run counts, and each verdict re-derived from its Holm p and sign."""
+    from fair_seg_al.analysis.stats import holm
 
     lf = DOCS / "estimators" / "label_free"
     family = pd.read_csv(lf / "label_free_family.csv")
-    assert len(family) == 12 and (family["runs"] == family["planned_runs"]).all()  # the plan's family, complete
-    assert family["p_holm"].to_numpy() == pytest.approx(holm(family["p"].to_numpy()), abs=1e-4)
-    text = " ".join(section((DOCS / "estimators.md").read_text(), "## Label-free estimators: results").split())
-    for r in family.itertuples():
-        assert f"{r.diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]" in text, (r.arm, r.estimator, r.against)
-    if (family["verdict"] == "resolved worse").all():
-        assert "each of the 12 tests is resolved worse" in text
+    plan = " ".join((DOCS / "plans" / "label_free_estimators.md").read_text().split())
+    planned = dict(
+        zip(("masked_entropy", "random"), map(int, re.search(r"\*\*(\d+) and (\d+) runs\*\*", plan).groups()), strict=True)
+    )
+    assert planned == {"masked_entropy": 72, "random": 40}
+    assert len(family) == 12 and (family["runs"] == family["arm"].map(planned)).all()  # the plan's family, complete
+    assert family["p_holm"].to_numpy() == pytest.approx(holm(family["p"].to_numpy()), abs=1e-6)
+    derived = [
+        "resolved worse" if p < 0.05 and d > 0 else "resolved better" if p < 0.05 else "unresolved"
+        for p, d in zip(family["p_holm"], family["diff"], strict=True)
+    ]
+    assert family["verdict"].tolist() == derived
+    text = _label_free_section()
+    assert ("each of the 12 tests is resolved worse" in text) == all(v == "resolved worse" for v in derived)
+    if "failed for all three estimators in both arms" in text:
+        assert not ((family["against"] == "constant (reference)") & (family["verdict"] != "resolved worse")).any()
+    rows = {}
+    table = [r for r in section((DOCS / "estimators.md").read_text(), "## Label-free estimators: results").splitlines()
+             if r.startswith("| `masked_entropy` (decision) |") or r.startswith("| random |")]  # fmt: skip
+    assert len(table) == 6
+    for line in table:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        arm = "masked_entropy" if cells[0].startswith("`masked_entropy`") else "random"
+        rows[(arm, cells[1].split("`")[1])] = cells
+    for (arm, name), cells in rows.items():
+        f = family[(family["arm"] == arm) & (family["estimator"] == name)].set_index("against")
+        const, ref = f.loc["constant (reference)"], f.drop(index="constant (reference)").iloc[0]
+        assert cells[2] == f"{const['lr_err']:.3f}"
+        assert cells[3] == f"{const['diff']:+.3f} [{const['ci_low']:+.3f}, {const['ci_high']:+.3f}]"
+        assert cells[4] == f"{ref['diff']:+.3f} [{ref['ci_low']:+.3f}, {ref['ci_high']:+.3f}]"
+    assert set(family["against"]) == {"constant (reference)", "prequential"}  # the reference the table names
 
-    # independent recomputation: per (run, round) the log weight ratio (one_minus_dice, floor 0.1) of the
-    # estimates and of the pool Dice; the constant guess is each bias x init cell's mean true ratio
+
+def test_label_free_results_recomputed_from_the_raw_runs():
+    """The decision arm's three estimators minus the constant, and the group means the text quotes, recomputed
+    from the raw runs by code of this test's own."""
+    import numpy as np
+
+    from fair_seg_al.analysis.stats import t_interval
+
+    lf = DOCS / "estimators" / "label_free"
+    family = pd.read_csv(lf / "label_free_family.csv")
+    text = _label_free_section()
+
+    # per (run, round) the log weight ratio (one_minus_dice, floor 0.1) of the estimates and of the pool Dice;
+    # the constant guess is each bias x init cell's mean true ratio
     def log_ratio(a, b):
         ea, eb = np.clip(1 - a, 0, None), np.clip(1 - b, 0, None)
         mean = (ea + eb) / 2
@@ -885,76 +933,73 @@ def test_label_free_results_quote_their_family_recomputed_from_the_raw_runs():
     for run in sorted((lf / "runs" / "label_free_entropy").iterdir()):
         e = pd.read_csv(run / "estimates.csv")
         e = e[e["pool_dice"].notna()].pivot(index=["round", "estimator"], columns="group")
-        rows.append(
-            pd.DataFrame(
-                {
-                    "run": run.name,
-                    "cell": run.name.split("-seed")[0],
-                    "est": log_ratio(e[("estimate", "A")], e[("estimate", "B")]),
-                    "true": log_ratio(e[("pool_dice", "A")], e[("pool_dice", "B")]),
-                    "estimate_A": e[("estimate", "A")],
-                    "estimate_B": e[("estimate", "B")],
-                    "pool_A": e[("pool_dice", "A")],
-                    "pool_B": e[("pool_dice", "B")],
-                }
-            ).reset_index()
-        )
+        frame = {"run": run.name, "cell": run.name.split("-seed")[0]}
+        frame |= {"est": log_ratio(e[("estimate", "A")], e[("estimate", "B")])}
+        frame |= {"true": log_ratio(e[("pool_dice", "A")], e[("pool_dice", "B")])}
+        for col in ("estimate", "raw_estimate", "pool_dice"):
+            frame |= {f"{col}_{g}": e[(col, g)] for g in "AB"}
+        rows.append(pd.DataFrame(frame).reset_index())
     df = pd.concat(rows, ignore_index=True)
     assert df["run"].nunique() == 72
     truth = df[df["estimator"] == "oracle"]
     const = (truth["true"] - truth.groupby("cell")["true"].transform("mean")).abs().groupby(truth["run"]).mean()
-    agree = df[df["estimator"] == "agreement"]
-    agree_err = (agree["est"] - agree["true"]).abs().groupby(agree["run"]).mean()
-    diff = agree_err - const
-    lo, hi, _ = t_interval(diff.to_numpy())
-    row = family[(family["arm"] == "masked_entropy") & (family["estimator"] == "agreement")]
-    row = row[row["against"] == "constant (reference)"].iloc[0]
-    assert (diff.mean(), lo, hi) == pytest.approx((row["diff"], row["ci_low"], row["ci_high"]), abs=1e-4)
-    means = df.groupby("estimator")[["estimate_A", "estimate_B", "pool_A", "pool_B"]].mean()
+    for name in ("agreement", "rca", "quality_regressor"):
+        d = df[df["estimator"] == name]
+        diff = (d["est"] - d["true"]).abs().groupby(d["run"]).mean() - const
+        lo, hi, _ = t_interval(diff.to_numpy())
+        row = family[(family["arm"] == "masked_entropy") & (family["estimator"] == name)]
+        row = row[row["against"] == "constant (reference)"].iloc[0]
+        assert (diff.mean(), lo, hi) == pytest.approx((row["diff"], row["ci_low"], row["ci_high"]), abs=1e-6), name
+    means = df.groupby("estimator")[
+        [c for c in df if c.startswith(("estimate_", "raw_estimate_", "pool_dice_"))]
+    ].mean()
     m = means.loc["agreement"]
     assert (
         f"estimated {m['estimate_A']:.3f} for A and {m['estimate_B']:.3f} for B (a gap of "
-        f"{m['estimate_A'] - m['estimate_B']:+.3f}) where the pool's Dice was {m['pool_A']:.3f} and "
-        f"{m['pool_B']:.3f} ({m['pool_A'] - m['pool_B']:+.3f})" in text
+        f"{m['estimate_A'] - m['estimate_B']:+.3f}) where the pool's Dice was {m['pool_dice_A']:.3f} and "
+        f"{m['pool_dice_B']:.3f} ({m['pool_dice_A'] - m['pool_dice_B']:+.3f})" in text
     )
     q, rca, train = means.loc["quality_regressor"], means.loc["rca"], means.loc["train"]
     assert f"the quality regressor ({q['estimate_A']:.3f} / {q['estimate_B']:.3f}) is the same" in text
     assert f"RCA ({rca['estimate_A']:.3f} / {rca['estimate_B']:.3f}) sees about a third of the gap" in text
-    third = (rca["estimate_A"] - rca["estimate_B"]) / (rca["pool_A"] - rca["pool_B"])
+    third = (rca["estimate_A"] - rca["estimate_B"]) / (rca["pool_dice_A"] - rca["pool_dice_B"])
     assert 0.25 < third < 0.42
-    assert f"segments at {train['estimate_A']:.3f} / {train['estimate_B']:.3f} (the `train` estimator" in text
+    # the labeled images' measured Dice: the train estimator's raw (unshrunk) value
+    assert (
+        f"segments at {train['raw_estimate_A']:.3f} / {train['raw_estimate_B']:.3f} (the `train` estimator's raw"
+        in text
+    )
 
 
 def test_label_free_results_scale_cost_and_ratios_match_their_tables():
-    """The label-free results' scale ends and costs against table_pool.csv, the family and the raw rounds."""
+    """The label-free results' scale ends (from table_pool.md's ends table, printed from full precision), in the
+    sentence that names each, and the costs against the family and the raw rounds."""
     lf = DOCS / "estimators" / "label_free"
-    text = " ".join(section((DOCS / "estimators.md").read_text(), "## Label-free estimators: results").split())
+    text = _label_free_section()
     family = pd.read_csv(lf / "label_free_family.csv")
     assert "all Holm p < 0.01" in text and family["p_holm"].max() < 0.01
-    pool = pd.read_csv(lf / "table_pool.csv")
-    pool = pool[(pool["bias"] == "all") & (pool["init"] == "all")].set_index(["arm", "estimator"])
-    me, ra = "masked_entropy", "random"
-
-    def quoted(x, before=""):  # the CSV keeps 4 decimals: the true value lies within 5e-5 of it
-        return any(f"{before}{x + d:.3f}" in text for d in (-5e-5, 0.0, 5e-5))
-
-    for name, words in (
-        ("constant (reference)", "the constant guess scores "),
-        ("prequential", "the label-based reference `prequential` "),
-        ("oracle", "(`oracle`) "),
-        ("ideal: labeled-sample noise (simulated)", "(simulated) "),
-        ("ideal: knew the pool Dice (simulated ceiling)", "(simulated, the ceiling) "),
-    ):
-        assert quoted(pool.loc[(me, name), "lr_err"], words) and quoted(pool.loc[(ra, name), "lr_err"]), name
-    ceiling = [pool.loc[(a, "ideal: knew the pool Dice (simulated ceiling)")] for a in (me, ra)]
-    assert all(c["vs_constant_hi"] < 0 for c in ceiling)
-    for c in ceiling:
-        assert all(quoted(c[k]) for k in ("lr_err_vs_constant", "vs_constant_lo", "vs_constant_hi"))
-    own = family[family["arm"] == me].drop_duplicates("estimator").set_index("estimator")["lr_err"]
-    ratio = own / pool.loc[(me, "constant (reference)"), "lr_err"]
-    assert "about three times the constant's error in the decision arm" in text and ratio.between(2.5, 3.5).all()
+    me, ra = _ends("masked_entropy"), _ends("random")
+    c, o, pre = "constant (reference)", "oracle", "`prequential` (label-based reference)"
+    sample, ceiling = "ideal: labeled-sample noise (simulated)", "ideal: knew the pool Dice (simulated ceiling)"
+    assert f"the constant guess scores {me[c][0]} (decision arm) and {ra[c][0]} (random arm)" in text
+    assert f"`prequential` {me[pre][0]} and {ra[pre][0]}" in text
+    assert f"(`oracle`) {me[o][0]} and {ra[o][0]}" in text
+    assert (
+        f"(simulated) {me[sample][0]} and {ra[sample][0]}, resolved better than the constant in the decision arm "
+        f"({me[sample][1]}) and unresolved in the random arm ({ra[sample][1]})" in text
+    )
+    lo_hi = lambda ci: [float(x) for x in ci.split("[")[1].rstrip("]").split(",")]  # noqa: E731
+    assert lo_hi(me[sample][1])[1] < 0 and lo_hi(ra[sample][1])[0] <= 0 <= lo_hi(ra[sample][1])[1]
+    assert (
+        f"(simulated, the ceiling) {me[ceiling][0]} and {ra[ceiling][0]}, resolved better than the constant in both "
+        f"arms ({me[ceiling][1]}; {ra[ceiling][1]})" in text
+    )
+    assert lo_hi(me[ceiling][1])[1] < 0 and lo_hi(ra[ceiling][1])[1] < 0
+    own = family[family["arm"] == "masked_entropy"].drop_duplicates("estimator")["lr_err"]
+    assert "about three times the constant's error in the decision arm" in text
+    assert (own / float(me[c][0])).between(2.5, 3.5).all()
     # seconds per round and their ratio to the same arm's training (mean over every round of its raw runs)
-    for arm, folder in ((me, "label_free_entropy"), (ra, "label_free")):
+    for arm, folder in (("masked_entropy", "label_free_entropy"), ("random", "label_free")):
         train = pd.concat(pd.read_csv(r / "rounds.csv") for r in (lf / "runs" / folder).iterdir())["seconds_train"]
         for r in family[family["arm"] == arm].drop_duplicates("estimator").itertuples():
             assert f"{r.seconds_per_round:.2f} (x{r.seconds_per_round / train.mean():.2f})" in text, (arm, r.estimator)

@@ -239,9 +239,20 @@ def test_label_free_family_and_decision_by_hand(tmp_path, monkeypatch):
     assert (
         "**INCOMPLETE: an interim look, not a verdict** (`masked_entropy` 3 of 72 runs, `random` 0 of 40 runs)" in text
     )
-    assert "after Holm: `agreement`" in text
-    monkeypatch.setattr("studies.estimators.PLANNED_RUNS", {"masked_entropy": 3})  # a plan these runs complete
-    assert "All planned runs are in (`masked_entropy` 3 of 3 runs)." in "\n".join(label_free_markdown(family, scores))
+    # an interim look states no decision, however clear its numbers
+    assert "No decision before the plan's 12 tests have all their planned runs." in text
+    assert "after Holm" not in text.split("No decision before")[1]
+    # a plan these runs complete (one arm of 3 runs, 4 tests): now the decision is stated
+    monkeypatch.setattr("studies.estimators.PLANNED_RUNS", {"masked_entropy": 3})
+    monkeypatch.setattr("studies.estimators.PLANNED_TESTS", 4)
+    complete = "\n".join(label_free_markdown(family, scores))
+    assert "All planned runs are in (`masked_entropy` 3 of 3 runs)." in complete
+    assert "after Holm: `agreement`" in complete
+    # one test short of the plan's family (an estimator missing): interim again
+    assert "**INCOMPLETE" in "\n".join(label_free_markdown(family[family["estimator"] != "rca"], scores))
+    monkeypatch.setattr("studies.estimators.PLANNED_RUNS", {"masked_entropy": 2})  # more runs than planned
+    assert "**INCOMPLETE" in "\n".join(label_free_markdown(family, scores))
+    monkeypatch.setattr("studies.estimators.PLANNED_RUNS", {"masked_entropy": 3})
     # what each estimate sees: rca's B is the pool's B + 0.1 at every point, so its mean is too;
     # pool means over the 6 points: A (0.8 + 0.7 + 0.8 + 0.7 + 0.79 + 0.71) / 6 = 0.75, B 0.551667
     means = group_means(est, ["rca", "agreement"]).set_index("estimator")

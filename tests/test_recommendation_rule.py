@@ -79,15 +79,37 @@ def test_a_rerun_is_quoted_only_when_all_its_planned_seeds_are_in():
     done = rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", _verdicts(24), planned=24, archived=24)
     assert done == (
         "**Rerun in a cell on the audited instrument** (24 paired seeds ([plan](plans/cell_plan.md), "
-        "[verdicts](replication/rerun_cell/verdicts.md))): against `stratified_random`, `composition_control` "
-        "equivalent within +-0.01 on final worst-group Dice (imbalanced), resolved better on worst-group Dice AUC "
-        "(imbalanced); `candidate` inconclusive on worst-group Dice AUC (balanced). And against "
-        "`composition_control`, `oracle control` resolved worse on worst-group Dice AUC (imbalanced)."
+        "[verdicts](replication/rerun_cell/verdicts.md))): against `stratified_random`, `composition_control`: "
+        "final worst-group Dice (imbalanced) equivalent within +-0.01 (+0.001 [-0.002, +0.004], TOST Holm p=0.0003), "
+        "worst-group Dice AUC (imbalanced) resolved better (+0.008 [+0.005, +0.012]); `candidate`: worst-group Dice "
+        "AUC (balanced) inconclusive (+0.004 [-0.003, +0.011]). And against `composition_control`, `oracle control`: "
+        "worst-group Dice AUC (imbalanced) resolved worse (-0.006 [-0.010, -0.002])."
     )
+    # one comparison a seed short of the plan: still interim, nothing quoted
+    short = _verdicts(24)
+    short.loc[2, "seeds"] = 23
+    assert "quoted here once all are in" in rec.rerun_sentence("in a cell", "p", "s", short, planned=24, archived=24)
+
+
+def test_a_seed_needs_every_strategy_and_start_the_plan_names():
+    from fair_seg_al.analysis.plans import load_plan
+
+    plans = rec.REPO / "docs" / "plans"
+    # minority: stratified_random, candidate, weighted_entropy, masked_entropy, oracle x 2 starts, and
+    # composition_control from the imbalanced start only (its balanced runs would be stratified_random's)
+    assert rec.planned_runs_per_seed(load_plan(plans / "minority_rerun.yaml")) == 5 * 2 + 1
+    assert rec.planned_runs_per_seed(load_plan(plans / "anatomies_rerun.yaml")) == 6  # six rules, imbalanced only
+    assert rec.planned_runs_per_seed(load_plan(plans / "weak_rerun.yaml")) == 2 * 2  # entropy, weighted_entropy
 
 
 @pytest.mark.slow  # reads about 200 archived runs (about 20 s)
 def test_complete_seeds_counts_the_committed_cells():
+    from fair_seg_al.analysis.plans import load_plan
+
     runs = rec.REPO / "docs" / "replication" / "runs"
-    assert rec.complete_seeds(runs / "sweep_powered_minority") == 12  # 12 paired seeds, every run finished
-    assert rec.complete_seeds(runs / "no_such_sweep") == 0
+    plan = load_plan(rec.REPO / "docs" / "plans" / "minority_rerun.yaml")
+    # the old minority cell ran the same rules (and more) from both starts: all 12 of its seeds are complete
+    assert rec.complete_seeds(runs / "sweep_powered_minority", plan) == 12
+    assert rec.complete_seeds(runs / "no_such_sweep", plan) == 0
+    plan["cell"]["seeds"] = [0, 5]  # seeds outside the plan's range are not counted
+    assert rec.complete_seeds(runs / "sweep_powered_minority", plan) == 6

@@ -134,7 +134,8 @@ def ideal_errors(est: pd.DataFrame, rounds: pd.DataFrame, draws: int = 10_000, s
     labeled = ["n_labeled_A", "n_labeled_B"]
     if not set(cols) <= set(est) or set(est["group"].unique()) != {"A", "B"} or not set(labeled) <= set(rounds):
         return pd.DataFrame(columns=[*keys, "estimator", "lr_err", "comp_err"])
-    truth = est.drop_duplicates([*keys, "group"])  # every estimator's row carries the same pool truth
+    # every estimator's row carries the same pool truth; a round without it (or without its SE) has no ideal
+    truth = est.dropna(subset=cols).drop_duplicates([*keys, "group"])
     wide = truth.pivot_table(index=keys, columns="group", values=cols).dropna()
     n = rounds.set_index(keys)[labeled].reindex(wide.index).to_numpy(dtype=float)
     d = np.stack([wide[("pool_dice", g)].to_numpy() for g in "AB"])

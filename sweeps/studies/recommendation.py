@@ -114,17 +114,27 @@ def _metric_words(metric: str, summary: str) -> str:
     return SUMMARY_WORDS.get(summary, "{} (" + str(summary) + ")").format(METRIC_WORDS.get(metric, metric))
 
 
-def complete_seeds(archive: Path) -> int:
-    """Seeds of an archived sweep whose runs all finished, as many as the fullest seed's."""
+def planned_runs_per_seed(plan: dict) -> int:
+    """Runs one seed of a plan's cell needs: every (strategy, start) its comparisons and references name."""
+    pairs = set()
+    for family in plan["families"].values():
+        for c in family["comparisons"]:
+            for init in c["inits"]:
+                pairs |= {(c["strategy"], init), (c.get("reference", family["reference"]), init)}
+    return len(pairs)
+
+
+def complete_seeds(archive: Path, plan: dict) -> int:
+    """Seeds in the plan's range whose archived runs finished, at least as many as one seed needs."""
+    first, last = plan["cell"]["seeds"]
     if not archive.is_dir() or not any(archive.iterdir()):
         return 0
     try:
         runs = find_runs([archive])
     except ReportError:
         return 0
-    per_seed = pd.DataFrame({"seed": [r.seed for r in runs], "ok": [r.failure is None for r in runs]})
-    per_seed = per_seed.groupby("seed")["ok"].agg(["sum", "size"])
-    return int(((per_seed["sum"] == per_seed["size"]) & (per_seed["size"] == per_seed["size"].max())).sum())
+    finished = pd.Series([r.seed for r in runs if r.failure is None and first <= r.seed <= last], dtype=int)
+    return int((finished.value_counts() >= planned_runs_per_seed(plan)).sum())
 
 
 def rerun_sentence(
@@ -143,11 +153,9 @@ def rerun_sentence(
     for reference, fam in verdicts.groupby("reference", sort=False):
         rules = []
         for strategy, rows in fam.groupby("strategy", sort=False):
-            said = [
-                f"{r.verdict.split(' (')[0]} on {_metric_words(r.metric, r.summary)} ({r.init})"
-                for r in rows.itertuples()
-            ]
-            rules.append(f"`{strategy}` " + ", ".join(said))
+            # each verdict whole: its words, interval and (for equivalence) TOST p
+            said = [f"{_metric_words(r.metric, r.summary)} ({r.init}) {r.verdict}" for r in rows.itertuples()]
+            rules.append(f"`{strategy}`: " + ", ".join(said))
         parts.append(f"against `{reference}`, " + "; ".join(rules))
     return (
         f"**Rerun {words} on the audited instrument** ({planned} paired seeds {where}): " + ". And ".join(parts) + "."
@@ -159,10 +167,11 @@ def rerun_paragraphs(docs: Path) -> list[str]:
 
     lines = []
     for words, plan, sweep in RERUNS:
-        first, last = load_plan(docs / "plans" / f"{plan}.yaml")["cell"]["seeds"]
+        spec = load_plan(docs / "plans" / f"{plan}.yaml")
+        first, last = spec["cell"]["seeds"]
         path = docs / "replication" / sweep / "verdicts.csv"
         verdicts = pd.read_csv(path) if path.is_file() else None
-        archived = complete_seeds(docs / "replication" / "runs" / sweep)
+        archived = complete_seeds(docs / "replication" / "runs" / sweep, spec)
         lines += [rerun_sentence(words, plan, sweep, verdicts, last - first + 1, archived), ""]
     return lines
 
