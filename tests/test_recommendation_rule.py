@@ -71,11 +71,11 @@ def _verdicts(seeds):
 def test_a_rerun_is_quoted_only_when_all_its_planned_seeds_are_in():
     interim = rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", _verdicts(20), planned=24, archived=21)
     assert interim == (
-        "The rerun in a cell on the audited instrument ([plan](plans/cell_plan.md)) has 21 of its 24 planned seeds "
-        "archived; its verdicts are quoted here once all are in."
+        "The rerun in a cell on the audited instrument ([plan](plans/cell_plan.md)) had 21 of its 24 planned seeds "
+        "archived when this page was built; its verdicts are quoted here once all are in."
     )
     assert "resolved" not in interim and "equivalent" not in interim  # no interim verdict leaks
-    assert "has 0 of its 24" in rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", None, 24, 0)
+    assert "had 0 of its 24" in rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", None, 24, 0)
     done = rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", _verdicts(24), planned=24, archived=24)
     assert done == (
         "**Rerun in a cell on the audited instrument** (24 paired seeds ([plan](plans/cell_plan.md), "

@@ -145,8 +145,8 @@ def rerun_sentence(
     done = 0 if verdicts is None or verdicts.empty else int(verdicts["seeds"].min())
     if done < planned:
         return (
-            f"The rerun {words} on the audited instrument ([plan](plans/{plan}.md)) has {archived} of its "
-            f"{planned} planned seeds archived; its verdicts are quoted here once all are in."
+            f"The rerun {words} on the audited instrument ([plan](plans/{plan}.md)) had {archived} of its "
+            f"{planned} planned seeds archived when this page was built; its verdicts are quoted here once all are in."
         )
     where = f"([plan](plans/{plan}.md), [verdicts](replication/{sweep}/verdicts.md))"
     parts = []
