@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 from studies.estimators import group_means, label_free_family, label_free_markdown, pool_decision
 
 from fair_seg_al.analysis import estimators as bench
+from fair_seg_al.strategies.weights import group_weights
 
 
 def _config(run, arm, seed):
@@ -164,7 +165,7 @@ def test_vectorised_weight_ratio_matches_group_weights():
     a[20:25] = b[20:25] = 1.0  # no error in either group: the neutral weights
     got = bench.log_weight_ratios(a, b)
     for x, y, lr in zip(a, b, got, strict=True):
-        w = bench.group_weights({"A": x, "B": y}, "one_minus_dice", floor=0.1)
+        w = group_weights({"A": x, "B": y}, "one_minus_dice", floor=0.1)
         assert lr == pytest.approx(math.log(w["B"] / w["A"]), abs=1e-9)
 
 

@@ -29,7 +29,6 @@ from fair_seg_al.analysis.archive import archive_sweep
 from fair_seg_al.analysis.runs import ReportError, find_runs
 from fair_seg_al.analysis.stats import bootstrap_ci
 from fair_seg_al.run_identity import strategy_label
-from fair_seg_al.strategies.weights import group_weights
 
 # 95 % percentile bootstrap over runs (points within a run are not independent)
 run_ci = partial(bootstrap_ci, n_boot=2000, seed=0)
@@ -91,13 +90,12 @@ def load(raw: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def log_weight_ratio(d_a: float, d_b: float) -> float:
     """``log(w_B / w_A)`` of the default weights (``one_minus_dice``, floor 0.1) from Dice
     estimates: what the selection actually consumes (NaN estimates give the neutral weight)."""
-    w = group_weights({"A": d_a, "B": d_b}, "one_minus_dice", floor=0.1)
-    return float(np.log(w["B"] / w["A"]))
+    return float(log_weight_ratios(d_a, d_b))
 
 
 def log_weight_ratios(d_a, d_b, floor: float = 0.1) -> np.ndarray:
     """:func:`log_weight_ratio` over arrays (two groups, broadcast): the same weights as
-    :func:`group_weights` with ``one_minus_dice``, vectorised for simulation; a NaN estimate is
+    :func:`~fair_seg_al.strategies.weights.group_weights` with ``one_minus_dice``, vectorised; a NaN estimate is
     unmeasured and gives the neutral ratio, as there. By hand: Dice 0.9 / 0.7, errors 0.1 / 0.3,
     weights 0.1 + 0.9 * (0.5, 1.5) = 0.55 / 1.45, log(1.45 / 0.55) = 0.9694.
 
@@ -177,8 +175,8 @@ def gaps(est: pd.DataFrame, column: str) -> pd.DataFrame:
         {
             "est_gap": ea - eb,
             "test_gap": ta - tb,
-            "est_lr": [log_weight_ratio(a, b) for a, b in zip(ea, eb, strict=True)],
-            "test_lr": [log_weight_ratio(a, b) for a, b in zip(ta, tb, strict=True)],
+            "est_lr": log_weight_ratios(ea, eb),
+            "test_lr": log_weight_ratios(ta, tb),
         }
     ).reset_index()
     return out.dropna(subset=["test_gap"])
@@ -339,8 +337,8 @@ def pool_truth_gaps(est: pd.DataFrame) -> pd.DataFrame:
     pa, pb = wide[("pool_dice", "A")], wide[("pool_dice", "B")]
     out = pd.DataFrame(
         {
-            "est_lr": [log_weight_ratio(a, b) for a, b in zip(ea, eb, strict=True)],
-            "true_lr": [log_weight_ratio(a, b) for a, b in zip(pa, pb, strict=True)],
+            "est_lr": log_weight_ratios(ea, eb),
+            "true_lr": log_weight_ratios(pa, pb),
             "true_gap": pa - pb,
             "est_gap": ea - eb,
             "gap_se": np.sqrt(wide[("pool_dice_se", "A")] ** 2 + wide[("pool_dice_se", "B")] ** 2),

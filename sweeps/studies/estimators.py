@@ -50,6 +50,11 @@ def main(argv=None) -> None:
         report(args.raw, args.out)
 
 
+def pooled_rows(scores: pd.DataFrame, arm: str) -> pd.DataFrame:
+    """An arm's rows with its cells pooled (``bias`` and ``init`` "all"), indexed by estimator."""
+    return scores[(scores["arm"] == arm) & (scores["bias"] == "all") & (scores["init"] == "all")].set_index("estimator")
+
+
 DECISION_ARM = "masked_entropy"  # the arm a weighted rule runs in (plan of 2026-12-02)
 
 
@@ -60,9 +65,7 @@ def pool_decision(scores: pd.DataFrame, costs: pd.DataFrame, arm: str = DECISION
     if the chosen one is not resolved better than the constant guess, the decision is "no estimator"."""
     from fair_seg_al.analysis.stats import t_interval
 
-    pooled = scores[(scores["arm"] == arm) & (scores["bias"] == "all") & (scores["init"] == "all")].set_index(
-        "estimator"
-    )
+    pooled = pooled_rows(scores, arm)
     real = [e for e in pooled.index if e not in ("oracle", "constant (reference)", *IDEALS)]
     if not real:
         return [f"No pooled rows for arm `{arm}`: no decision."]
@@ -137,8 +140,7 @@ def label_free_family(scores: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame
 
     rows = []
     for arm in sorted(scores["arm"].unique()):
-        pooled = scores[(scores["arm"] == arm) & (scores["bias"] == "all") & (scores["init"] == "all")]
-        pooled = pooled.set_index("estimator")
+        pooled = pooled_rows(scores, arm)
         present = [e for e in LABEL_FREE if e in pooled.index]
         refs = [e for e in LABEL_BASED if e in pooled.index]
         if not present or not refs:
@@ -262,7 +264,7 @@ def label_free_markdown(
     lines += ["| arm | row | error [95 % t-interval] | minus the constant |", "|---|---|---|---|"]
     ends = [CONSTANT, "oracle", *IDEALS]
     for a in family["arm"].unique():
-        pooled = scores[(scores["arm"] == a) & (scores["bias"] == "all") & (scores["init"] == "all")]
+        pooled = pooled_rows(scores, a).reset_index()
         reference = family[(family["arm"] == a) & (family["against"] != CONSTANT)]["against"].iloc[0]
         for _, r in pooled[pooled["estimator"].isin([reference, *ends])].iterrows():
             name = f"`{r['estimator']}` (label-based reference)" if r["estimator"] == reference else r["estimator"]
