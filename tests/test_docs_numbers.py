@@ -880,7 +880,11 @@ def test_label_free_results_quote_their_family_row_by_row():
     family = pd.read_csv(lf / "label_free_family.csv")
     plan = " ".join((DOCS / "plans" / "label_free_estimators.md").read_text().split())
     planned = dict(
-        zip(("masked_entropy", "random"), map(int, re.search(r"\*\*(\d+) and (\d+) runs\*\*", plan).groups()), strict=True)
+        zip(
+            ("masked_entropy", "random"),
+            map(int, re.search(r"\*\*(\d+) and (\d+) runs\*\*", plan).groups()),
+            strict=True,
+        )
     )
     assert planned == {"masked_entropy": 72, "random": 40}
     assert len(family) == 12 and (family["runs"] == family["arm"].map(planned)).all()  # the plan's family, complete
