@@ -85,7 +85,7 @@ wandb-report: install ## the sweep's comparison report on W&B (docs/wandb.md); A
 generate: install
 	$(PY) -m fair_seg_al.generate $(ARGS)
 
-figures: install
+figures: install ## the cohort figures in docs/figures (and the six-brain figure's per-subject CSV beside it)
 	$(PY) -m fair_seg_al.generate bias=strong n_subjects=20 out_dir=data/cohorts/readme-strong figure=false overwrite=true
 	$(PY) -m fair_seg_al.viz data/cohorts/readme-strong --out docs/figures/cohort_strong.png
 	$(PY) -m fair_seg_al.generate cohort=anatomies bias=strong n_subjects=48 out_dir=data/cohorts/readme-anatomies figure=false overwrite=true

@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from fair_seg_al.data.cohort_folder import CohortFolder  # noqa: E402
 from fair_seg_al.utils.figures import save_png  # noqa: E402
+from fair_seg_al.utils.io import atomic_write_text  # noqa: E402
 
 VIEWS = (("sagittal", 0), ("coronal", 1), ("axial", 2))
 
@@ -85,8 +86,10 @@ def plot_group_examples(cohort_dir: str | os.PathLike, out: str | os.PathLike, p
 def plot_anatomies(cohort_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
     """A cohort built on several base anatomies: per anatomy, one subject of each group (coronal
     and axial slices through its caudate, outline in red), and the left-caudate volume of every
-    subject by anatomy and group."""
+    subject by anatomy and group. The per-subject values behind it go to ``<out>_subjects.csv``
+    beside the figure, so prose quoting them can be checked against data."""
     cohort = CohortFolder.load(cohort_dir)
+    _write_subject_values(cohort, Path(out).with_name(f"{Path(out).stem}_subjects.csv"))
     anatomies = sorted({r.extra.get("anatomy", "") for r in cohort.records})
     if anatomies == [""]:
         raise ValueError(f"{cohort_dir}: the manifest has no 'anatomy' column (a template-only cohort)")
@@ -132,6 +135,20 @@ def plot_anatomies(cohort_dir: str | os.PathLike, out: str | os.PathLike) -> Pat
     bias = (info.get("config") or {}).get("bias", {}).get("name", "?")
     fig.suptitle(f"{Path(cohort_dir).name}  (bias: {bias})", fontsize=10)
     return _save(fig, out)
+
+
+SUBJECT_VALUES = (
+    "subject_id", "group", "anatomy", "anatomy_age", "anatomy_sex", "atrophy_mm", "caudate_volume_mm3",
+    "caudate_contrast",
+)  # fmt: skip
+
+
+def _write_subject_values(cohort: CohortFolder, path: Path) -> None:
+    rows = [",".join(SUBJECT_VALUES)]
+    for r in cohort.records:
+        values = {"subject_id": r.subject_id, "group": r.group, **r.extra}
+        rows.append(",".join(str(values.get(k, "")) for k in SUBJECT_VALUES))
+    atomic_write_text(path, "\n".join(rows) + "\n")
 
 
 def plot_anatomies_t1(out: str | os.PathLike, subject: int = 0, bias: str = "strong", spacing_mm: float = 2.0) -> Path:

@@ -259,9 +259,15 @@ def test_anatomy_cohort_volumes_match_their_csv():
     subjects = pd.read_csv(DOCS / "figures" / "cohort_anatomies_subjects.csv")
     means = subjects.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack() / 1000
     kept = means["B"] / means["A"]
-    text = section((DOCS / "cohort.md").read_text(), "## Several real anatomies")
+    text = " ".join(section((DOCS / "cohort.md").read_text(), "## Several real anatomies").split())
     assert f"average {means['A'].min():.2f}-{means['A'].max():.2f} mL in group A" in text
     assert f"group B keeps {100 * kept.min():.0f}-{100 * kept.max():.0f} % of group A's volume" in text
+    before = pd.read_csv(DOCS / "figures" / "cohort_anatomies_subjects_before_issue32.csv")
+    assert (before[["subject_id", "group", "anatomy"]] == subjects[["subject_id", "group", "anatomy"]]).all().all()
+    old = before.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack()
+    old_kept = old["B"] / old["A"]
+    assert f"B caudates kept {100 * old_kept.min():.0f}-{100 * old_kept.max():.0f} %" in text
+    assert (old["A"] - means["A"] * 1000).abs().max() < 1e-6  # the cap changes group B only
     assert "48-subject cohort" in text and len(subjects) == 48
     assert (subjects.groupby(["anatomy", "group"]).size() == 4).all()  # "four subjects per donor and group"
 
@@ -740,7 +746,7 @@ def test_the_design_differences_between_the_anatomies_and_template_cells_are_as_
     )
     assert f"B is {100 * b1 / pool1:.0f} % of the pool rather than {100 * b2 / pool2:.0f} %" in text
     assert f"{test1} test images per seed against {test2}" in text
-    subjects = pd.read_csv(DOCS / "figures" / "cohort_anatomies_subjects.csv")
+    subjects = pd.read_csv(DOCS / "figures" / "cohort_anatomies_subjects_before_issue32.csv")
     means = subjects.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack()
     kept = means["B"] / means["A"]
     assert f"leaves group B {100 * kept.min():.0f}-{100 * kept.max():.0f} % of A's volume" in text
