@@ -37,23 +37,32 @@ audit_first() {
   return 1
 }
 
+# seed_finished NAME LOG SEED: true if LOG has a finished chunk of NAME holding SEED, whatever
+# the chunk's size ("seeds 4 took", "seeds 3,4 took"), so a sweep can change CHUNK on a restart
+seed_finished() {
+  [ -f "$2" ] && grep -Eq "^== $1 chunk: seeds ([0-9]+,)*$3(,[0-9]+)* took " "$2"
+}
+
 # run_chunks NAME SWEEP ARCHIVE JOB [MESSAGE]: for each chunk of $SEEDS, JOB "seed=a,b" runs its
 # jobs; NAME labels the chunk in chunks.log, MESSAGE (default NAME) starts the commit message.
-# Chunks already finished (logged) are skipped unless FORCE=1.
+# Seeds already finished (logged in any chunk) are skipped unless FORCE=1; the rest are chunked.
 run_chunks() {
-  local name=$1 sweep=$2 archive=$3 job=$4 message=${5:-$1} chunk seeds start code log
+  local name=$1 sweep=$2 archive=$3 job=$4 message=${5:-$1} chunk seeds start code log seed todo=()
   log="logs/al/multiruns/$sweep/chunks.log"
-  set -- $SEEDS
+  # a finished seed is not walked again on a restart: re-checking every finished run of a long
+  # sweep costs minutes per seed (FORCE=1 does it)
+  for seed in $SEEDS; do
+    if [ "${FORCE:-0}" != 1 ] && seed_finished "$name" "$log" "$seed"; then
+      echo "== $name: seed $seed already finished ($log)"
+    else
+      todo+=("$seed")
+    fi
+  done
+  set -- "${todo[@]}"
   while [ $# -gt 0 ]; do
     chunk=()
     for _ in $(seq "$CHUNK"); do [ $# -gt 0 ] && { chunk+=("$1"); shift; }; done
     seeds=$(IFS=,; echo "${chunk[*]}")
-    # a chunk whose jobs all finished (its line in chunks.log) is not walked again on a restart:
-    # re-checking every finished run of a long sweep costs minutes per seed (FORCE=1 does it)
-    if [ "${FORCE:-0}" != 1 ] && [ -f "$log" ] && grep -q "^== $name chunk: seeds $seeds took " "$log"; then
-      echo "== $name chunk: seeds $seeds already finished ($log)"
-      continue
-    fi
     echo "== $name chunk: seeds $seeds ($(date -u +%FT%TZ))"
     start=$(date +%s)
     code="$(git -C "$CODE_DIR" rev-parse --short HEAD)$(git -C "$CODE_DIR" diff --quiet HEAD -- fair_seg_al conf || echo '+uncommitted')"

@@ -10,7 +10,7 @@
 #       composition-matched control (docs/minority.md, amendment), imbalanced start, same pinned code
 #   CELL=anatomies bash sweeps/powered_replication.sh      # the minority question on six real brains
 #   CELL=rerun_minority bash sweeps/powered_replication.sh # the minority cell on the audited instrument
-#       (issue 33; seeds 0-35, one per chunk; plan: docs/plans/minority_rerun.md)
+#       (issue 33; seeds 0-35, two per chunk; plan: docs/plans/minority_rerun.md)
 #   CELL=rerun_anatomies bash sweeps/powered_replication.sh  # the six-brain cell on the audited instrument
 #       (issue 33; seeds 0-29, two per chunk; plan: docs/plans/anatomies_rerun.md)
 #   CELL=rerun_weak bash sweeps/powered_replication.sh      # the weak cell's claim (a) on the audited
@@ -37,7 +37,7 @@ case "$CELL" in
   anatomies) sweep=sweep_anatomies_minority; args=(experiment=sweep_anatomies_minority) ;;
   rerun_minority) sweep=rerun_minority; args=(experiment=rerun_minority)   # plan: docs/plans/minority_rerun.md
     extra=(experiment=rerun_minority strategy=composition_control init=imbalanced)
-    default_seeds=$(seq -s " " 0 35); CHUNK=${CHUNK:-1} ;;
+    default_seeds=$(seq -s " " 0 35) ;;   # two seeds per chunk: the two composition_control jobs share the cores
   rerun_anatomies) sweep=rerun_anatomies; args=(experiment=rerun_anatomies)   # plan: docs/plans/anatomies_rerun.md
     default_seeds=$(seq -s " " 0 29) ;;
   rerun_weak) sweep=rerun_weak; args=(experiment=rerun_weak)   # plan: docs/plans/weak_rerun.md

@@ -8,13 +8,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_chunks(tmp_path: Path, seeds: str, force: str = "0") -> list[str]:
+def run_chunks(tmp_path: Path, seeds: str, force: str = "0", chunk: int = 1) -> list[str]:
     """Run run_chunks with a job that only records its argument; return the seeds it ran."""
     script = f"""
 set -euo pipefail
 cd {tmp_path}
 mkdir -p archive
-PY=true CODE_DIR={REPO} CHUNK=1 SEEDS="{seeds}" FORCE={force}
+PY=true CODE_DIR={REPO} CHUNK={chunk} SEEDS="{seeds}" FORCE={force}
 source {REPO}/sweeps/chunks.sh
 job() {{ echo "$1" >> ran.txt; }}
 run_chunks cell sweep archive job
@@ -32,3 +32,13 @@ def test_a_restart_skips_finished_chunks_and_force_reruns_them(tmp_path):
     assert run_chunks(tmp_path, "1", force="1") == ["seed=1"]
     log = (tmp_path / "logs/al/multiruns/sweep/chunks.log").read_text()
     assert log.count("== cell chunk: seeds 1 took ") == 2 and log.count("seeds 0 took") == 1
+
+
+def test_a_restart_with_another_chunk_size_skips_the_seeds_already_finished(tmp_path):
+    assert run_chunks(tmp_path, "0 1 2", chunk=2) == ["seed=0,1", "seed=2"]
+    (tmp_path / "ran.txt").unlink()
+    # seeds 0-2 are logged as "0,1" and "2"; the restart chunks only what is left, one seed at a time
+    assert run_chunks(tmp_path, "0 1 2 3 4 10 12", chunk=1) == ["seed=3", "seed=4", "seed=10", "seed=12"]
+    (tmp_path / "ran.txt").unlink()
+    # whole numbers only: "0,1" does not mark 11 or 21, "10" does not mark 100
+    assert run_chunks(tmp_path, "11 21 1 0 100", chunk=2) == ["seed=11,21", "seed=100"]
