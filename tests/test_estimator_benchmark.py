@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
-from studies.estimators import group_means, label_free_family, label_free_markdown, pool_decision
+from studies.estimators import group_means, label_free_family, label_free_markdown, paired_markdown, pool_decision
 
 from fair_seg_al.analysis import estimators as bench
 from fair_seg_al.strategies.weights import group_weights
@@ -269,3 +269,15 @@ def test_label_free_family_and_decision_by_hand(tmp_path, monkeypatch):
     text = "\n".join(label_free_markdown(family, scores))
     assert "**No label-free estimator is resolved better than the constant" in text
     assert not (family["verdict"] == "resolved better").any()
+
+
+def test_the_holdout_table_is_written_only_where_runs_have_a_holdout_probe(tmp_path):
+    (tmp_path / "paired.csv").write_text("stale\n")  # from an earlier report of other runs
+    lines = paired_markdown(pd.DataFrame(), tmp_path)
+    assert lines[-1] == "No `holdout` probe in these runs, so nothing is paired against it."
+    assert not (tmp_path / "paired.csv").exists()
+    row = {"arm": "random", "estimator": "train", "reference": "holdout", "runs": 4}
+    row |= {"logratio_err_diff": -0.0125, "lo": -0.03, "hi": 0.005, "runs_better": 3}
+    lines = paired_markdown(pd.DataFrame([row]), tmp_path)
+    assert lines[-1] == "| random | train | 4 | -0.013 [-0.030, +0.005] | 3 of 4 |"
+    assert pd.read_csv(tmp_path / "paired.csv")["logratio_err_diff"].tolist() == [-0.0125]

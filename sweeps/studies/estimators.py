@@ -32,6 +32,7 @@ from fair_seg_al.analysis.estimators import (
     pool_scores,
     summarise,
 )
+from fair_seg_al.utils.io import atomic_write_text
 
 
 def main(argv=None) -> None:
@@ -454,16 +455,16 @@ def cost_fragment(table: pd.DataFrame, rounds: pd.DataFrame, raw: Path, out: Pat
     return "\n".join(lines) + "\n"
 
 
-def report(raw: Path, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    est, rounds = load(raw)
-    table = summarise(est, rounds)
-    (out / "cost.md").write_text(cost_fragment(table, rounds, raw, out))
-    table.to_csv(out / "table.csv", index=False, float_format="%.4f")
-    pairs = paired(est)
-    pairs.to_csv(out / "paired.csv", index=False, float_format="%.4f")
-    paired_md = [
-        "#### Paired: log weight-ratio error minus holdout's, per run (negative: better than holdout)",
+def paired_markdown(pairs: pd.DataFrame, out: Path) -> list[str]:
+    """The table paired against ``holdout``, written to ``paired.csv`` too; runs without a
+    ``holdout`` probe (the label-free benchmark) get a sentence and no CSV."""
+    title = "#### Paired: log weight-ratio error minus holdout's, per run (negative: better than holdout)"
+    if pairs.empty:
+        (out / "paired.csv").unlink(missing_ok=True)
+        return [title, "", "No `holdout` probe in these runs, so nothing is paired against it."]
+    atomic_write_text(out / "paired.csv", pairs.to_csv(index=False, float_format="%.4f"))
+    return [
+        title,
         "",
         "| arm | estimator | runs | mean difference [95 % CI] | runs better than holdout |",
         "|---|---|---|---|---|",
@@ -472,25 +473,37 @@ def report(raw: Path, out: Path) -> None:
         f"| {r['runs_better']} of {r['runs']} |"
         for _, r in pairs.iterrows()
     ]
-    (out / "table.md").write_text(
+
+
+def report(raw: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    est, rounds = load(raw)
+    table = summarise(est, rounds)
+    atomic_write_text(out / "cost.md", cost_fragment(table, rounds, raw, out))
+    atomic_write_text(out / "table.csv", table.to_csv(index=False, float_format="%.4f"))
+    atomic_write_text(
+        out / "table.md",
         f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
         + markdown(table)
         + "\n"
-        + "\n".join(paired_md)
-        + "\n"
+        + "\n".join(paired_markdown(paired(est), out))
+        + "\n",
     )
     if "pool_dice" in est and est["pool_dice"].notna().any():  # runs made since the re-scoring plan
         scores = pool_scores(est, rounds)
-        scores.drop(columns="per_run_lr_err").to_csv(out / "table_pool.csv", index=False, float_format="%.4f")
+        atomic_write_text(
+            out / "table_pool.csv", scores.drop(columns="per_run_lr_err").to_csv(index=False, float_format="%.4f")
+        )
         decision = pool_decision(scores, table) if DECISION_ARM in set(scores["arm"]) else []
         family = label_free_family(scores, table)
         if len(family):  # the label-free benchmark: its plan's family and decision replace the older rule's
-            family.to_csv(out / "label_free_family.csv", index=False, float_format="%.6g")
+            atomic_write_text(out / "label_free_family.csv", family.to_csv(index=False, float_format="%.6g"))
             train_seconds = rounds.groupby("arm")["seconds_train"].mean().to_dict()
             decision = label_free_markdown(family, scores, est, train_seconds)
-        (out / "table_pool.md").write_text(
+        atomic_write_text(
+            out / "table_pool.md",
             f"<!-- written by: python benchmarks/estimator_benchmark.py report {raw} --out {out} -->\n\n"
-            + "\n".join(decision + pool_markdown(scores))
+            + "\n".join(decision + pool_markdown(scores)),
         )
     figures(est, out)
     bias_figure(table, out)
