@@ -26,7 +26,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fair_seg_al.analysis.plans import load_plan, run_metrics_of, verdict_table, write_verdicts  # noqa: E402
+from fair_seg_al.analysis.plans import (  # noqa: E402
+    load_plan,
+    planned_seeds,
+    run_metrics_of,
+    verdict_table,
+    write_verdicts,
+)
 from fair_seg_al.analysis.report import build_report  # noqa: E402
 from fair_seg_al.analysis.stats import reduction_ci  # noqa: E402
 from fair_seg_al.utils.io import atomic_write_text  # noqa: E402
@@ -48,11 +54,6 @@ RERUNS = {
     "anatomies": Rerun("anatomies_rerun", "rerun_anatomies", "sweep_anatomies_minority"),
     "weak": Rerun("weak_rerun", "rerun_weak", "sweep_powered_weak", paper_reduction=86.0),
 }
-
-
-def planned_seeds(plan: dict) -> int:
-    first, last = plan["cell"]["seeds"]
-    return last - first + 1
 
 
 def old_vs_new(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
 
     metrics = run_metrics_of([RUNS / rerun.sweep])
     new = verdict_table(metrics, plan)
-    done, planned = int(new["seeds"].min()), planned_seeds(plan)
+    done, planned = int(new["seeds"].min()), len(planned_seeds(plan))
     note = (
         f"Interim: {done} of the plan's {planned} seeds are complete in every comparison; read nothing "
         "into these verdicts before the plan's seeds are in."

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from fair_seg_al.analysis.plans import PlanError, load_plan, markdown, verdict_table
+from fair_seg_al.analysis.plans import PlanError, load_plan, markdown, planned_seeds, verdict_table
 from fair_seg_al.analysis.stats import holm, tost
 
 VERDICT_WORDS = {"resolved better", "resolved worse", "inconclusive"} | {"equivalent within +-0.01"}
@@ -118,6 +118,16 @@ def test_a_bad_plan_is_refused_naming_the_key(tmp_path):
         load_plan(path)
     path.write_text(yaml.safe_dump(PLAN))
     assert load_plan(path)["margin"] == 0.01
+
+
+def test_a_plans_seeds_are_first_to_last_inclusive_and_a_bad_range_is_named(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump({**PLAN, "cell": {"seeds": [3, 7]}}))
+    assert list(planned_seeds(load_plan(path))) == [3, 4, 5, 6, 7]
+    for bad in ([7, 3], [0, 2.5], [5], "0-35"):
+        path.write_text(yaml.safe_dump({**PLAN, "cell": {"seeds": bad}}))
+        with pytest.raises(PlanError, match=r"cell.seeds: must be \[first, last\]"):
+            load_plan(path)
 
 
 def test_the_committed_rerun_plan_reads():

@@ -116,7 +116,20 @@ def load_plan(path: str | os.PathLike) -> dict:
             for j, m in enumerate(c.get("metrics", [])):
                 need(isinstance(m, dict) and "name" in m, f"{key}.comparisons[{i}].metrics[{j}]", "needs a name")
                 _check_margin(m, f"{key}.comparisons[{i}].metrics[{j}].margin", need)
+    seeds = (plan.get("cell") or {}).get("seeds")
+    if seeds is not None:
+        need(
+            isinstance(seeds, list) and len(seeds) == 2 and all(type(s) is int for s in seeds) and seeds[0] <= seeds[1],
+            "cell.seeds",
+            f"must be [first, last], whole numbers, first <= last (got {seeds!r})",
+        )
     return plan
+
+
+def planned_seeds(plan: Mapping) -> range:
+    """The seeds a plan commits to: ``cell.seeds: [first, last]``, both included."""
+    first, last = plan["cell"]["seeds"]
+    return range(first, last + 1)
 
 
 def _check_margin(metric: Mapping, key: str, need) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from fair_seg_al.analysis.comparisons import run_metrics
+from fair_seg_al.analysis.plans import load_plan, planned_seeds
 from fair_seg_al.analysis.runs import ReportError, find_runs, summary_table
 from fair_seg_al.analysis.stats import holm, paired_summary
 from fair_seg_al.utils.io import atomic_write_text
@@ -126,14 +127,14 @@ def planned_runs_per_seed(plan: dict) -> int:
 
 def complete_seeds(archive: Path, plan: dict) -> int:
     """Seeds in the plan's range whose archived runs finished, at least as many as one seed needs."""
-    first, last = plan["cell"]["seeds"]
+    seeds = planned_seeds(plan)
     if not archive.is_dir() or not any(archive.iterdir()):
         return 0
     try:
         runs = find_runs([archive])
     except ReportError:
         return 0
-    finished = pd.Series([r.seed for r in runs if r.failure is None and first <= r.seed <= last], dtype=int)
+    finished = pd.Series([r.seed for r in runs if r.failure is None and r.seed in seeds], dtype=int)
     return int((finished.value_counts() >= planned_runs_per_seed(plan)).sum())
 
 
@@ -163,16 +164,13 @@ def rerun_sentence(
 
 
 def rerun_paragraphs(docs: Path) -> list[str]:
-    from fair_seg_al.analysis.plans import load_plan
-
     lines = []
     for words, plan, sweep in RERUNS:
         spec = load_plan(docs / "plans" / f"{plan}.yaml")
-        first, last = spec["cell"]["seeds"]
         path = docs / "replication" / sweep / "verdicts.csv"
         verdicts = pd.read_csv(path) if path.is_file() else None
         archived = complete_seeds(docs / "replication" / "runs" / sweep, spec)
-        lines += [rerun_sentence(words, plan, sweep, verdicts, last - first + 1, archived), ""]
+        lines += [rerun_sentence(words, plan, sweep, verdicts, len(planned_seeds(spec)), archived), ""]
     return lines
 
 
