@@ -87,9 +87,9 @@ def plot_anatomies(cohort_dir: str | os.PathLike, out: str | os.PathLike) -> Pat
     """A cohort built on several base anatomies: per anatomy, one subject of each group (coronal
     and axial slices through its caudate, outline in red), and the left-caudate volume of every
     subject by anatomy and group. The per-subject values behind it go to ``<out>_subjects.csv``
-    beside the figure, so prose quoting them can be checked against data."""
+    beside the figure, so prose quoting them can be checked against data (``atrophy_mm`` is the
+    magnitude drawn for the subject, before a donor's thickness cap)."""
     cohort = CohortFolder.load(cohort_dir)
-    _write_subject_values(cohort, Path(out).with_name(f"{Path(out).stem}_subjects.csv"))
     anatomies = sorted({r.extra.get("anatomy", "") for r in cohort.records})
     if anatomies == [""]:
         raise ValueError(f"{cohort_dir}: the manifest has no 'anatomy' column (a template-only cohort)")
@@ -134,7 +134,9 @@ def plot_anatomies(cohort_dir: str | os.PathLike, out: str | os.PathLike) -> Pat
     info = cohort.info or {}
     bias = (info.get("config") or {}).get("bias", {}).get("name", "?")
     fig.suptitle(f"{Path(cohort_dir).name}  (bias: {bias})", fontsize=10)
-    return _save(fig, out)
+    path = _save(fig, out)
+    _write_subject_values(cohort, path.with_name(f"{path.stem}_subjects.csv"))  # only beside a figure made
+    return path
 
 
 SUBJECT_VALUES = (

@@ -37,28 +37,36 @@ audit_first() {
   return 1
 }
 
-# seed_finished NAME LOG SEED: true if LOG has a finished chunk of NAME holding SEED, whatever
+# seed_finished NAME SEED LOG...: true if a LOG has a finished chunk of NAME holding SEED, whatever
 # the chunk's size ("seeds 4 took", "seeds 3,4 took"), so a sweep can change CHUNK on a restart
 seed_finished() {
-  [ -f "$2" ] && grep -Eq "^== $1 chunk: seeds ([0-9]+,)*$3(,[0-9]+)* took " "$2"
+  local name seed=$2 log
+  name=$(printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g')   # the name literally, not as a pattern
+  shift 2
+  for log in "$@"; do
+    [ -f "$log" ] && grep -Eq "^== $name chunk: seeds ([0-9]+,)*$seed(,[0-9]+)* took " "$log" && return 0
+  done
+  return 1
 }
 
 # run_chunks NAME SWEEP ARCHIVE JOB [MESSAGE]: for each chunk of $SEEDS, JOB "seed=a,b" runs its
 # jobs; NAME labels the chunk in chunks.log, MESSAGE (default NAME) starts the commit message.
-# Seeds already finished (logged in any chunk) are skipped unless FORCE=1; the rest are chunked.
+# Seeds already finished (logged in any chunk, here or in the archive) are skipped unless FORCE=1;
+# the rest are chunked.
 run_chunks() {
   local name=$1 sweep=$2 archive=$3 job=$4 message=${5:-$1} chunk seeds start code log seed todo=()
   log="logs/al/multiruns/$sweep/chunks.log"
+  if ! [ "$CHUNK" -ge 1 ] 2>/dev/null; then echo "CHUNK must be a whole number >= 1 (got $CHUNK)" >&2; return 2; fi
   # a finished seed is not walked again on a restart: re-checking every finished run of a long
-  # sweep costs minutes per seed (FORCE=1 does it)
+  # sweep costs minutes per seed (FORCE=1 does it). The archive's log counts too (a fresh clone)
   for seed in $SEEDS; do
-    if [ "${FORCE:-0}" != 1 ] && seed_finished "$name" "$log" "$seed"; then
+    if [ "${FORCE:-0}" != 1 ] && seed_finished "$name" "$seed" "$log" "$archive/chunks.log"; then
       echo "== $name: seed $seed already finished ($log)"
     else
       todo+=("$seed")
     fi
   done
-  set -- "${todo[@]}"
+  set -- ${todo[@]+"${todo[@]}"}
   while [ $# -gt 0 ]; do
     chunk=()
     for _ in $(seq "$CHUNK"); do [ $# -gt 0 ] && { chunk+=("$1"); shift; }; done

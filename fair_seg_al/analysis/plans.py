@@ -116,7 +116,9 @@ def load_plan(path: str | os.PathLike) -> dict:
             for j, m in enumerate(c.get("metrics", [])):
                 need(isinstance(m, dict) and "name" in m, f"{key}.comparisons[{i}].metrics[{j}]", "needs a name")
                 _check_margin(m, f"{key}.comparisons[{i}].metrics[{j}].margin", need)
-    seeds = (plan.get("cell") or {}).get("seeds")
+    cell = plan.get("cell", {})
+    need(isinstance(cell, dict), "cell", "must be a mapping (preset, runs, seeds, ...)")
+    seeds = cell.get("seeds")
     if seeds is not None:
         need(
             isinstance(seeds, list) and len(seeds) == 2 and all(type(s) is int for s in seeds) and seeds[0] <= seeds[1],
