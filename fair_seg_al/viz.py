@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from fair_seg_al.data.cohort_folder import CohortFolder  # noqa: E402
 from fair_seg_al.utils.figures import save_png  # noqa: E402
@@ -146,11 +147,10 @@ SUBJECT_VALUES = (
 
 
 def _write_subject_values(cohort: CohortFolder, path: Path) -> None:
-    rows = [",".join(SUBJECT_VALUES)]
-    for r in cohort.records:
-        values = {"subject_id": r.subject_id, "group": r.group, **r.extra}
-        rows.append(",".join(str(values.get(k, "")) for k in SUBJECT_VALUES))
-    atomic_write_text(path, "\n".join(rows) + "\n")
+    # the manifest's own text, as pandas writes a CSV (quoting a value that holds a comma)
+    rows = [{"subject_id": r.subject_id, "group": r.group, **r.extra} for r in cohort.records]
+    table = pd.DataFrame(rows, dtype=str).reindex(columns=list(SUBJECT_VALUES))
+    atomic_write_text(path, table.to_csv(index=False))
 
 
 def plot_anatomies_t1(out: str | os.PathLike, subject: int = 0, bias: str = "strong", spacing_mm: float = 2.0) -> Path:
