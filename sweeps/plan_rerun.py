@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +47,11 @@ class Cell:
     inits: tuple[str, ...] = ("balanced", "imbalanced")
     borrowed: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)  # (rule, metric) -> SD, source
     intro: str = ""
+    matched: bool = False  # the plan's second family: the candidate and the oracle against composition_control
+
+
+# the second family of the minority and six-brain plans: does a rule beat its composition-matched control?
+MATCHED = {CANDIDATE: "candidate", ORACLE: "oracle (control)"}
 
 
 DECISIVE = {  # the minority cell's decisive rules against the counts (run labels -> table names)
@@ -64,6 +69,7 @@ CELLS = {
         "stratified_random",
         DECISIVE,
         WORST,
+        matched=True,
         intro="the committed minority cell's paired SDs over 12 seeds (worst-group Dice against `stratified_random`",
     ),
     "anatomies": Cell(
@@ -73,6 +79,7 @@ CELLS = {
         DECISIVE,
         [Metric("auc_worst_dice", "AUC", 0.01, 0.01), Metric("worst_dice", "final", 0.01, 0.01)],
         inits=("imbalanced",),
+        matched=True,
         # the six-brain cell ran no oracle: its SDs from the minority cell, imbalanced start
         borrowed={(ORACLE, m): (0.0, "sweep_powered_minority") for m in ("worst_dice", "auc_worst_dice")},
         intro="the committed six-brain cell's paired SDs over 12 seeds (worst-group Dice against "
@@ -105,13 +112,10 @@ def pilot_sds(cell: Cell, metric: Metric) -> dict[str, float]:
     return {label: sd for _, label, sd in sorted(found)}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("cell", choices=sorted(CELLS))
-    args = parser.parse_args(argv)
-    cell = CELLS[args.cell]
+def family_tables(cell: Cell) -> tuple[int, str]:
+    """The family's size (a difference test and a TOST per comparison) and the planner's tables."""
     per_metric = {m: pilot_sds(cell, m) for m in cell.metrics}
-    family = 2 * sum(len(s) for s in per_metric.values())  # a difference test and a TOST per comparison
+    family = 2 * sum(len(s) for s in per_metric.values())
     tables = []
     if len({(m.effect, m.margin) for m in cell.metrics}) == 1:  # one table where the metrics share their sizes
         m = cell.metrics[0]
@@ -124,21 +128,40 @@ def main(argv: list[str] | None = None) -> None:
         for m, sds in per_metric.items():
             rows, _ = plan(sds, m.effect, m.margin, family)
             tables.append(f"**{m.name}**\n\n" + markdown(rows, m.effect, m.margin, family, 0.8, 0.05))
+    return family, "\n".join(tables)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("cell", choices=sorted(CELLS))
+    args = parser.parse_args(argv)
+    cell = CELLS[args.cell]
+    family, tables = family_tables(cell)
     n = family // 2
-    text = "\n".join(
-        [
-            f"# Seeds for {cell.title} (issue 33): the planner's table",
+    lines = [
+        f"# Seeds for {cell.title} (issue 33): the planner's table",
+        "",
+        f"Produced by: `python sweeps/plan_rerun.py {args.cell}` (the seed planner, "
+        f"`python -m fair_seg_al.analysis.planner`). Pilot: {cell.intro}, trained with the eroding label "
+        "resampling: the audited instrument's SDs may differ). "
+        f"{n} comparisons, each with a difference test and a TOST: a Holm "
+        f"family of {family}. A proposal for the rerun's plan, not the plan: the margin and the family are the "
+        "plan's to declare.",
+        "",
+        tables,
+    ]
+    if cell.matched:
+        inits = ("imbalanced",)  # from the balanced start composition_control is stratified_random by construction
+        second, tables = family_tables(replace(cell, reference="composition_control", rules=MATCHED, inits=inits))
+        lines += [
+            "## The second family: against the composition-matched control",
             "",
-            f"Produced by: `python sweeps/plan_rerun.py {args.cell}` (the seed planner, "
-            f"`python -m fair_seg_al.analysis.planner`). Pilot: {cell.intro}, trained with the eroding label "
-            "resampling: the audited instrument's SDs may differ). "
-            f"{n} comparisons, each with a difference test and a TOST: a Holm "
-            f"family of {family}. A proposal for the rerun's plan, not the plan: the margin and the family are the "
-            "plan's to declare.",
+            f"The candidate and the oracle control against `composition_control` (imbalanced start), pilot SDs "
+            f"from the same cell: {second // 2} comparisons, a Holm family of {second}.",
             "",
-            "\n".join(tables),
+            tables,
         ]
-    )
+    text = "\n".join(lines)
     out = ROOT / "docs" / "planning" / f"{args.cell}_rerun.md"
     atomic_write_text(out, text)
     print(text)

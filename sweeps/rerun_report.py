@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from fair_seg_al.analysis.plans import (  # noqa: E402
     load_plan,
+    plan_budgets,
     planned_seeds,
     run_metrics_of,
     verdict_table,
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = load_plan(ROOT / "docs" / "plans" / f"{rerun.plan}.yaml")
     out = ROOT / "docs" / "replication" / rerun.sweep
 
-    metrics = run_metrics_of([RUNS / rerun.sweep])
+    metrics = run_metrics_of([RUNS / rerun.sweep], plan_budgets(plan))
     new = verdict_table(metrics, plan)
     done, planned = int(new["seeds"].min()), len(planned_seeds(plan))
     note = (
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     write_verdicts(new, plan, out, command, note)
     build_report([str(RUNS / rerun.sweep)], str(out), command=command)
 
-    old = verdict_table(run_metrics_of([RUNS / rerun.old_sweep]), plan)
+    old = verdict_table(run_metrics_of([RUNS / rerun.old_sweep], plan_budgets(plan)), plan)
     both = old_vs_new(old, new)
     atomic_write_text(out / "old_vs_new.csv", both.to_csv(index=False))
     text = old_vs_new_markdown(both, note, command)

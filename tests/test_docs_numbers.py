@@ -834,34 +834,43 @@ def test_label_fix_results_quote_the_verdicts_and_the_chunk_log():
 
 
 def test_the_rerun_planning_table_reads_the_minority_cells_paired_sds():
-    paired = pd.read_csv(DOCS / "replication" / "sweep_powered_minority" / "paired.csv")
-    paired = paired[paired["reference"] == "stratified_random"]
+    # two families: 18 comparisons against stratified_random, then 4 against composition_control
+    all_pairs = pd.read_csv(DOCS / "replication" / "sweep_powered_minority" / "paired.csv")
     text = (DOCS / "planning" / "minority_rerun.md").read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| ") and (", final |" in line or ", AUC |" in line)]
-    assert len(rows) == 18
-    resolve = []
-    for row in rows:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        init, metric = (
-            cells[0].split(", ")[1],
-            {"final": "worst_dice", "AUC": "auc_worst_dice"}[cells[0].split(", ")[2]],
-        )
-        sds = paired[(paired["init"] == init) & (paired["metric"] == metric)]["paired_sd"].round(4)
-        assert float(cells[1]) in set(sds), row
-        resolve.append((float(cells[1]), int(cells[2])))
-    # one family, one effect: a larger SD never needs fewer seeds
-    resolve.sort()
-    assert all(a[1] <= b[1] for a, b in zip(resolve[:-1], resolve[1:], strict=True))
+    counts, matched = text.split("## The second family")
+    for part, reference, n in ((counts, "stratified_random", 18), (matched, "composition_control", 4)):
+        paired = all_pairs[all_pairs["reference"] == reference]
+        rows = [
+            line for line in part.splitlines() if line.startswith("| ") and (", final |" in line or ", AUC |" in line)
+        ]
+        assert len(rows) == n
+        resolve = []
+        for row in rows:
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            init, metric = (
+                cells[0].split(", ")[1],
+                {"final": "worst_dice", "AUC": "auc_worst_dice"}[cells[0].split(", ")[2]],
+            )
+            sds = paired[(paired["init"] == init) & (paired["metric"] == metric)]["paired_sd"].round(4)
+            assert float(cells[1]) in set(sds), row
+            resolve.append((float(cells[1]), int(cells[2])))
+        # one family, one effect: a larger SD never needs fewer seeds
+        resolve.sort()
+        assert all(a[1] <= b[1] for a, b in zip(resolve[:-1], resolve[1:], strict=True))
 
 
 def test_the_readme_findings_table_quotes_its_pages():
-    """The README's table of findings quotes intervals only as docs/results.md and the replication's short
-    answer state them (both checked against the data above)."""
+    """The README's table of findings quotes intervals only as docs/results.md, the replication's short
+    answer and docs/uncertainty.md state them (each checked against the data above)."""
     readme = " ".join(section((DOCS.parent / "README.md").read_text(), "## What the studies found").split())
     quoted = INTERVAL.findall(readme) + re.findall(r"\d+ % \[\d+, \d+\]", readme)
-    assert len(quoted) >= 5
+    assert len(quoted) >= 11
     pages = " ".join(
-        ((DOCS / "results.md").read_text() + section((DOCS / "replication.md").read_text(), "## Short answer")).split()
+        (
+            (DOCS / "results.md").read_text()
+            + section((DOCS / "replication.md").read_text(), "## Short answer")
+            + (DOCS / "uncertainty.md").read_text()
+        ).split()
     )
     missing = [q for q in quoted if q not in pages]
     assert not missing, missing

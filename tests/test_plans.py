@@ -261,3 +261,94 @@ def test_the_engine_reads_archived_runs_and_writes_its_three_files(tmp_path):
         assert row["mean"] == pytest.approx(np.mean(diffs), abs=1e-6)
         assert row["margin"] == 0.01 and row["verdict"].split(" (")[0] in VERDICT_WORDS
     assert set(table.loc[table["metric"] == "nsd_disparity", "margin"]) == {0.002}
+
+
+def test_a_metric_at_a_labelled_set_size_is_tested_like_the_others(tmp_path):
+    # the composition_control question "an early-budget effect?": worst Dice at 20 labels, a
+    # column of its own (comparisons.run_metrics(..., at=(20,))), named in the table as "at 20"
+    from fair_seg_al.analysis.plans import plan_budgets
+
+    metrics = runs().rename(columns={"worst_dice": "worst_dice_at_20"})
+    plan = {**PLAN, "metrics": [{"name": "worst_dice", "at": 20}]}
+    table = verdict_table(metrics, plan).set_index("strategy")
+    assert table.loc["up", "summary"] == "at 20" and table.loc["up", "verdict"].startswith("resolved better")
+    assert "| up | base | imbalanced | worst_dice (at 20) | 10 |" in markdown(verdict_table(metrics, plan), plan, "c")
+    with_own = {**plan, "families": {"main": {"reference": "base", "comparisons": [
+        {"strategy": "up", "inits": ["imbalanced"], "metrics": [{"name": "worst_dice", "at": 30}]}]}}}  # fmt: skip
+    assert plan_budgets(with_own) == [20, 30]
+    with pytest.raises(PlanError, match="worst_dice \\(at 30\\): the runs' metrics have no worst_dice_at_30"):
+        verdict_table(metrics, with_own)
+    path = tmp_path / "plan.yaml"
+    for bad, key in (
+        ({"name": "worst_dice", "at": 0}, r"metrics\[0\].at"),
+        ({"name": "worst_dice", "at": "20"}, r"metrics\[0\].at"),
+        ({"name": "worst_dice", "at": 20, "summary": "auc"}, r"metrics\[0\]: give"),
+    ):
+        path.write_text(yaml.safe_dump({**PLAN, "metrics": [bad]}))
+        with pytest.raises(PlanError, match=key):
+            load_plan(path)
+
+
+def test_a_plan_with_post_hoc_parts_is_titled_and_labelled_post_hoc(tmp_path):
+    metrics = runs()
+    assert markdown(verdict_table(metrics, PLAN), PLAN, "c").startswith("# Planned verdicts\n")
+    late = {**PLAN, "post_hoc": ["the margin", "the TOSTs"]}
+    text = markdown(verdict_table(metrics, late), late, "c")
+    assert text.startswith("# Post hoc verdicts\n")
+    assert "**Chosen after the results were known (post hoc): the margin; the TOSTs.**" in text
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump({**PLAN, "post_hoc": "the margin"}))
+    with pytest.raises(PlanError, match="post_hoc: must list"):
+        load_plan(path)
+
+
+def test_a_familys_declared_test_count_is_checked_against_what_ran(tmp_path):
+    # "main" runs 3 comparisons ("absent" has no runs): 6 tests
+    metrics = runs()
+    for declared, heading in ((6, "## main (6 tests)\n"), (8, "## main (6 tests; the plan declared 8)\n")):
+        plan = {**PLAN, "families": {"main": {**PLAN["families"]["main"], "tests": declared}}}
+        assert heading in markdown(verdict_table(metrics, plan), plan, "c")
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump({**PLAN, "families": {"main": {**PLAN["families"]["main"], "tests": "36"}}}))
+    with pytest.raises(PlanError, match="families.main.tests: must be a whole number"):
+        load_plan(path)
+
+
+@pytest.mark.parametrize("cell", ["minority", "anatomies"])
+def test_each_familys_planner_numbers_in_the_plan_are_its_planner_tables_maxima(cell):
+    # the plan's `planner:` block quotes, per family, the most seeds any comparison needs; the
+    # committed planner tables (docs/planning/, the second family after its heading) hold them
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    plan = load_plan(docs / "plans" / f"{cell}_rerun.yaml")
+    counts, matched = (docs / "planning" / f"{cell}_rerun.md").read_text().split("## The second family")
+    for family, text in (("against_the_counts", counts), ("against_the_matched_control", matched)):
+        rows = [
+            (float(sd), int(r), int(e)) for sd, r, e in re.findall(r"\| ([\d.]+) \| (\d+) \| (\d+) \|$", text, re.M)
+        ]
+        quoted = plan["planner"][family]
+        assert quoted["equivalence_max"] == max(e for *_, e in rows)
+        if "resolve_max" in quoted:
+            assert quoted["resolve_max"] == max(r for _, r, _ in rows)
+        else:  # the minority plan: its 36 seeds resolve 0.005 where the pilot SD is at most 0.0068
+            from fair_seg_al.analysis.planner import seeds_to_resolve
+
+            assert quoted["resolve_max_where_sd_le_0.0068"] == 36 == seeds_to_resolve(0.0068, 0.005, 36)
+            assert max(r for sd, r, _ in rows if sd <= 0.0068) <= 36 < seeds_to_resolve(0.0069, 0.005, 36)
+
+
+def test_the_guides_example_plan_reads_and_its_test_count_is_right(tmp_path):
+    # docs/guide.md's plan for a user's own sweep is a valid plan, and its declared count holds
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text()
+    example = re.search(r"```yaml\n# my_plan.yaml\n(.*?)```", guide, re.S).group(1)
+    path = tmp_path / "my_plan.yaml"
+    path.write_text(example)
+    plan = load_plan(path)
+    family = plan["families"]["main"]
+    starts = sum(len(c["inits"]) for c in family["comparisons"])
+    assert family["tests"] == 2 * starts * len(plan["metrics"]) == 18

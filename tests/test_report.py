@@ -235,6 +235,10 @@ def test_acquired_share_of_the_second_group_by_hand():
     m = run_metrics(summary, {"r"}).iloc[0]
     assert m["acquired_share"] == pytest.approx((9 - 5) / (30 - 10))
     assert m["gap"] == pytest.approx(0.2) and m["worst_dice"] == pytest.approx(0.5)
+    # a metric at a labelled-set size: the round that had it; NaN where no round had it
+    m = run_metrics(summary, {"r"}, at=(20, 25)).iloc[0]
+    assert m["worst_dice_at_20"] == pytest.approx(0.5) and m["gap_at_20"] == pytest.approx(0.1)
+    assert pd.isna(m["worst_dice_at_25"]) and pd.isna(m["worst_nsd_at_20"])  # nsd not recorded
 
 
 def test_three_groups_in_tables_paired_metrics_and_figures(tmp_path):

@@ -45,8 +45,10 @@ SHOWN = ["disparity", "gap", "worst_dice", "es_dice", "auc_es_dice", "nsd_dispar
 REFERENCES = ("entropy", "random")
 
 
-def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
-    """One row per complete run: final-budget metrics and their areas under the budget curve.
+def run_metrics(summary: pd.DataFrame, complete: set[str], at: Sequence[int] = ()) -> pd.DataFrame:
+    """One row per complete run: final-budget metrics and their areas under the budget curve;
+    for each labelled-set size ``n`` in ``at``, the metric ``m`` at that round as ``m_at_n`` (NaN
+    for a run that never had ``n`` labelled images).
 
     ``gap`` is Dice of the first group minus the second (two-group cohorts; NaN otherwise),
     ``worst_dice`` the lowest group Dice, ``acquired_share`` the second group's share of the
@@ -72,9 +74,13 @@ def run_metrics(summary: pd.DataFrame, complete: set[str]) -> pd.DataFrame:
         row = {k: d[k].iloc[0] for k in ("bias", "init", "strategy", "seed")} | {"run_dir": run_dir}
         for m in ("nsd_disparity", "worst_nsd"):
             row[m] = row[f"auc_{m}"] = np.nan  # filled below where recorded
+            row |= {f"{m}_at_{n}": np.nan for n in at}
         for m, y in series.items():
             row[m] = float(y[-1])
             row[f"auc_{m}"] = area_under_curve(x, y)
+            for n in at:
+                hit = np.flatnonzero(x == n)
+                row[f"{m}_at_{n}"] = float(y[hit[0]]) if hit.size else np.nan
         row["acquired_share"] = np.nan
         if len(groups) == 2 and f"n_labeled_{groups[1]}" in d and x[-1] > x[0]:
             got = d[f"n_labeled_{groups[1]}"].to_numpy(float)

@@ -2,8 +2,8 @@
 
     python -m fair_seg_al.analysis.plans PLAN.yaml [--runs DIR ...] [--out DIR]
 
-A plan names its baseline, metrics (``worst_dice`` at the ``final`` round or as the ``auc``), the
-``better`` direction, an equivalence ``margin`` (a metric entry may declare its own) and its Holm
+A plan names its baseline, metrics (``worst_dice`` at the ``final`` round, as the ``auc``, or ``at``
+a labelled-set size), the ``better`` direction, an equivalence ``margin`` (a metric entry may declare its own) and its Holm
 families; each family compares rules
 with a reference, per start. For every comparison, start and metric the per-seed paired
 difference gets a t-test (difference) and two one-sided tests (equivalence within the margin);
@@ -12,12 +12,14 @@ all tests of a family are Holm-adjusted together; the verdict is resolved better
 A comparison whose every per-seed difference is exactly 0 (a rule that selects as its reference
 does, by construction) is reported as identical and left out of its family's Holm adjustment.
 Writes ``verdicts.md``, ``verdicts.csv`` and ``verdicts.png`` (a forest plot) to ``--out``
-(default: ``<runs>/verdicts``). See docs/plans/minority_rerun.yaml for a plan.
+(default: ``<runs>/verdicts``). A plan whose ``post_hoc`` list is not empty (what was chosen after
+the results were known) is titled and labelled post hoc in every output; a family's declared
+``tests`` count is checked against the tests it ran. See docs/plans/minority_rerun.yaml for a plan.
 
 The plan's keys (unknown keys are refused, naming them)::
 
     baseline: stratified_random
-    metrics: [{name: worst_dice, summary: final}, {name: worst_dice, summary: auc}]
+    metrics: [{name: worst_dice, summary: final}, {name: worst_dice, summary: auc}, {name: worst_dice, at: 20}]
     better: higher
     margin: 0.01
     families:
@@ -25,11 +27,13 @@ The plan's keys (unknown keys are refused, naming them)::
         reference: stratified_random
         comparisons:
           - {strategy: composition_control, inits: [imbalanced]}
+        tests: 12                                # optional: checked against what ran
           - {strategy: weighted_entropy, inits: [balanced, imbalanced], label: Weighted Entropy}
           - {strategy: weighted_entropy, reference: composition_control, inits: [imbalanced]}
           - {strategy: weighted_entropy, reference: entropy, better: lower,
              metrics: [{name: disparity, summary: final}, {name: nsd_disparity, margin: 0.002}]}
     cell: {runs: docs/replication/runs/...}      # where the runs are (``--runs`` overrides)
+    post_hoc: []                                 # what was added after the results were known
 
 A strategy is named by its preset (``conf/strategy/<name>.yaml``) or by the label its runs carry
 (``masked_entropy.stratified_power``).
@@ -98,8 +102,7 @@ def load_plan(path: str | os.PathLike) -> dict:
     need(isinstance(metrics, list) and metrics, "metrics", "must list {name, summary} entries")
     for i, m in enumerate(metrics):
         need(isinstance(m, dict) and "name" in m, f"metrics[{i}]", "needs a name, e.g. worst_dice")
-        need(m.get("summary", "final") in SUMMARIES, f"metrics[{i}].summary", f"must be one of {sorted(SUMMARIES)}")
-        _check_margin(m, f"metrics[{i}].margin", need)
+        _check_metric(m, f"metrics[{i}]", need)
     families = plan.get("families")
     need(isinstance(families, dict) and families, "families", "must map family names to {reference, comparisons}")
     for name, family in families.items():
@@ -115,7 +118,15 @@ def load_plan(path: str | os.PathLike) -> dict:
             need(isinstance(c.get("inits", []), list), f"{key}.comparisons[{i}].inits", "must be a list of starts")
             for j, m in enumerate(c.get("metrics", [])):
                 need(isinstance(m, dict) and "name" in m, f"{key}.comparisons[{i}].metrics[{j}]", "needs a name")
-                _check_margin(m, f"{key}.comparisons[{i}].metrics[{j}].margin", need)
+                _check_metric(m, f"{key}.comparisons[{i}].metrics[{j}]", need)
+        tests = family.get("tests")
+        need(tests is None or (type(tests) is int and tests > 0), f"{key}.tests", "must be a whole number > 0")
+    post_hoc = plan.get("post_hoc", [])
+    need(
+        isinstance(post_hoc, list) and all(isinstance(x, str) for x in post_hoc),
+        "post_hoc",
+        "must list what was chosen after the results were known, as text ([] for none)",
+    )
     cell = plan.get("cell", {})
     need(isinstance(cell, dict), "cell", "must be a mapping (preset, runs, seeds, ...)")
     seeds = cell.get("seeds")
@@ -134,9 +145,35 @@ def planned_seeds(plan: Mapping) -> range:
     return range(first, last + 1)
 
 
-def _check_margin(metric: Mapping, key: str, need) -> None:
+def _check_metric(metric: Mapping, key: str, need) -> None:
+    """A metric entry: a summary (``final``, ``auc``) or ``at`` a labelled-set size, and its margin."""
+    need(metric.get("summary", "final") in SUMMARIES, f"{key}.summary", f"must be one of {sorted(SUMMARIES)}")
+    if "at" in metric:
+        need("summary" not in metric, key, "give a summary or at, not both")
+        need(
+            type(metric["at"]) is int and metric["at"] > 0,
+            f"{key}.at",
+            "must be a labelled-set size, a whole number > 0",
+        )
     if "margin" in metric:
-        need(isinstance(metric["margin"], int | float) and metric["margin"] > 0, key, "must be a number > 0")
+        need(
+            isinstance(metric["margin"], int | float) and metric["margin"] > 0, f"{key}.margin", "must be a number > 0"
+        )
+
+
+def metric_column(metric: Mapping) -> tuple[str, str]:
+    """A plan's metric entry as (column of the run metrics table, summary as reported)."""
+    if "at" in metric:
+        return f"{metric['name']}_at_{metric['at']}", f"at {metric['at']}"
+    summary = metric.get("summary", "final")
+    return SUMMARIES[summary].format(name=metric["name"]), summary
+
+
+def plan_budgets(plan: Mapping) -> list[int]:
+    """The labelled-set sizes a plan's metrics ask for (``at``), in order."""
+    entries = list(plan["metrics"])
+    entries += [m for f in plan["families"].values() for c in f["comparisons"] for m in c.get("metrics", [])]
+    return sorted({m["at"] for m in entries if "at" in m})
 
 
 def preset_label(name: str) -> str:
@@ -185,8 +222,9 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
             for init in inits:
                 # a comparison may ask its own metrics and direction (a disparity: lower is better)
                 for m in comparison.get("metrics", plan["metrics"]):
-                    summary = m.get("summary", "final")
-                    column = SUMMARIES[summary].format(name=m["name"])
+                    column, summary = metric_column(m)
+                    if column not in metrics:
+                        raise PlanError(f"metric {m['name']} ({summary}): the runs' metrics have no {column}")
                     of_init = metrics[metrics["init"] == init]
                     a = of_init[of_init["strategy"] == strategy].set_index("seed")[column]
                     b = of_init[of_init["strategy"] == reference].set_index("seed")[column]
@@ -230,18 +268,23 @@ def _untested(seeds: int) -> str:
 
 
 def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None = None) -> str:
+    post_hoc = plan.get("post_hoc") or []
     lines = [
-        "# Planned verdicts",
+        "# Post hoc verdicts" if post_hoc else "# Planned verdicts",
         "",
         *([f"**{note}**", ""] if note else []),
+        *([f"**Chosen after the results were known (post hoc): {'; '.join(post_hoc)}.**", ""] if post_hoc else []),
         f"Produced by: `{command}`. Margin +-{plan['margin']:g} unless a metric declares its own; each family's "
         "difference tests and equivalence tests (TOST) are Holm-adjusted together; intervals are 95 % paired "
         "t-intervals over seeds (unadjusted).",
     ]
     for family, t in table.groupby("family", sort=False):
+        ran = 2 * int(t["t_p"].notna().sum()) if "t_p" in t else 0
+        declared = plan["families"][family].get("tests")
+        differs = f"; the plan declared {declared}" if declared is not None and declared != ran else ""
         lines += [
             "",
-            f"## {family} ({2 * int(t['t_p'].notna().sum()) if 't_p' in t else 0} tests)",
+            f"## {family} ({ran} tests{differs})",
             "",
             "| rule | reference | start | metric | seeds | verdict |",
             "|---|---|---|---|---|---|",
@@ -275,14 +318,15 @@ def forest(table: pd.DataFrame, path: Path) -> None:
     save_png(fig, path)
 
 
-def run_metrics_of(folders: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """The per-run metrics table of the finished runs under ``folders`` (sweeps or archives)."""
+def run_metrics_of(folders: Sequence[str | os.PathLike], at: Sequence[int] = ()) -> pd.DataFrame:
+    """The per-run metrics table of the finished runs under ``folders`` (sweeps or archives), with
+    the metrics at the labelled-set sizes ``at`` (:func:`plan_budgets`)."""
     from fair_seg_al.analysis.comparisons import run_metrics
     from fair_seg_al.analysis.runs import find_runs, summary_table
 
     runs = find_runs([Path(f) for f in folders])
     complete = {str(r.path) for r in runs if r.failure is None}
-    return run_metrics(summary_table(runs), complete)
+    return run_metrics(summary_table(runs), complete, at)
 
 
 def write_verdicts(table: pd.DataFrame, plan: Mapping, out: Path, command: str, note: str | None = None) -> str:
@@ -309,11 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         plan = load_plan(args.plan)
         folders = args.runs or [Path((plan.get("cell") or {}).get("runs", ""))]
-        metrics = run_metrics_of(folders)
+        metrics = run_metrics_of(folders, plan_budgets(plan))
+        table = verdict_table(metrics, plan)
     except (PlanError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    table = verdict_table(metrics, plan)
     print(write_verdicts(table, plan, args.out or folders[0] / "verdicts", command, args.note))
     return 0
 
