@@ -11,6 +11,8 @@ Writes into the cell's folder:
 - ``old_vs_new.{md,csv}``: each planned comparison's verdict in the old cell (the same plan
   applied post hoc to its runs, trained with the eroding label resampling) beside the rerun's;
 - ``report.md`` and figures: the package's run report (levels, curves) of the rerun's runs;
+- ``<name>/verdicts.{md,csv,png}`` for each secondary plan of the cell (the minority cell's
+  ``budget``: composition_control's lead at 20, 30 and 90 labels, labelled post hoc by its plan);
 - for the weak cell, the reduction of final Dice disparity against entropy beside the paper's 86 %.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -48,10 +50,13 @@ class Rerun:
     sweep: str  # docs/replication/runs/<sweep>/ and docs/replication/<sweep>/
     old_sweep: str  # the cell it reruns
     paper_reduction: float | None = None  # claim (a): % cut in final disparity against entropy
+    secondary: dict[str, str] = field(default_factory=dict)  # folder name -> docs/plans/<plan>.yaml
 
 
 RERUNS = {
-    "minority": Rerun("minority_rerun", "rerun_minority", "sweep_powered_minority"),
+    "minority": Rerun(
+        "minority_rerun", "rerun_minority", "sweep_powered_minority", secondary={"budget": "minority_rerun_budget"}
+    ),
     "anatomies": Rerun("anatomies_rerun", "rerun_anatomies", "sweep_anatomies_minority"),
     "weak": Rerun("weak_rerun", "rerun_weak", "sweep_powered_weak", paper_reduction=86.0),
 }
@@ -120,6 +125,10 @@ def main(argv: list[str] | None = None) -> None:
         else f"All {planned} planned seeds."
     )
     write_verdicts(new, plan, out, command, note)
+    for folder, name in rerun.secondary.items():  # their own families, on the same runs
+        other = load_plan(ROOT / "docs" / "plans" / f"{name}.yaml")
+        table = verdict_table(run_metrics_of([RUNS / rerun.sweep], plan_budgets(other)), other)
+        write_verdicts(table, other, out / folder, command, note)
     build_report([str(RUNS / rerun.sweep)], str(out), command=command)
 
     old = verdict_table(run_metrics_of([RUNS / rerun.old_sweep], plan_budgets(plan)), plan)

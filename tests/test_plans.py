@@ -352,3 +352,29 @@ def test_the_guides_example_plan_reads_and_its_test_count_is_right(tmp_path):
     family = plan["families"]["main"]
     starts = sum(len(c["inits"]) for c in family["comparisons"])
     assert family["tests"] == 2 * starts * len(plan["metrics"]) == 18
+
+
+@pytest.mark.slow  # reads 24 archived runs and composes the presets' labels
+def test_the_budget_plan_gives_the_old_cells_early_lead_as_results_md_quotes_it(tmp_path):
+    # the minority rerun's secondary plan (worst-group Dice at 20, 30 and 90 labels) applied to the
+    # OLD cell's archived runs (copies of the two rules' imbalanced runs): its means and intervals
+    # are the ones docs/results.md quotes from a direct computation (tested in test_docs_numbers.py)
+    import shutil
+    from pathlib import Path
+
+    from fair_seg_al.analysis.plans import plan_budgets, run_metrics_of
+
+    repo = Path(__file__).resolve().parents[1]
+    plan = load_plan(repo / "docs" / "plans" / "minority_rerun_budget.yaml")
+    assert plan_budgets(plan) == [20, 30, 90] and plan["post_hoc"]
+    runs = tmp_path / "runs"
+    for folder in (repo / "docs" / "replication" / "runs" / "sweep_powered_minority").iterdir():
+        if folder.name.startswith(("composition_control-strong-imbalanced", "stratified_random-strong-imbalanced")):
+            shutil.copytree(folder, runs / folder.name, ignore=shutil.ignore_patterns("*.gz", "*.pt", "*.ckpt"))
+    table = verdict_table(run_metrics_of([runs], plan_budgets(plan)), plan).set_index("summary")
+    assert list(table.index) == ["at 20", "at 30", "at 90"] and (table["seeds"] == 12).all()
+    results = " ".join((repo / "docs" / "results.md").read_text().split())
+    fmt = {s: f"{r['mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" for s, r in table.iterrows()}
+    assert (
+        f"{fmt['at 20']} at 20 labels, {fmt['at 30']} at 30 and {fmt['at 90']}, unresolved, at the final 90" in results
+    )
