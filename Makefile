@@ -85,12 +85,13 @@ wandb-report: install ## the sweep's comparison report on W&B (docs/wandb.md); A
 generate: install
 	$(PY) -m fair_seg_al.generate $(ARGS)
 
-figures: install ## the cohort figures in docs/figures (and the six-brain figure's per-subject CSV beside it)
+figures: install ## the cohort figures in docs/figures (the six-brain figure's per-subject CSV beside it, and the cohort checks' CSV)
 	$(PY) -m fair_seg_al.generate bias=strong n_subjects=20 out_dir=data/cohorts/readme-strong figure=false overwrite=true
 	$(PY) -m fair_seg_al.viz data/cohorts/readme-strong --out docs/figures/cohort_strong.png
 	$(PY) -m fair_seg_al.generate cohort=anatomies bias=strong n_subjects=48 out_dir=data/cohorts/readme-anatomies figure=false overwrite=true
 	$(PY) -m fair_seg_al.viz data/cohorts/readme-anatomies --by-anatomy --out docs/figures/cohort_anatomies.png
 	$(PY) -m fair_seg_al.viz --t1-anatomies --out docs/figures/cohort_anatomies_t1.png
+	$(PY) -m fair_seg_al.cohort.checks --subjects 8 --csv docs/figures/cohort_checks.csv
 
 lint: install
 	$(VENV)/bin/ruff check .

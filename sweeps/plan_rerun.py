@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
             "## The second family: against the composition-matched control",
             "",
             f"The candidate and the oracle control against `composition_control` (imbalanced start), pilot SDs "
-            f"from the same cell: {second // 2} comparisons, a Holm family of {second}.",
+            f"as for the first family (a borrowed one is marked): {second // 2} comparisons, a Holm family of {second}.",
             "",
             tables,
         ]

