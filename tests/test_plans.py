@@ -406,3 +406,58 @@ def test_a_labelled_set_size_no_run_reached_is_named():
     metrics = runs().assign(worst_dice_at_25=np.nan)
     with pytest.raises(PlanError, match="worst_dice \\(at 25\\): no run had 25 labelled images"):
         verdict_table(metrics, {**PLAN, "metrics": [{"name": "worst_dice", "at": 25}]})
+
+
+def test_without_equivalence_a_family_holds_the_difference_tests_alone(tmp_path):
+    # the cells planned before margins: three words, Holm over the t-tests only, no margin needed
+    from scipy import stats
+
+    plan = {k: v for k, v in PLAN.items() if k != "margin"} | {"equivalence": False}
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    assert load_plan(path)["equivalence"] is False
+    metrics = runs()
+    table = verdict_table(metrics, plan).set_index("strategy")
+    wide = metrics.pivot(index="seed", columns="strategy", values="worst_dice")
+    t_p = [stats.ttest_1samp((wide[s] - wide["base"]).to_numpy(), 0).pvalue for s in ("up", "same", "noisy")]
+    for s, q in zip(("up", "same", "noisy"), holm(t_p), strict=True):
+        assert table.loc[s, "p_holm"] == pytest.approx(q)
+    assert table.loc["up", "verdict"].startswith("resolved better (+0.0")
+    assert table.loc["same", "verdict"].startswith("unresolved (") and "equivalent" not in table.loc["same", "verdict"]
+    assert "tost_p" not in table
+    assert "## main (3 tests)" in markdown(verdict_table(metrics, plan), plan, "c")
+    path.write_text(yaml.safe_dump({**plan, "equivalence": "no"}))
+    with pytest.raises(PlanError, match="equivalence: must be true or false"):
+        load_plan(path)
+
+
+@pytest.mark.slow  # reads the weak cell's 156 archived runs
+def test_the_weak_cells_post_hoc_plan_less_its_tosts_gives_the_committed_planned_verdicts():
+    # the engine reads the old study: post_hoc_weak.yaml with the equivalence tests taken out is the
+    # cell's planned families (12 tests per start), and gives each test the words, interval and Holm p
+    # that sweeps/studies/replication.py committed in its verdicts.md (written by other code)
+    import re
+    from pathlib import Path
+
+    from fair_seg_al.analysis.plans import run_metrics_of
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    plan = load_plan(docs / "plans" / "post_hoc_weak.yaml") | {"equivalence": False, "post_hoc": []}
+    table = verdict_table(run_metrics_of([docs / "replication" / "runs" / "sweep_powered_weak"]), plan)
+    committed = (docs / "replication" / "sweep_powered_weak" / "verdicts.md").read_text()
+    names = {"disparity": "Dice disparity", "nsd_disparity": "NSD disparity"}
+    for init in ("balanced", "imbalanced"):
+        block = committed.split(f"init={init}")[1].split("### ")[0]
+        planned = block.split("- **Exploratory")[0]
+        rows = table[table["init"] == init]
+        assert len(rows) == 12  # the plan declares 24: its TOSTs, taken out here
+        assert f"## {init} (12 tests; the plan declared 24)" in markdown(table, plan, "c")
+        for r in rows.itertuples():
+            if r.reference == "entropy":  # claim (a)
+                expected = f"{names[r.metric]} {r.verdict}, 12 seeds"
+            else:
+                label = "masked_entropy.stratified_power" if r.strategy == "candidate" else r.strategy
+                column = r.metric if r.summary == "final" else f"auc_{r.metric}"
+                expected = f"`{label}` {column} {r.verdict}, 12 seeds"
+            assert expected in planned, (init, expected)
+        assert len(re.findall(r"Holm p=", planned)) == 12

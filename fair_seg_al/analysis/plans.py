@@ -9,6 +9,8 @@ with a reference, per start. For every comparison, start and metric the per-seed
 difference gets a t-test (difference) and two one-sided tests (equivalence within the margin);
 all tests of a family are Holm-adjusted together; the verdict is resolved better / resolved worse
 / equivalent within +-m / inconclusive (:func:`~fair_seg_al.analysis.stats.equivalence_verdict`).
+A plan with ``equivalence: false`` (as the cells planned before margins were) gets the difference
+tests alone, Holm-adjusted per family: resolved better / resolved worse / unresolved.
 A comparison whose every per-seed difference is exactly 0 (a rule that selects as its reference
 does, by construction) is reported as identical and left out of its family's Holm adjustment.
 Writes ``verdicts.md``, ``verdicts.csv`` and ``verdicts.png`` (a forest plot) to ``--out``
@@ -23,7 +25,8 @@ The plan's keys (unknown keys are refused, naming them)::
     baseline: stratified_random
     metrics: [{name: worst_dice, summary: final}, {name: worst_dice, summary: auc}, {name: worst_dice, at: 20}]
     better: higher
-    margin: 0.01
+    margin: 0.01                                 # needed unless equivalence: false
+    equivalence: true                            # false: difference tests alone, three words
     families:
       against_the_counts:
         reference: stratified_random
@@ -55,7 +58,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from fair_seg_al.analysis.stats import equivalence_verdict, holm, paired_summary, tost
+from fair_seg_al.analysis.stats import equivalence_verdict, holm, paired_summary, tost, verdict
 from fair_seg_al.utils.figures import save_png
 from fair_seg_al.utils.io import atomic_write_text
 
@@ -70,6 +73,7 @@ PLAN_KEYS = {
     "planner",
     "descriptive",
     "post_hoc",
+    "equivalence",
 }
 FAMILY_KEYS = {"reference", "comparisons", "tests"}
 COMPARISON_KEYS = {"strategy", "inits", "label", "reference", "better", "metrics"}
@@ -101,7 +105,9 @@ def load_plan(path: str | os.PathLike) -> dict:
 
     unknown = set(plan) - PLAN_KEYS
     need(not unknown, ", ".join(sorted(unknown)), f"unknown key(s); a plan has {sorted(PLAN_KEYS)}")
-    need(isinstance(plan.get("margin"), int | float) and plan["margin"] > 0, "margin", "must be a number > 0")
+    need(plan.get("equivalence", True) in (True, False), "equivalence", "must be true or false")
+    if plan.get("equivalence", True) or "margin" in plan:  # difference tests alone need no margin
+        need(isinstance(plan.get("margin"), int | float) and plan["margin"] > 0, "margin", "must be a number > 0")
     need(plan.get("better", "higher") in ("higher", "lower"), "better", "must be higher or lower")
     metrics = plan.get("metrics")
     need(isinstance(metrics, list) and metrics, "metrics", "must list {name, summary} entries")
@@ -233,6 +239,7 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
     ``no runs``), so a plan's missing cells show.
     """
     better = plan.get("better", "higher")
+    equivalence = plan.get("equivalence", True)
     labels = set(metrics["strategy"])
     rows = []
     for family_name, family in plan["families"].items():
@@ -254,7 +261,7 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
                     a = of_init[of_init["strategy"] == strategy].set_index("seed")[column]
                     b = of_init[of_init["strategy"] == reference].set_index("seed")[column]
                     diffs = (a - b).dropna()
-                    margin = float(m.get("margin", plan["margin"]))  # one per metric, else the plan's
+                    margin = float(m.get("margin", plan.get("margin", np.nan)))  # one per metric, else the plan's
                     row = {
                         "family": family_name,
                         "strategy": comparison.get("label", strategy),
@@ -269,15 +276,22 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
                     if len(diffs) >= 2 and not (diffs == 0).all():
                         p = paired_summary(diffs.to_numpy(), n_boot=2000)
                         row |= {"mean": p.mean, "sd": p.sd, "ci_low": p.ci_low, "ci_high": p.ci_high, "t_p": p.t_p}
-                        row |= {"tost_p": tost(diffs.to_numpy(), margin), "_summary": p}
+                        row["_summary"] = p
+                        if equivalence:
+                            row["tost_p"] = tost(diffs.to_numpy(), margin)
                     rows.append(row)
         family_rows = rows[start:]
         tested = [r for r in family_rows if "_summary" in r]
-        adjusted = holm([r["t_p"] for r in tested] + [r["tost_p"] for r in tested])
-        for r, p_diff, p_tost in zip(tested, adjusted[: len(tested)], adjusted[len(tested) :], strict=True):
-            r["p_holm"], r["tost_p_holm"] = float(p_diff), float(p_tost)
-            r["_summary"].p_adjusted = float(p_diff)
-            r["verdict"] = equivalence_verdict(r["_summary"], r["margin"], float(p_tost), r["better"])
+        if equivalence:
+            adjusted = holm([r["t_p"] for r in tested] + [r["tost_p"] for r in tested])
+            for r, p_diff, p_tost in zip(tested, adjusted[: len(tested)], adjusted[len(tested) :], strict=True):
+                r["p_holm"], r["tost_p_holm"] = float(p_diff), float(p_tost)
+                r["_summary"].p_adjusted = float(p_diff)
+                r["verdict"] = equivalence_verdict(r["_summary"], r["margin"], float(p_tost), r["better"])
+        else:  # difference tests alone (a plan written before margins): three words
+            for r, p_diff in zip(tested, holm([r["t_p"] for r in tested]), strict=True):
+                r["p_holm"] = r["_summary"].p_adjusted = float(p_diff)
+                r["verdict"] = verdict(r["_summary"], r["better"])
         for r in family_rows:
             r.pop("_summary", None)
             r.setdefault("verdict", _untested(r["seeds"]))
@@ -294,17 +308,22 @@ def _untested(seeds: int) -> str:
 
 def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None = None) -> str:
     post_hoc = plan.get("post_hoc") or []
+    equivalence = plan.get("equivalence", True)
+    how = (
+        f"Margin +-{plan['margin']:g} unless a metric declares its own; each family's difference tests and "
+        "equivalence tests (TOST) are Holm-adjusted together"
+        if equivalence
+        else "No margin (difference tests only); each family's tests are Holm-adjusted together"
+    )
     lines = [
         "# Post hoc verdicts" if post_hoc else "# Planned verdicts",
         "",
         *([f"**{note}**", ""] if note else []),
         *([f"**Chosen after the results were known (post hoc): {'; '.join(post_hoc)}.**", ""] if post_hoc else []),
-        f"Produced by: `{command}`. Margin +-{plan['margin']:g} unless a metric declares its own; each family's "
-        "difference tests and equivalence tests (TOST) are Holm-adjusted together; intervals are 95 % paired "
-        "t-intervals over seeds (unadjusted).",
+        f"Produced by: `{command}`. {how}; intervals are 95 % paired t-intervals over seeds (unadjusted).",
     ]
     for family, t in table.groupby("family", sort=False):
-        ran = 2 * int(t["t_p"].notna().sum()) if "t_p" in t else 0
+        ran = (2 if equivalence else 1) * int(t["t_p"].notna().sum()) if "t_p" in t else 0
         declared = plan["families"][family].get("tests")
         differs = f"; the plan declared {declared}" if declared is not None and declared != ran else ""
         lines += [
@@ -336,7 +355,8 @@ def forest(table: pd.DataFrame, path: Path, title: str | None = None) -> None:
         color = next((c for k, c in colors.items() if r["verdict"].startswith(k)), "0.5")
         ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=color)
         ax.plot(r["mean"], i, "o", color=color)
-        ax.fill_betweenx([i - 0.4, i + 0.4], -r["margin"], r["margin"], color="0.92", zorder=0)
+        if np.isfinite(r["margin"]):  # a plan without equivalence tests has none
+            ax.fill_betweenx([i - 0.4, i + 0.4], -r["margin"], r["margin"], color="0.92", zorder=0)
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set_yticks(y, labels, fontsize=7)
     ax.invert_yaxis()
