@@ -16,13 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fair_seg_al.analysis.plans import (  # noqa: E402
-    load_plan,
-    plan_budgets,
-    run_metrics_of,
-    verdict_table,
-    write_verdicts,
-)
+from fair_seg_al.analysis.plans import load_plan, run_metrics_of, verdict_table, write_verdicts  # noqa: E402
 
 ERODING = "the cell trained with the eroding label resampling"
 UNTOUCHED = "the cell trained without augmentation, which the label fix does not touch"
@@ -51,7 +45,7 @@ def main() -> None:
             f"Post hoc: {what}, each test joined by a TOST at the margin declared for the minority rerun "
             f"(+-{plan['margin']:g}), after the results of this cell were known; {cell}. Not a planned verdict."
         )
-        table = verdict_table(run_metrics_of([docs / runs], plan_budgets(plan)), plan)
+        table = verdict_table(run_metrics_of([docs / runs], [plan]), plan)
         write_verdicts(table, plan, docs / out / "post_hoc_equivalence", "python sweeps/post_hoc_equivalence.py", note)
         print(f"{out}/post_hoc_equivalence: {len(table)} comparisons")
 

@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 
 from fair_seg_al.analysis.plans import (  # noqa: E402
     load_plan,
-    plan_budgets,
     planned_seeds,
     run_metrics_of,
     verdict_table,
@@ -115,7 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     plan = load_plan(ROOT / "docs" / "plans" / f"{rerun.plan}.yaml")
     out = ROOT / "docs" / "replication" / rerun.sweep
 
-    metrics = run_metrics_of([RUNS / rerun.sweep], plan_budgets(plan))
+    secondary = {
+        folder: load_plan(ROOT / "docs" / "plans" / f"{name}.yaml") for folder, name in rerun.secondary.items()
+    }
+    metrics = run_metrics_of([RUNS / rerun.sweep], [plan, *secondary.values()])  # the runs read once for all plans
     new = verdict_table(metrics, plan)
     done, planned = int(new["seeds"].min()), len(planned_seeds(plan))
     note = (
@@ -125,13 +127,11 @@ def main(argv: list[str] | None = None) -> None:
         else f"All {planned} planned seeds."
     )
     write_verdicts(new, plan, out, command, note)
-    for folder, name in rerun.secondary.items():  # their own families, on the same runs
-        other = load_plan(ROOT / "docs" / "plans" / f"{name}.yaml")
-        table = verdict_table(run_metrics_of([RUNS / rerun.sweep], plan_budgets(other)), other)
-        write_verdicts(table, other, out / folder, command, note)
+    for folder, other in secondary.items():  # their own families, on the same runs
+        write_verdicts(verdict_table(metrics, other), other, out / folder, command, note)
     build_report([str(RUNS / rerun.sweep)], str(out), command=command)
 
-    old = verdict_table(run_metrics_of([RUNS / rerun.old_sweep], plan_budgets(plan)), plan)
+    old = verdict_table(run_metrics_of([RUNS / rerun.old_sweep], [plan]), plan)
     both = old_vs_new(old, new)
     atomic_write_text(out / "old_vs_new.csv", both.to_csv(index=False))
     text = old_vs_new_markdown(both, note, command)

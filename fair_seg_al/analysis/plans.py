@@ -198,11 +198,19 @@ def metric_column(metric: Mapping) -> tuple[str, str]:
     return SUMMARIES[summary].format(name=metric["name"]), summary
 
 
+def _metric_entries(plan: Mapping) -> list[Mapping]:
+    """Every metric entry of a plan: its own and those its comparisons ask."""
+    own = [m for f in plan["families"].values() for c in f["comparisons"] for m in c.get("metrics", [])]
+    return [*plan["metrics"], *own]
+
+
 def plan_budgets(plan: Mapping) -> list[int]:
     """The labelled-set sizes a plan's metrics ask for (``at``), in order."""
-    entries = list(plan["metrics"])
-    entries += [m for f in plan["families"].values() for c in f["comparisons"] for m in c.get("metrics", [])]
-    return sorted({m["at"] for m in entries if "at" in m})
+    return sorted({m["at"] for m in _metric_entries(plan) if "at" in m})
+
+
+def _title(plan: Mapping) -> str:
+    return "Post hoc verdicts" if plan.get("post_hoc") else "Planned verdicts"
 
 
 def preset_label(name: str) -> str:
@@ -240,6 +248,12 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
     """
     better = plan.get("better", "higher")
     equivalence = plan.get("equivalence", True)
+    for m in _metric_entries(plan):  # every column the plan reads, checked once
+        column, summary = metric_column(m)
+        if column not in metrics:
+            raise PlanError(f"metric {m['name']} ({summary}): the runs' metrics have no {column}")
+        if "at" in m and metrics[column].isna().all():
+            raise PlanError(f"metric {m['name']} (at {m['at']}): no run had {m['at']} labelled images")
     labels = set(metrics["strategy"])
     rows = []
     for family_name, family in plan["families"].items():
@@ -250,14 +264,10 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
             strategy = _label_of(labels, comparison["strategy"])
             inits = comparison.get("inits") or sorted(set(metrics["init"]))
             for init in inits:
+                of_init = metrics[metrics["init"] == init]
                 # a comparison may ask its own metrics and direction (a disparity: lower is better)
                 for m in comparison.get("metrics", plan["metrics"]):
                     column, summary = metric_column(m)
-                    if column not in metrics:
-                        raise PlanError(f"metric {m['name']} ({summary}): the runs' metrics have no {column}")
-                    if "at" in m and metrics[column].isna().all():
-                        raise PlanError(f"metric {m['name']} (at {m['at']}): no run had {m['at']} labelled images")
-                    of_init = metrics[metrics["init"] == init]
                     a = of_init[of_init["strategy"] == strategy].set_index("seed")[column]
                     b = of_init[of_init["strategy"] == reference].set_index("seed")[column]
                     diffs = (a - b).dropna()
@@ -316,7 +326,7 @@ def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None 
         else "No margin (difference tests only); each family's tests are Holm-adjusted together"
     )
     lines = [
-        "# Post hoc verdicts" if post_hoc else "# Planned verdicts",
+        f"# {_title(plan)}",
         "",
         *([f"**{note}**", ""] if note else []),
         *([f"**Chosen after the results were known (post hoc): {'; '.join(post_hoc)}.**", ""] if post_hoc else []),
@@ -366,14 +376,15 @@ def forest(table: pd.DataFrame, path: Path, title: str | None = None) -> None:
     save_png(fig, path, crop=True)  # the row labels are long: the image grows to hold them
 
 
-def run_metrics_of(folders: Sequence[str | os.PathLike], at: Sequence[int] = ()) -> pd.DataFrame:
-    """The per-run metrics table of the finished runs under ``folders`` (sweeps or archives), with
-    the metrics at the labelled-set sizes ``at`` (:func:`plan_budgets`)."""
+def run_metrics_of(folders: Sequence[str | os.PathLike], plans: Sequence[Mapping] = ()) -> pd.DataFrame:
+    """The per-run metrics table of the finished runs under ``folders`` (sweeps or archives), read
+    once, with the metrics at every labelled-set size the ``plans`` ask for (:func:`plan_budgets`)."""
     from fair_seg_al.analysis.comparisons import run_metrics
     from fair_seg_al.analysis.runs import find_runs, summary_table
 
     runs = find_runs([Path(f) for f in folders])
     complete = {str(r.path) for r in runs if r.failure is None}
+    at = sorted({n for plan in plans for n in plan_budgets(plan)})
     return run_metrics(summary_table(runs), complete, at)
 
 
@@ -383,7 +394,7 @@ def write_verdicts(table: pd.DataFrame, plan: Mapping, out: Path, command: str, 
     atomic_write_text(out / "verdicts.csv", table.to_csv(index=False, float_format="%.6f"))
     text = markdown(table, plan, command, note)
     atomic_write_text(out / "verdicts.md", text)
-    forest(table, out / "verdicts.png", "Post hoc verdicts" if plan.get("post_hoc") else None)
+    forest(table, out / "verdicts.png", _title(plan) if plan.get("post_hoc") else None)
     return text
 
 
@@ -401,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         plan = load_plan(args.plan)
         folders = args.runs or [Path((plan.get("cell") or {}).get("runs", ""))]
-        metrics = run_metrics_of(folders, plan_budgets(plan))
+        metrics = run_metrics_of(folders, [plan])
         table = verdict_table(metrics, plan)
     except (PlanError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
