@@ -98,6 +98,42 @@ def test_a_comparison_may_ask_its_own_metric_and_direction():
     assert table["mean"].iloc[1] == pytest.approx(-table["mean"].iloc[0])
 
 
+def test_a_descriptive_comparison_gets_a_difference_test_alone_in_the_family():
+    # group B's acquired share has no better side: "resolved higher", no margin, no TOST; its t-test
+    # joins the family's Holm adjustment (1 + 1 differences and 1 TOST: 3 tests, by hand below)
+    metrics = runs()
+    metrics["acquired_share"] = np.where(metrics["strategy"] == "up", 0.5, 0.2) + 0.01 * np.sin(metrics["seed"])
+    metrics.loc[metrics["strategy"] == "up", "acquired_share"] += 0.002 * np.arange(10)
+    plan = {**PLAN, "families": {"main": {"reference": "base", "comparisons": [
+        {"strategy": "up", "inits": ["imbalanced"]},
+        {"strategy": "up", "inits": ["imbalanced"], "better": "descriptive", "metrics": [{"name": "acquired_share"}]},
+    ]}}}  # fmt: skip
+    table = verdict_table(metrics, plan)
+    dice, share = table.iloc[0], table.iloc[1]
+    assert share["verdict"].startswith("resolved higher (+0.309 [")  # 0.3 + 0.002 * mean(0..9)
+    assert np.isnan(share["margin"]) and np.isnan(share["tost_p"]) and np.isnan(share["tost_p_holm"])
+    wide = metrics.pivot(index="seed", columns="strategy", values=["worst_dice", "acquired_share"])
+    from scipy import stats
+
+    d_dice = (wide["worst_dice"]["up"] - wide["worst_dice"]["base"]).to_numpy()
+    d_share = (wide["acquired_share"]["up"] - wide["acquired_share"]["base"]).to_numpy()
+    adjusted = holm([stats.ttest_1samp(d_dice, 0).pvalue, stats.ttest_1samp(d_share, 0).pvalue, tost(d_dice, 0.01)])
+    assert [dice["p_holm"], share["p_holm"], dice["tost_p_holm"]] == pytest.approx(adjusted)
+    text = markdown(table, plan, "c")
+    assert "## main (3 tests)" in text and "a descriptive comparison, with no better side" in text
+
+
+def test_a_bad_comparison_direction_is_refused_naming_the_key(tmp_path):
+    plan = {**PLAN, "families": {"main": {"reference": "base", "comparisons": [
+        {"strategy": "up", "better": "sideways"}]}}}  # fmt: skip
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    with pytest.raises(
+        PlanError, match=r"families\.main\.comparisons\[0\]\.better: must be higher, lower or descriptive"
+    ):
+        load_plan(path)
+
+
 def test_lower_is_better_turns_the_words():
     plan = {**PLAN, "better": "lower"}
     table = verdict_table(runs(), plan).set_index("strategy")
@@ -461,3 +497,29 @@ def test_the_weak_cells_post_hoc_plan_less_its_tosts_gives_the_committed_planned
                 expected = f"`{label}` {column} {r.verdict}, 12 seeds"
             assert expected in planned, (init, expected)
         assert len(re.findall(r"Holm p=", planned)) == 12
+
+
+@pytest.mark.slow  # reads the strong cell's 216 archived runs
+def test_the_strong_cells_post_hoc_plan_less_its_tosts_gives_all_16_planned_tests_per_start():
+    # post_hoc_strong.yaml without its TOSTs is the strong cell's planned family (16 tests per start,
+    # claim (c)'s two share tests as descriptive comparisons): each test's words, interval and Holm p
+    # are the ones sweeps/studies/replication.py (other code) committed in the cell's verdicts.md
+    import re
+    from pathlib import Path
+
+    from fair_seg_al.analysis.plans import run_metrics_of
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    plan = load_plan(docs / "plans" / "post_hoc_strong.yaml") | {"equivalence": False, "post_hoc": []}
+    table = verdict_table(run_metrics_of([docs / "replication" / "runs" / "sweep_powered"]), plan)
+    committed = (docs / "replication" / "sweep_powered" / "verdicts.md").read_text()
+    holm_tested = re.compile(r"((?:resolved \w+|unresolved) \([^()]*Holm p=[^()]*\))")
+    for init in ("balanced", "imbalanced"):
+        block = committed.split(f"init={init}")[1].split("### ")[0]
+        rows = table[table["init"] == init]
+        assert len(rows) == 16 and (rows["seeds"] == 12).all()
+        assert f"## {init} (16 tests; the plan declared 30)" in markdown(table, plan, "c")
+        # every Holm-adjusted test the old code wrote, and nothing else, as a multiset
+        assert sorted(holm_tested.findall(block)) == sorted(rows["verdict"]), init
+        share = rows[rows["metric"] == "acquired_share"]
+        assert len(share) == 2 and all(v.startswith(("resolved higher", "resolved lower")) for v in share["verdict"])

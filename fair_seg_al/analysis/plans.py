@@ -11,6 +11,9 @@ all tests of a family are Holm-adjusted together; the verdict is resolved better
 / equivalent within +-m / inconclusive (:func:`~fair_seg_al.analysis.stats.equivalence_verdict`).
 A plan with ``equivalence: false`` (as the cells planned before margins were) gets the difference
 tests alone, Holm-adjusted per family: resolved better / resolved worse / unresolved.
+A comparison with ``better: descriptive`` (a metric with no better side, such as group B's share of
+the acquired images) gets the difference test alone, in its family's Holm adjustment: resolved
+higher / resolved lower / unresolved.
 A comparison whose every per-seed difference is exactly 0 (a rule that selects as its reference
 does, by construction) is reported as identical and left out of its family's Holm adjustment.
 Writes ``verdicts.md``, ``verdicts.csv`` and ``verdicts.png`` (a forest plot) to ``--out``
@@ -79,6 +82,9 @@ FAMILY_KEYS = {"reference", "comparisons", "tests"}
 COMPARISON_KEYS = {"strategy", "inits", "label", "reference", "better", "metrics"}
 METRIC_KEYS = {"name", "summary", "at", "margin"}
 SUMMARIES = {"final": "{name}", "auc": "auc_{name}"}
+# a comparison's direction; a descriptive one (e.g. a group's share of the acquired images) has no
+# better side and no margin: it gets the difference test alone, "resolved higher / lower"
+COMPARISON_BETTER = ("higher", "lower", "descriptive")
 
 
 class PlanError(ValueError):
@@ -127,7 +133,11 @@ def load_plan(path: str | os.PathLike) -> dict:
             unknown = set(c) - COMPARISON_KEYS
             need(not unknown, f"{key}.comparisons[{i}].{', '.join(sorted(map(str, unknown)))}",
                  f"unknown key(s); a comparison has {sorted(COMPARISON_KEYS)}")  # fmt: skip
-            need(c.get("better", "higher") in ("higher", "lower"), f"{key}.comparisons[{i}].better", "higher or lower")
+            need(
+                c.get("better", "higher") in COMPARISON_BETTER,
+                f"{key}.comparisons[{i}].better",
+                "must be higher, lower or descriptive",
+            )
             need(isinstance(c.get("inits", []), list), f"{key}.comparisons[{i}].inits", "must be a list of starts")
             own = c.get("metrics", [])
             need(isinstance(own, list), f"{key}.comparisons[{i}].metrics", "must list {name, ...} entries")
@@ -271,7 +281,10 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
                     a = of_init[of_init["strategy"] == strategy].set_index("seed")[column]
                     b = of_init[of_init["strategy"] == reference].set_index("seed")[column]
                     diffs = (a - b).dropna()
-                    margin = float(m.get("margin", plan.get("margin", np.nan)))  # one per metric, else the plan's
+                    direction = comparison.get("better", better)
+                    descriptive = direction == "descriptive"
+                    # one margin per metric, else the plan's; a descriptive comparison has none
+                    margin = np.nan if descriptive else float(m.get("margin", plan.get("margin", np.nan)))
                     row = {
                         "family": family_name,
                         "strategy": comparison.get("label", strategy),
@@ -280,27 +293,29 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
                         "metric": m["name"],
                         "summary": summary,
                         "seeds": len(diffs),
-                        "better": comparison.get("better", better),
+                        "better": direction,
                         "margin": margin,
                     }
                     if len(diffs) >= 2 and not (diffs == 0).all():
                         p = paired_summary(diffs.to_numpy(), n_boot=2000)
                         row |= {"mean": p.mean, "sd": p.sd, "ci_low": p.ci_low, "ci_high": p.ci_high, "t_p": p.t_p}
                         row["_summary"] = p
-                        if equivalence:
+                        if equivalence and not descriptive:
                             row["tost_p"] = tost(diffs.to_numpy(), margin)
                     rows.append(row)
         family_rows = rows[start:]
         tested = [r for r in family_rows if "_summary" in r]
-        if equivalence:
-            adjusted = holm([r["t_p"] for r in tested] + [r["tost_p"] for r in tested])
-            for r, p_diff, p_tost in zip(tested, adjusted[: len(tested)], adjusted[len(tested) :], strict=True):
-                r["p_holm"], r["tost_p_holm"] = float(p_diff), float(p_tost)
-                r["_summary"].p_adjusted = float(p_diff)
-                r["verdict"] = equivalence_verdict(r["_summary"], r["margin"], float(p_tost), r["better"])
-        else:  # difference tests alone (a plan written before margins): three words
-            for r, p_diff in zip(tested, holm([r["t_p"] for r in tested]), strict=True):
-                r["p_holm"] = r["_summary"].p_adjusted = float(p_diff)
+        # one Holm family: every difference test, then every TOST (none for a descriptive comparison)
+        with_tost = [r for r in tested if "tost_p" in r]
+        adjusted = holm([r["t_p"] for r in tested] + [r["tost_p"] for r in with_tost])
+        for r, p_diff in zip(tested, adjusted[: len(tested)], strict=True):
+            r["p_holm"] = r["_summary"].p_adjusted = float(p_diff)
+        for r, p_tost in zip(with_tost, adjusted[len(tested) :], strict=True):
+            r["tost_p_holm"] = float(p_tost)
+        for r in tested:
+            if "tost_p" in r:
+                r["verdict"] = equivalence_verdict(r["_summary"], r["margin"], r["tost_p_holm"], r["better"])
+            else:  # no margin (a plan written before margins, or a descriptive metric): three words
                 r["verdict"] = verdict(r["_summary"], r["better"])
         for r in family_rows:
             r.pop("_summary", None)
@@ -325,6 +340,8 @@ def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None 
         if equivalence
         else "No margin (difference tests only); each family's tests are Holm-adjusted together"
     )
+    if "better" in table and (table["better"] == "descriptive").any():
+        how += " (a descriptive comparison, with no better side, gets the difference test alone)"
     lines = [
         f"# {_title(plan)}",
         "",
@@ -333,7 +350,7 @@ def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None 
         f"Produced by: `{command}`. {how}; intervals are 95 % paired t-intervals over seeds (unadjusted).",
     ]
     for family, t in table.groupby("family", sort=False):
-        ran = (2 if equivalence else 1) * int(t["t_p"].notna().sum()) if "t_p" in t else 0
+        ran = sum(int(t[c].notna().sum()) for c in ("t_p", "tost_p") if c in t)  # differences and TOSTs
         declared = plan["families"][family].get("tests")
         differs = f"; the plan declared {declared}" if declared is not None and declared != ran else ""
         lines += [
@@ -361,6 +378,7 @@ def forest(table: pd.DataFrame, path: Path, title: str | None = None) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.3 * len(t) + 1.5))
     y = np.arange(len(t))
     colors = {"resolved better": "C2", "resolved worse": "C3", "equivalent": "C0", "inconclusive": "0.5"}
+    colors |= {"resolved higher": "C1", "resolved lower": "C1"}  # a descriptive comparison: no better side
     for i, r in t.iterrows():
         color = next((c for k, c in colors.items() if r["verdict"].startswith(k)), "0.5")
         ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=color)
