@@ -499,27 +499,53 @@ def test_the_weak_cells_post_hoc_plan_less_its_tosts_gives_the_committed_planned
         assert len(re.findall(r"Holm p=", planned)) == 12
 
 
-@pytest.mark.slow  # reads the strong cell's 216 archived runs
-def test_the_strong_cells_post_hoc_plan_less_its_tosts_gives_all_16_planned_tests_per_start():
-    # post_hoc_strong.yaml without its TOSTs is the strong cell's planned family (16 tests per start,
-    # claim (c)'s two share tests as descriptive comparisons): each test's words, interval and Holm p
-    # are the ones sweeps/studies/replication.py (other code) committed in the cell's verdicts.md
+# a committed cell: its plan (the post hoc ones less their TOSTs), its runs, its planned verdicts, each
+# start's section there (where it begins, its init, its tests), where the planned tests end (None: at
+# the section's end)
+PLANNED_CELLS = {
+    "strong": ("post_hoc_strong", "replication/runs/sweep_powered", "replication/sweep_powered/verdicts.md",
+               [("init=balanced", "balanced", 16), ("init=imbalanced", "imbalanced", 16)], None),
+    "minority": ("minority_cell", "replication/runs/sweep_powered_minority",
+                 "replication/sweep_powered_minority/verdicts.md",
+                 [("init=balanced", "balanced", 32), ("init=imbalanced", "imbalanced", 36)], "- **4. B images"),
+    "six brains": ("post_hoc_anatomies", "replication/runs/sweep_anatomies_minority",
+                   "replication/sweep_anatomies_minority/verdicts.md", [("init=imbalanced", "imbalanced", 20)],
+                   "- **Does the answer hold"),
+    "uncertainty": ("post_hoc_uncertainty", "uncertainty/runs/uncertainty_matched", "uncertainty/matched/verdicts.md",
+                    [("Planned family", "imbalanced", 8)], "Group B's share"),
+}  # fmt: skip
+
+
+@pytest.mark.slow  # reads 60 to 216 archived runs per cell
+@pytest.mark.parametrize("cell", sorted(PLANNED_CELLS))
+def test_a_cells_plan_gives_its_committed_planned_tests(cell):
+    # each post hoc plan without its TOSTs is its cell's planned family (the strong cell's claim (c)
+    # share tests as descriptive comparisons; minority_cell.yaml is the first minority cell's, as
+    # planned): every test's words, interval and Holm p are the ones that other code
+    # (sweeps/studies/*.py) committed in the cell's verdicts.md, as a multiset
     import re
     from pathlib import Path
 
     from fair_seg_al.analysis.plans import run_metrics_of
 
+    plan_name, runs_dir, verdicts_md, starts, end = PLANNED_CELLS[cell]
     docs = Path(__file__).resolve().parents[1] / "docs"
-    plan = load_plan(docs / "plans" / "post_hoc_strong.yaml") | {"equivalence": False, "post_hoc": []}
-    table = verdict_table(run_metrics_of([docs / "replication" / "runs" / "sweep_powered"]), plan)
-    committed = (docs / "replication" / "sweep_powered" / "verdicts.md").read_text()
+    plan = load_plan(docs / "plans" / f"{plan_name}.yaml") | {"equivalence": False, "post_hoc": []}
+    table = verdict_table(run_metrics_of([docs / runs_dir]), plan)
+    committed = (docs / verdicts_md).read_text()
     holm_tested = re.compile(r"((?:resolved \w+|unresolved) \([^()]*Holm p=[^()]*\))")
-    for init in ("balanced", "imbalanced"):
-        block = committed.split(f"init={init}")[1].split("### ")[0]
+    for heading, init, tests in starts:
+        section = committed.split(heading)[1].split("### bias=")[0]
+        planned = section.split(end)[0] if end else section  # exploratory lines carry no Holm p
         rows = table[table["init"] == init]
-        assert len(rows) == 16 and (rows["seeds"] == 12).all()
-        assert f"## {init} (16 tests; the plan declared 30)" in markdown(table, plan, "c")
-        # every Holm-adjusted test the old code wrote, and nothing else, as a multiset
-        assert sorted(holm_tested.findall(block)) == sorted(rows["verdict"]), init
-        share = rows[rows["metric"] == "acquired_share"]
-        assert len(share) == 2 and all(v.startswith(("resolved higher", "resolved lower")) for v in share["verdict"])
+        tested = rows[rows["t_p"].notna()]
+        assert len(tested) == tests and (rows["seeds"] == 12).all()
+        assert sorted(holm_tested.findall(planned)) == sorted(tested["verdict"]), heading
+        # the rest are the comparisons identical by construction that the old code left out too
+        left_out = rows[rows["t_p"].isna()]
+        assert all(v.startswith("identical in all 12 seeds") for v in left_out["verdict"])
+        assert planned.count("identical in all 12 seeds (by construction; left out of the family)") == len(left_out)
+    if cell == "strong":
+        share = table[table["metric"] == "acquired_share"]
+        assert len(share) == 4 and all(v.startswith(("resolved higher", "resolved lower")) for v in share["verdict"])
+        assert "## balanced (16 tests; the plan declared 30)" in markdown(table, plan, "c")
