@@ -64,3 +64,15 @@ def test_a_chunk_size_below_one_is_refused(tmp_path):
     with pytest.raises(subprocess.CalledProcessError) as err:
         run_chunks(tmp_path, "0", chunk=0)
     assert "CHUNK must be a whole number >= 1" in err.value.stderr
+
+
+def test_the_reruns_runner_refuses_an_unknown_cell_before_it_runs_anything():
+    done = subprocess.run(
+        ["bash", str(REPO / "sweeps" / "reruns.sh")],
+        env={"PATH": "/usr/bin:/bin", "CELLS": "rerun_minority_typo"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "CELLS: unknown cell rerun_minority_typo" in done.stderr and "==" not in done.stdout
