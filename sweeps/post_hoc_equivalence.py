@@ -1,6 +1,7 @@
 """Rebuild the post hoc equivalence verdicts of the committed cells (issue 33) from their plans.
 
     python sweeps/post_hoc_equivalence.py      # writes docs/<cell>/post_hoc_equivalence/ for every cell below
+    python sweeps/post_hoc_equivalence.py post_hoc_strong    # only the cells of these plans
 
 Each committed cell's planned tests, each joined by a TOST at the margin declared for the minority
 rerun (+-0.01), applied after the cell's results were known: labelled post hoc in every output,
@@ -37,9 +38,15 @@ CELLS = [
 ]  # fmt: skip
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     docs = ROOT / "docs"
+    only = sys.argv[1:] if argv is None else argv
+    unknown = set(only) - {c[0] for c in CELLS}
+    if unknown:
+        sys.exit(f"unknown plan(s) {', '.join(sorted(unknown))}; the cells' plans: {', '.join(c[0] for c in CELLS)}")
     for plan_name, runs, out, what, cell in CELLS:
+        if only and plan_name not in only:
+            continue
         plan = load_plan(docs / "plans" / f"{plan_name}.yaml")
         if not plan.get("post_hoc"):  # a rerun's plan, planned there, is post hoc here as a whole
             plan = {**plan, "post_hoc": ["the whole plan, a later cell's, applied to this cell"]}

@@ -66,13 +66,15 @@ def test_a_chunk_size_below_one_is_refused(tmp_path):
     assert "CHUNK must be a whole number >= 1" in err.value.stderr
 
 
-def test_the_reruns_runner_refuses_an_unknown_cell_before_it_runs_anything():
+@pytest.mark.parametrize("cells", ["rerun_minority_typo", "rerun_minority rerun_weka", "@"])
+def test_the_reruns_runner_refuses_an_unknown_cell_before_it_runs_anything(cells):
+    # a typo in the last cell is named before the first cell's days of runs, not after them
     done = subprocess.run(
         ["bash", str(REPO / "sweeps" / "reruns.sh")],
-        env={"PATH": "/usr/bin:/bin", "CELLS": "rerun_minority_typo"},
+        env={"PATH": "/usr/bin:/bin", "CELLS": cells},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 2
-    assert "CELLS: unknown cell rerun_minority_typo" in done.stderr and "==" not in done.stdout
+    assert f"CELLS: unknown cell {cells.split()[-1]} " in done.stderr and "==" not in done.stdout

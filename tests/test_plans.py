@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ import yaml
 from fair_seg_al.analysis.plans import PlanError, load_plan, markdown, planned_seeds, verdict_table
 from fair_seg_al.analysis.stats import holm, tost
 
+REPO = Path(__file__).resolve().parents[1]
 VERDICT_WORDS = {"resolved better", "resolved worse", "inconclusive"} | {"equivalent within +-0.01"}
 PLAN = {
     "baseline": "base",
@@ -121,6 +124,64 @@ def test_a_descriptive_comparison_gets_a_difference_test_alone_in_the_family():
     assert [dice["p_holm"], share["p_holm"], dice["tost_p_holm"]] == pytest.approx(adjusted)
     text = markdown(table, plan, "c")
     assert "## main (3 tests)" in text and "a descriptive comparison, with no better side" in text
+
+
+def share_runs() -> tuple[pd.DataFrame, dict]:
+    """runs() with group B's acquired share (up: +0.3 + 0.002 * seed over base), and a plan whose
+    first comparison is the descriptive one."""
+    metrics = runs()
+    metrics["acquired_share"] = np.where(metrics["strategy"] == "up", 0.5, 0.2) + 0.002 * np.where(
+        metrics["strategy"] == "up", metrics["seed"], 0
+    )
+    plan = {**PLAN, "families": {"main": {"reference": "base", "comparisons": [
+        {"strategy": "base", "reference": "up", "inits": ["imbalanced"], "better": "descriptive",
+         "metrics": [{"name": "acquired_share"}]},
+        {"strategy": "up", "inits": ["imbalanced"]},
+    ]}}}  # fmt: skip
+    return metrics, plan
+
+
+def test_a_descriptive_comparison_first_keeps_the_tables_columns_and_reads_without_equivalence():
+    metrics, plan = share_runs()
+    table = verdict_table(metrics, plan)
+    # the committed verdicts.csv header, whatever the first row holds
+    header = "family,strategy,reference,init,metric,summary,seeds,better,margin,mean,sd,ci_low,ci_high,t_p,"
+    header += "tost_p,p_holm,tost_p_holm,verdict"
+    assert ",".join(table.columns) == header
+    assert table["verdict"].iloc[0].startswith("resolved lower (-0.309 [")  # base minus up
+    # without equivalence: the same words for the share, no margin anywhere, no TOST columns
+    plain = verdict_table(metrics, {**plan, "equivalence": False})
+    assert plain["verdict"].iloc[0].startswith("resolved lower (-0.309 [") and "tost_p" not in plain
+    assert plain["verdict"].iloc[1].startswith("resolved better") and plain["margin"].isna().iloc[0]
+
+
+def test_descriptive_rows_get_their_own_panel_so_the_margins_stay_visible(tmp_path, monkeypatch):
+    from fair_seg_al.analysis import plans
+
+    drawn = []
+    monkeypatch.setattr(plans, "save_png", lambda fig, path, crop=False: drawn.append(fig))
+    metrics, plan = share_runs()
+    plans.forest(verdict_table(metrics, plan), tmp_path / "f.png")
+    graded, descriptive = drawn[0].axes
+    low, high = graded.get_xlim()
+    assert high - low < 0.1  # the Dice-scale row and its +-0.01 margin (up: +0.03)
+    assert descriptive.get_xlim()[0] < -0.3  # the share difference, -0.309 and its interval
+    assert len(graded.get_yticks()) == 1 and len(descriptive.get_yticks()) == 1
+
+
+def test_a_margin_on_a_descriptive_comparison_is_refused(tmp_path):
+    _, plan = share_runs()
+    plan["families"]["main"]["comparisons"][0]["metrics"] = [{"name": "acquired_share", "margin": 0.05}]
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    with pytest.raises(PlanError, match=r"comparisons\[0\]\.metrics: a descriptive comparison has no margin"):
+        load_plan(path)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "docs" / "plans").glob("*.yaml")))
+def test_every_committed_plan_reads(name):
+    plan = load_plan(REPO / "docs" / "plans" / name)
+    assert plan["families"] and plan["metrics"]
 
 
 def test_a_bad_comparison_direction_is_refused_naming_the_key(tmp_path):

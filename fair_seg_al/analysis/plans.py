@@ -87,6 +87,13 @@ SUMMARIES = {"final": "{name}", "auc": "auc_{name}"}
 COMPARISON_BETTER = ("higher", "lower", "descriptive")
 
 
+# the verdict table's columns, in order (the TOST ones only where a plan has equivalence tests)
+TABLE_COLUMNS = [
+    "family", "strategy", "reference", "init", "metric", "summary", "seeds", "better", "margin",
+    "mean", "sd", "ci_low", "ci_high", "t_p", "tost_p", "p_holm", "tost_p_holm", "verdict",
+]  # fmt: skip
+
+
 class PlanError(ValueError):
     """A plan that cannot be read, naming the file and key at fault."""
 
@@ -142,6 +149,12 @@ def load_plan(path: str | os.PathLike) -> dict:
             own = c.get("metrics", [])
             need(isinstance(own, list), f"{key}.comparisons[{i}].metrics", "must list {name, ...} entries")
             _check_metrics(own, f"{key}.comparisons[{i}].metrics", need)
+            if c.get("better") == "descriptive":  # no better side, so no smallest effect of interest
+                need(
+                    not any("margin" in m for m in own),
+                    f"{key}.comparisons[{i}].metrics",
+                    "a descriptive comparison has no margin (it gets the difference test alone)",
+                )
         tests = family.get("tests")
         need(tests is None or (type(tests) is int and tests > 0), f"{key}.tests", "must be a whole number > 0")
     post_hoc = plan.get("post_hoc", [])
@@ -320,7 +333,8 @@ def verdict_table(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
         for r in family_rows:
             r.pop("_summary", None)
             r.setdefault("verdict", _untested(r["seeds"]))
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table[[c for c in TABLE_COLUMNS if c in table]]  # one order, whatever the first row holds
 
 
 def _untested(seeds: int) -> str:
@@ -367,31 +381,48 @@ def markdown(table: pd.DataFrame, plan: Mapping, command: str, note: str | None 
     return "\n".join(lines) + "\n"
 
 
+VERDICT_COLORS = {"resolved better": "C2", "resolved worse": "C3", "equivalent": "C0", "inconclusive": "0.5"}
+VERDICT_COLORS |= {"resolved higher": "C1", "resolved lower": "C1"}  # a descriptive comparison: no better side
+
+
 def forest(table: pd.DataFrame, path: Path, title: str | None = None) -> None:
+    """Each tested row's paired difference and 95 % interval, coloured by its verdict, over the row's
+    margin. Descriptive comparisons (another scale, no margin) get a panel and an axis of their own,
+    so that they do not squeeze the margins of the rest into the zero line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     t = table[table["t_p"].notna()].reset_index(drop=True) if "t_p" in table else table.iloc[:0]
+    descriptive = t["better"] == "descriptive" if "better" in t else pd.Series(False, index=t.index)
+    graded, other = t[~descriptive].reset_index(drop=True), t[descriptive].reset_index(drop=True)
+    if other.empty:
+        fig, ax = plt.subplots(figsize=(8, 0.3 * len(t) + 1.5))
+        _forest_panel(ax, graded, "paired difference, 95 % t-interval (shaded: the row's margin)")
+    else:
+        fig, (ax, below) = plt.subplots(
+            2, 1, figsize=(8, 0.3 * len(t) + 2.5), height_ratios=[len(graded) + 1, len(other) + 1]
+        )
+        _forest_panel(ax, graded, "paired difference, 95 % t-interval (shaded: the row's margin)")
+        _forest_panel(below, other, "descriptive comparisons (no better side, no margin): paired difference")
+    if title:
+        ax.set_title(title)
+    save_png(fig, path, crop=True)  # the row labels are long: the image grows to hold them
+
+
+def _forest_panel(ax, t: pd.DataFrame, xlabel: str) -> None:
     labels = [f"{r.strategy} - {r.reference}, {r.init}, {r.metric} ({r.summary})" for r in t.itertuples()]
-    fig, ax = plt.subplots(figsize=(8, 0.3 * len(t) + 1.5))
-    y = np.arange(len(t))
-    colors = {"resolved better": "C2", "resolved worse": "C3", "equivalent": "C0", "inconclusive": "0.5"}
-    colors |= {"resolved higher": "C1", "resolved lower": "C1"}  # a descriptive comparison: no better side
     for i, r in t.iterrows():
-        color = next((c for k, c in colors.items() if r["verdict"].startswith(k)), "0.5")
+        color = next((c for k, c in VERDICT_COLORS.items() if r["verdict"].startswith(k)), "0.5")
         ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=color)
         ax.plot(r["mean"], i, "o", color=color)
         if np.isfinite(r["margin"]):  # a plan without equivalence tests has none
             ax.fill_betweenx([i - 0.4, i + 0.4], -r["margin"], r["margin"], color="0.92", zorder=0)
     ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_yticks(np.arange(len(t)), labels, fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel("paired difference, 95 % t-interval (shaded: the row's margin)")
-    if title:
-        ax.set_title(title)
-    save_png(fig, path, crop=True)  # the row labels are long: the image grows to hold them
+    ax.set_xlabel(xlabel)
 
 
 def run_metrics_of(folders: Sequence[str | os.PathLike], plans: Sequence[Mapping] = ()) -> pd.DataFrame:
