@@ -61,6 +61,23 @@ RERUNS = {
 }
 
 
+def planned_runs(metrics: pd.DataFrame, plan: dict) -> pd.DataFrame:
+    """The runs of the plan's seeds only: a seed run beyond them (by mistake, or to look again)
+    never enters the planned verdicts."""
+    return metrics[metrics["seed"].isin(planned_seeds(plan))]
+
+
+def completeness(table: pd.DataFrame, plan: dict) -> str:
+    """The line under a rerun's verdicts: interim until every comparison has all planned seeds."""
+    done, planned = int(table["seeds"].min()), len(planned_seeds(plan))
+    if done < planned:
+        return (
+            f"Interim: {done} of the plan's {planned} seeds are complete in every comparison; read nothing "
+            "into these verdicts before the plan's seeds are in."
+        )
+    return f"All {planned} planned seeds."
+
+
 def old_vs_new(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """One row per planned test: seeds and verdict in the old cell and in the rerun."""
     keep = [*KEYS, "seeds", "verdict"]  # in the plan's order (both tables hold the plan's rows)
@@ -117,15 +134,10 @@ def main(argv: list[str] | None = None) -> None:
     secondary = {
         folder: load_plan(ROOT / "docs" / "plans" / f"{name}.yaml") for folder, name in rerun.secondary.items()
     }
-    metrics = run_metrics_of([RUNS / rerun.sweep], [plan, *secondary.values()])  # the runs read once for all plans
+    # the runs read once for all plans, the plan's seeds only
+    metrics = planned_runs(run_metrics_of([RUNS / rerun.sweep], [plan, *secondary.values()]), plan)
     new = verdict_table(metrics, plan)
-    done, planned = int(new["seeds"].min()), len(planned_seeds(plan))
-    note = (
-        f"Interim: {done} of the plan's {planned} seeds are complete in every comparison; read nothing "
-        "into these verdicts before the plan's seeds are in."
-        if done < planned
-        else f"All {planned} planned seeds."
-    )
+    note = completeness(new, plan)
     write_verdicts(new, plan, out, command, note)
     for folder, other in secondary.items():  # their own families, on the same runs
         write_verdicts(verdict_table(metrics, other), other, out / folder, command, note)
