@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from fair_seg_al.analysis.plans import (  # noqa: E402
     load_plan,
+    planned_runs,
     planned_seeds,
     run_metrics_of,
     verdict_table,
@@ -59,12 +60,6 @@ RERUNS = {
     "anatomies": Rerun("anatomies_rerun", "rerun_anatomies", "sweep_anatomies_minority"),
     "weak": Rerun("weak_rerun", "rerun_weak", "sweep_powered_weak", paper_reduction=86.0),
 }
-
-
-def planned_runs(metrics: pd.DataFrame, plan: dict) -> pd.DataFrame:
-    """The runs of the plan's seeds only: a seed run beyond them (by mistake, or to look again)
-    never enters the planned verdicts."""
-    return metrics[metrics["seed"].isin(planned_seeds(plan))]
 
 
 def completeness(table: pd.DataFrame, plan: dict) -> str:

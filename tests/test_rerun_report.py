@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from rerun_report import completeness, old_vs_new, old_vs_new_markdown, planned_runs, reductions
+from rerun_report import completeness, old_vs_new, old_vs_new_markdown, reductions
+
+from fair_seg_al.analysis.plans import planned_runs
 
 PLAN = {"cell": {"seeds": [0, 3]}}  # four planned seeds
 KEYS = {"family": "f", "reference": "stratified_random", "init": "imbalanced", "metric": "worst_dice", "summary": "auc"}
@@ -20,6 +22,7 @@ def test_interim_until_every_comparison_has_the_planned_seeds():
 def test_a_seed_beyond_the_plan_never_enters_its_verdicts():
     metrics = pd.DataFrame({"seed": [0, 1, 2, 3, 4, 5], "worst_dice": 0.8})
     assert planned_runs(metrics, PLAN)["seed"].tolist() == [0, 1, 2, 3]
+    assert planned_runs(metrics, {"cell": {}})["seed"].tolist() == [0, 1, 2, 3, 4, 5]  # no seeds declared: all
 
 
 def test_old_and_new_side_by_side_in_the_plans_order_with_a_test_the_old_cell_lacks():

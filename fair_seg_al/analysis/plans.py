@@ -41,7 +41,8 @@ The plan's keys (unknown keys are refused, naming them)::
              metrics: [{name: disparity, summary: final}, {name: nsd_disparity, margin: 0.002}]}
         tests: 32                                # optional, checked against what ran: 16 comparison-start-metrics
                                                  # (two starts in the runs) x (difference, TOST)
-    cell: {runs: docs/replication/runs/...}      # where the runs are (``--runs`` overrides)
+    cell: {runs: docs/replication/runs/..., seeds: [0, 35]}   # where the runs are (``--runs`` overrides)
+                                                 # and the seeds planned (others are left out)
     post_hoc: []                                 # what was added after the results were known
 
 A strategy is named by its preset (``conf/strategy/<name>.yaml``) or by the label its runs carry
@@ -179,6 +180,14 @@ def planned_seeds(plan: Mapping) -> range:
     """The seeds a plan commits to: ``cell.seeds: [first, last]``, both included."""
     first, last = plan["cell"]["seeds"]
     return range(first, last + 1)
+
+
+def planned_runs(metrics: pd.DataFrame, plan: Mapping) -> pd.DataFrame:
+    """The runs of a plan's seeds (``cell.seeds``) only, all runs where it declares none: a seed run
+    beyond the plan (by mistake, or to look again) never enters its verdicts."""
+    if (plan.get("cell") or {}).get("seeds") is None:
+        return metrics
+    return metrics[metrics["seed"].isin(planned_seeds(plan))]
 
 
 def _check_metrics(metrics: Sequence, key: str, need) -> None:
@@ -461,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         plan = load_plan(args.plan)
         folders = args.runs or [Path((plan.get("cell") or {}).get("runs", ""))]
-        metrics = run_metrics_of(folders, [plan])
+        metrics = planned_runs(run_metrics_of(folders, [plan]), plan)
         table = verdict_table(metrics, plan)
     except (PlanError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
