@@ -610,3 +610,33 @@ def test_a_cells_plan_gives_its_committed_planned_tests(cell):
         share = table[table["metric"] == "acquired_share"]
         assert len(share) == 4 and all(v.startswith(("resolved higher", "resolved lower")) for v in share["verdict"])
         assert "## balanced (16 tests; the plan declared 30)" in markdown(table, plan, "c")
+
+
+@pytest.mark.parametrize("name", ["minority_rerun", "minority_rerun_budget", "anatomies_rerun", "weak_rerun"])
+def test_a_rerun_plans_declared_test_counts_are_what_its_runs_will_give(name):
+    # before the runs are in: runs made up for every rule, start and planned seed the plan names,
+    # labelled as their presets label runs; each family must run the tests it declares, or the plan
+    # would be judged on another family size than the one its seeds were planned for
+    from fair_seg_al.analysis.plans import _metric_entries, metric_column, preset_label
+
+    plan = load_plan(REPO / "docs" / "plans" / f"{name}.yaml")
+    rules = {
+        c[k] for f in plan["families"].values() for c in f["comparisons"] for k in ("strategy", "reference") if k in c
+    }
+    rules |= {f.get("reference", plan.get("baseline")) for f in plan["families"].values()}
+    inits = {i for f in plan["families"].values() for c in f["comparisons"] for i in c["inits"]}
+    columns = {metric_column(m)[0] for m in _metric_entries(plan)}
+    rng = np.random.default_rng(0)
+    metrics = pd.DataFrame(
+        [
+            {"strategy": preset_label(r), "init": i, "seed": s} | {c: rng.uniform(0.7, 0.9) for c in columns}
+            for r in sorted(rules)
+            for i in sorted(inits)
+            for s in planned_seeds(plan)
+        ]
+    )
+    table = verdict_table(metrics, plan)
+    assert (table["seeds"] == len(planned_seeds(plan))).all()  # every comparison found its runs
+    for family, t in table.groupby("family"):
+        ran = int(t["t_p"].notna().sum() + t["tost_p"].notna().sum())
+        assert ran == plan["families"][family]["tests"], family

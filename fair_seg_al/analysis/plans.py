@@ -56,6 +56,7 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -245,6 +246,7 @@ def _title(plan: Mapping) -> str:
     return "Post hoc verdicts" if plan.get("post_hoc") else "Planned verdicts"
 
 
+@cache  # a Hydra compose per call: a plan asks for the same few presets again and again
 def preset_label(name: str) -> str:
     """The label runs of strategy preset ``name`` carry (``name`` itself where no preset has it)."""
     from hydra import compose, initialize_config_dir
