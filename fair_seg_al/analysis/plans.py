@@ -410,12 +410,12 @@ def forest(table: pd.DataFrame, path: Path, title: str | None = None) -> None:
     graded, other = t[~descriptive].reset_index(drop=True), t[descriptive].reset_index(drop=True)
     if other.empty:
         fig, ax = plt.subplots(figsize=(8, 0.3 * len(t) + 1.5))
-        _forest_panel(ax, graded, "paired difference, 95 % t-interval (shaded: the row's margin)")
     else:
         fig, (ax, below) = plt.subplots(
             2, 1, figsize=(8, 0.3 * len(t) + 2.5), height_ratios=[len(graded) + 1, len(other) + 1]
         )
-        _forest_panel(ax, graded, "paired difference, 95 % t-interval (shaded: the row's margin)")
+    _forest_panel(ax, graded, "paired difference, 95 % t-interval (shaded: the row's margin)")
+    if not other.empty:
         _forest_panel(below, other, "descriptive comparisons (no better side, no margin): paired difference")
     if title:
         ax.set_title(title)
