@@ -78,12 +78,13 @@ def test_a_rerun_is_quoted_only_when_all_its_planned_seeds_are_in():
     assert "had 0 of its 24" in rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", None, 24, 0)
     done = rec.rerun_sentence("in a cell", "cell_plan", "rerun_cell", _verdicts(24), planned=24, archived=24)
     assert done == (
-        "**Rerun in a cell on the audited instrument** (24 paired seeds ([plan](plans/cell_plan.md), "
-        "[verdicts](replication/rerun_cell/verdicts.md))): against `stratified_random`, `composition_control`: "
+        "**Rerun in a cell on the audited instrument** (24 paired seeds; [plan](plans/cell_plan.md), "
+        "[verdicts](replication/rerun_cell/verdicts.md)): against `stratified_random`, `composition_control`: "
         "final worst-group Dice (imbalanced) equivalent within +-0.01 (+0.001 [-0.002, +0.004], TOST Holm p=0.0003), "
         "worst-group Dice AUC (imbalanced) resolved better (+0.008 [+0.005, +0.012]); `candidate`: worst-group Dice "
         "AUC (balanced) inconclusive (+0.004 [-0.003, +0.011]). And against `composition_control`, `oracle control`: "
-        "worst-group Dice AUC (imbalanced) resolved worse (-0.006 [-0.010, -0.002])."
+        "worst-group Dice AUC (imbalanced) resolved worse (-0.006 [-0.010, -0.002]). No rule is resolved better than "
+        "its composition-matched control: this rerun leaves the recommendation standing."
     )
     # one comparison a seed short of the plan: still interim, nothing quoted
     short = _verdicts(24)
@@ -113,3 +114,35 @@ def test_complete_seeds_counts_the_committed_cells():
     assert rec.complete_seeds(runs / "no_such_sweep", plan) == 0
     plan["cell"]["seeds"] = [0, 5]  # seeds outside the plan's range are not counted
     assert rec.complete_seeds(runs / "sweep_powered_minority", plan) == 6
+
+
+def test_a_complete_rerun_answers_the_pages_criterion_for_change():
+    # the made-up rerun's matched-control family has the oracle control only, resolved worse: nothing changes
+    done = rec.rerun_sentence("in a cell", "p", "s", _verdicts(24), planned=24, archived=24)
+    assert done.endswith(
+        " No rule is resolved better than its composition-matched control: this rerun leaves the recommendation standing."
+    )
+    # an oracle control resolved better does not count: it reads the test set
+    oracle_better = _verdicts(24)
+    oracle_better.loc[3, "verdict"] = "resolved better (+0.003 [+0.001, +0.004], within +-0.01)"
+    assert rec.matched_control_sentence(oracle_better).startswith(
+        " No rule is resolved better than its composition-matched control (only the oracle control is, and it reads"
+    )
+    # a usable rule resolved better than its matched control is named, and the page says it is to be revisited
+    rule_better = pd.concat([oracle_better, oracle_better.iloc[[3]].assign(strategy="candidate")], ignore_index=True)
+    assert rec.matched_control_sentence(rule_better) == (
+        " Resolved better than its composition-matched control: `candidate`; the recommendation is to be revisited."
+    )
+    # a rerun without a matched-control family adds nothing
+    assert rec.matched_control_sentence(_verdicts(24).iloc[:3]) == ""
+
+
+def test_the_instrument_note_names_the_cells_still_waiting_for_their_rerun():
+    waiting_all = rec.instrument_note([])
+    assert "has been rerun" not in waiting_all and "have been rerun" not in waiting_all
+    assert "the cells with one group a fifth of the pool, on six real brains and under weak bias" in waiting_all
+    one = rec.instrument_note(["with one group a fifth of the pool"])
+    assert "The cell with one group a fifth of the pool has been rerun on the audited instrument" in one
+    assert "The old runs of the cells on six real brains and under weak bias, quoted beside the rule" in one
+    every = rec.instrument_note([w for w, _, _ in rec.RERUNS])
+    assert "have been rerun" in every and "conditional" not in every

@@ -149,7 +149,7 @@ def rerun_sentence(
             f"The rerun {words} on the audited instrument ([plan](plans/{plan}.md)) had {archived} of its "
             f"{planned} planned seeds archived when this page was built; its verdicts are quoted here once all are in."
         )
-    where = f"([plan](plans/{plan}.md), [verdicts](replication/{sweep}/verdicts.md))"
+    where = f"[plan](plans/{plan}.md), [verdicts](replication/{sweep}/verdicts.md)"
     parts = []
     for reference, fam in verdicts.groupby("reference", sort=False):
         rules = []
@@ -159,19 +159,70 @@ def rerun_sentence(
             rules.append(f"`{strategy}`: " + ", ".join(said))
         parts.append(f"against `{reference}`, " + "; ".join(rules))
     return (
-        f"**Rerun {words} on the audited instrument** ({planned} paired seeds {where}): " + ". And ".join(parts) + "."
+        f"**Rerun {words} on the audited instrument** ({planned} paired seeds; {where}): "
+        + ". And ".join(parts)
+        + "."
+        + matched_control_sentence(verdicts)
     )
 
 
-def rerun_paragraphs(docs: Path) -> list[str]:
-    lines = []
+def matched_control_sentence(verdicts: pd.DataFrame) -> str:
+    """What a complete rerun says to the page's one criterion for change: a rule resolved better than its
+    composition-matched control (an oracle control reads the test set and never counts)."""
+    fam = verdicts[verdicts["reference"] == "composition_control"]
+    if fam.empty:
+        return ""
+    better = fam[fam["verdict"].str.startswith("resolved better")]
+    oracle = better["strategy"].str.contains("oracle")
+    if not (~oracle).any():
+        also = " (only the oracle control is, and it reads the test set)" if oracle.any() else ""
+        return (
+            f" No rule is resolved better than its composition-matched control{also}: this rerun leaves the "
+            "recommendation standing."
+        )
+    rules = ", ".join(f"`{s}`" for s in dict.fromkeys(better.loc[~oracle, "strategy"]))
+    return f" Resolved better than its composition-matched control: {rules}; the recommendation is to be revisited."
+
+
+def rerun_paragraphs(docs: Path) -> tuple[list[str], list[str]]:
+    """Each rerun's paragraph, and the words of those whose verdicts cover all their planned seeds."""
+    lines, complete = [], []
     for words, plan, sweep in RERUNS:
         spec = load_plan(docs / "plans" / f"{plan}.yaml")
         path = docs / "replication" / sweep / "verdicts.csv"
         verdicts = pd.read_csv(path) if path.is_file() else None
+        planned = len(planned_seeds(spec))
         archived = complete_seeds(docs / "replication" / "runs" / sweep, spec)
-        lines += [rerun_sentence(words, plan, sweep, verdicts, len(planned_seeds(spec)), archived), ""]
-    return lines
+        sentence = rerun_sentence(words, plan, sweep, verdicts, planned, archived)
+        if sentence.startswith("**Rerun"):
+            complete.append(words)
+        lines += [sentence, ""]
+    return lines, complete
+
+
+def instrument_note(complete: list[str]) -> str:
+    """The page's note on which quoted cells trained on the eroding label resampling (issue 32)."""
+    waiting = [w for w, _, _ in RERUNS if w not in complete]
+    note = (
+        "> **Instrument note (issue 32).** The rule's evidence (the strong cell) trained with TorchIO's nearest "
+        "label resampling, with translation in voxels (4 mm) instead of mm."
+    )
+    if complete:
+        has = "has" if len(complete) == 1 else "have"
+        note += f" {_cells(complete)} {has} been rerun on the audited instrument (quoted below)."
+    if waiting:
+        note += (
+            f" The old runs of {_cells(waiting).lower()}, quoted beside the rule, trained with the eroding label "
+            "resampling ([audit](audit.md)); what they say is conditional on it until the rerun (issue 33)."
+        )
+    return note
+
+
+def _cells(words: list[str]) -> str:
+    """'The cell X', or 'The cells X, Y and Z'."""
+    if len(words) == 1:
+        return f"The cell {words[0]}"
+    return "The cells " + ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def first_passing(table: pd.DataFrame, order: list[str], column: str) -> str | None:
@@ -189,6 +240,7 @@ def main() -> None:
     cost = costs(summary[summary["run_dir"].isin(complete)])
     order = [s for s in CANDIDATES if s in cost.index]  # by what a round needs, as listed
     chosen, table = decide(metrics, order)
+    reruns, reruns_done = rerun_paragraphs(REPO / "docs")
     seeds = metrics.groupby("strategy")["seed"].nunique()
     lines = [
         "# Which strategy to use: the recommendation and the evidence for it",
@@ -196,10 +248,7 @@ def main() -> None:
         f"Produced by: `{COMMAND}` from the raw runs in `docs/replication/runs/sweep_powered/` "
         "(strong bias, a 50/50 pool, 12 paired seeds per start).",
         "",
-        "> **Instrument note (issue 32).** The rule's evidence (the strong cell) trained with TorchIO's nearest "
-        "label resampling, with translation in voxels (4 mm) instead of mm; the minority, weak and six-brain cells "
-        "quoted beside it trained with the eroding label resampling ([audit](audit.md)) and are conditional on it "
-        "until the rerun (issue 33).",
+        instrument_note(reruns_done),
         "",
         "## Rule",
         "",
@@ -288,7 +337,7 @@ def main() -> None:
         "`composition_control` (a post-hoc check). On six real brains (issue #20), no rule is resolved better "
         "than `stratified_random` and `composition_control`'s gain is unresolved there.",
         "",
-        *rerun_paragraphs(REPO / "docs"),
+        *reruns,
         "What would change it: a rule resolved better than its composition-matched control in some cell, or an "
         "estimator that beats the constant guess. Each is a new cell of runs; this page is rebuilt from whatever "
         "is archived.",
