@@ -1074,3 +1074,141 @@ def test_label_free_results_scale_cost_and_ratios_match_their_tables():
         train = pd.concat(pd.read_csv(r / "rounds.csv") for r in (lf / "runs" / folder).iterdir())["seconds_train"]
         for r in family[family["arm"] == arm].drop_duplicates("estimator").itertuples():
             assert f"{r.seconds_per_round:.2f} (x{r.seconds_per_round / train.mean():.2f})" in text, (arm, r.estimator)
+
+
+def _interval(row) -> str:
+    return f"{row['mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+
+
+def test_the_minority_rerun_docs_quote_its_verdicts():
+    """docs/results.md's minority paragraph (issue 33's rerun, 36 seeds) against the rerun's verdicts.csv, its
+    post hoc budget verdicts, old_vs_new.csv and the B images acquired in its summary.csv; the final and
+    per-budget intervals it quotes are recomputed from the per-run rows with scipy's t (not the plans engine)."""
+    from scipy import stats
+
+    out = DOCS / "replication" / "rerun_minority"
+    v = pd.read_csv(out / "verdicts.csv")
+    budget = pd.read_csv(out / "budget" / "verdicts.csv")
+    assert (v["seeds"] == 36).all() and (budget["seeds"] == 36).all()
+    runs = [p for p in (DOCS / "replication" / "runs" / "rerun_minority").iterdir() if p.is_dir()]
+    assert len(runs) == 396  # 36 seeds x (5 rules x 2 starts + composition_control from the imbalanced start)
+
+    def row(strategy, reference, init, summary, table=v):
+        hit = table[
+            (table["strategy"] == strategy)
+            & (table["reference"] == reference)
+            & (table["init"] == init)
+            & (table["summary"] == summary)
+        ]
+        assert len(hit) == 1, (strategy, reference, init, summary)
+        return hit.iloc[0]
+
+    text = " ".join(section((DOCS / "results.md").read_text(), "## With a minority group in the pool").split())
+    para = text.split("**The first cell, before the rerun**")[0]
+    assert "36 paired seeds, 396 runs" in para
+    sr, cc = "stratified_random", "composition_control"
+    cc_auc, cc_final = row(cc, sr, "imbalanced", "auc"), row(cc, sr, "imbalanced", "final")
+    assert cc_auc["verdict"].startswith("resolved better") and cc_final["verdict"].startswith(
+        "equivalent within +-0.01"
+    )
+    assert (
+        f"worst-group Dice AUC from the imbalanced start ({_interval(cc_auc)}) and equivalent within +-0.01 at the "
+        f"final 90 labels ({_interval(cc_final)})" in para
+    )
+    at20, at30 = row(cc, sr, "imbalanced", "at 20", budget), row(cc, sr, "imbalanced", "at 30", budget)
+    assert at20["verdict"].startswith("resolved better") and at30["verdict"].startswith("resolved better")
+    assert row(cc, sr, "imbalanced", "at 90", budget)["verdict"].startswith("equivalent within +-0.01")
+    assert f"{_interval(at20)} at 20 labels and {_interval(at30)} at 30" in para
+
+    # the final and per-budget intervals again, from the per-run rows: worst group = the lower group mean Dice
+    summary = read_summary(out / "summary.csv")
+    s = summary[summary["init"] == "imbalanced"].assign(worst=lambda t: t[["dice_A", "dice_B"]].min(axis=1))
+    wide = s.pivot_table(index=["n_labeled", "seed"], columns="strategy", values="worst")
+    for n, quoted in ((20, at20), (30, at30), (90, cc_final)):
+        lead = (wide[cc] - wide[sr]).loc[n].to_numpy()
+        assert len(lead) == 36
+        half = stats.t.ppf(0.975, len(lead) - 1) * lead.std(ddof=1) / len(lead) ** 0.5
+        assert f"{lead.mean():+.3f} [{lead.mean() - half:+.3f}, {lead.mean() + half:+.3f}]" == _interval(quoted)
+
+    we = v[(v["strategy"] == "weighted_entropy") & (v["reference"] == sr)]
+    assert len(we) == 4 and we["verdict"].str.startswith("equivalent within +-0.01").all()
+    widest = we.loc[(we["ci_high"] - we["ci_low"]).idxmax()]
+    assert (widest["init"], widest["summary"]) == ("imbalanced", "auc")
+    assert f"the widest, AUC from the imbalanced start: {_interval(widest)}" in para
+
+    cand_final, cand_auc = row("candidate", cc, "imbalanced", "final"), row("candidate", cc, "imbalanced", "auc")
+    assert cand_final["verdict"].startswith("equivalent") and cand_auc["verdict"].startswith("equivalent")
+    assert f"(final {_interval(cand_final)}, AUC {_interval(cand_auc)})" in para
+    cand_sr = row("candidate", sr, "imbalanced", "auc")
+    assert cand_sr["verdict"].startswith("resolved better") and f"the same AUC ({_interval(cand_sr)})" in para
+    others = v[
+        (v["strategy"] == "candidate")
+        & (v["reference"] == sr)
+        & ~((v["init"] == "imbalanced") & (v["summary"] == "auc"))
+    ]
+    assert len(others) == 3 and others["verdict"].str.startswith("equivalent").all()  # "its one resolved gain"
+
+    me = v[(v["strategy"] == "masked_entropy") & (v["reference"] == sr)]
+    assert len(me) == 4 and me["verdict"].str.startswith("resolved worse").all()
+    assert f"by {me['mean'].max():+.3f} to {me['mean'].min():+.3f}" in para
+
+    oracle = "oracle control (reads the test set)"
+    o_bal, o_imb = row(oracle, sr, "balanced", "auc"), row(oracle, sr, "imbalanced", "auc")
+    for o in (o_bal, o_imb):
+        assert o["verdict"].startswith("resolved better") and o["ci_high"] < o["margin"]  # inside the margin
+    assert f"({_interval(o_bal)} and {_interval(o_imb)})" in para
+    o_final, o_auc = row("oracle control", cc, "imbalanced", "final"), row("oracle control", cc, "imbalanced", "auc")
+    assert o_final["verdict"].startswith("resolved better") and o_auc["verdict"].startswith("resolved worse")
+    assert max(abs(o_final["ci_high"]), abs(o_auc["ci_low"])) < o_final["margin"]
+    matched = v[v["reference"] == cc]
+    usable_better = matched[
+        matched["verdict"].str.startswith("resolved better") & ~matched["strategy"].str.contains("oracle")
+    ]
+    assert (
+        usable_better.empty
+        and "no rule that can be used is resolved better than its composition-matched control" in para
+    )
+
+    # B images acquired by the final round (of 80), per rule and start
+    last = summary[summary["round"] == summary["round"].max()].set_index("run_dir")["n_labeled_B"]
+    first = summary[summary["round"] == 0].set_index("run_dir")["n_labeled_B"]
+    keys = summary.drop_duplicates("run_dir").set_index("run_dir")[["strategy", "init"]]
+    acquired = keys.assign(b=last - first).groupby(["strategy", "init"])["b"]
+    assert acquired.nunique()[("masked_entropy.stratified_power", "imbalanced")] == 1
+    assert (
+        acquired.mean()[("masked_entropy.stratified_power", "imbalanced")] == acquired.mean()[(cc, "imbalanced")] == 44
+    )
+    assert acquired.mean()[("masked_entropy.stratified_power", "balanced")] == acquired.mean()[(sr, "balanced")] == 40
+    me_b = acquired.mean()
+    assert (
+        f"`masked_entropy` acquires {me_b[('masked_entropy', 'balanced')]:.0f} and "
+        f"{me_b[('masked_entropy', 'imbalanced')]:.0f} of 80 B images" in para
+    )
+
+    # the old cell beside the new: no change of direction, the old inconclusive verdicts all settled
+    both = pd.read_csv(out / "old_vs_new.csv")
+    word = {"resolved better": 1, "resolved worse": -1}
+    old = both["verdict_old"].map(lambda t: next((s for k, s in word.items() if t.startswith(k)), 0))
+    new = both["verdict_new"].map(lambda t: next((s for k, s in word.items() if t.startswith(k)), 0))
+    assert not ((old * new) < 0).any()
+    inconclusive = both["verdict_old"].str.startswith("inconclusive")
+    assert inconclusive.sum() == 4 and not both.loc[inconclusive, "verdict_new"].str.startswith("inconclusive").any()
+    settled = both["verdict_old"].str.startswith("equivalent") & both["verdict_new"].str.startswith("resolved")
+    assert settled.sum() == 3 and both.loc[settled, "strategy"].str.startswith("oracle").all()
+    assert (
+        "no verdict changed direction: its four inconclusive verdicts became resolved or equivalent, three of the oracle control's"
+        in para
+    )
+    me_old = both[
+        (both["strategy"] == "masked_entropy") & (both["init"] == "balanced") & (both["summary"] == "final")
+    ].iloc[0]
+    old_iv, new_iv = (INTERVAL.search(me_old[c]).group(0) for c in ("verdict_old", "verdict_new"))
+    assert f"{old_iv} then, {new_iv} now" in para
+    # docs/replication.md's summary of the same verdicts
+    rep = " ".join(section((DOCS / "replication.md").read_text(), "## Reruns on the audited instrument").split())
+    tests = sum(int(n) for n in re.findall(r"tests: (\d+)", (DOCS / "plans" / "minority_rerun.yaml").read_text()))
+    assert (
+        f"(36 of 36 planned seeds, {len(runs)} runs" in rep
+        and f"Of its {len(v)} planned comparisons ({tests} tests in two Holm families) none is inconclusive" in rep
+    )
+    assert not v["verdict"].str.startswith("inconclusive").any() and v["family"].nunique() == 2
