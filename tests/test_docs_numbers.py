@@ -1112,9 +1112,12 @@ def test_the_minority_rerun_docs_quote_its_verdicts():
         "equivalent within +-0.01"
     )
     assert (
-        f"worst-group Dice AUC from the imbalanced start ({_interval(cc_auc)}) and equivalent within +-0.01 at the "
-        f"final 90 labels ({_interval(cc_final)})" in para
+        f"though its TOST is not resolved after Holm) and equivalent within +-0.01 at the final 90 labels "
+        f"({_interval(cc_final)})" in para
     )
+    # "an interval below the margin, though its TOST is not resolved after Holm"
+    assert cc_auc["ci_high"] < cc_auc["margin"] == 0.01 and cc_auc["tost_p_holm"] >= 0.05
+    assert f"({_interval(cc_auc)}, an interval below the margin, though its TOST is not resolved after Holm)" in para
     at20, at30 = row(cc, sr, "imbalanced", "at 20", budget), row(cc, sr, "imbalanced", "at 30", budget)
     assert at20["verdict"].startswith("resolved better") and at30["verdict"].startswith("resolved better")
     assert row(cc, sr, "imbalanced", "at 90", budget)["verdict"].startswith("equivalent within +-0.01")
@@ -1130,11 +1133,25 @@ def test_the_minority_rerun_docs_quote_its_verdicts():
         half = stats.t.ppf(0.975, len(lead) - 1) * lead.std(ddof=1) / len(lead) ** 0.5
         assert f"{lead.mean():+.3f} [{lead.mean() - half:+.3f}, {lead.mean() + half:+.3f}]" == _interval(quoted)
 
+    # the AUC too: each run's worst-group Dice curve, trapezoid area over the labelled range, paired over seeds
+    def auc(run):
+        run = run.sort_values("n_labeled")
+        x, y = run["n_labeled"].to_numpy(float), run["worst"].to_numpy()
+        return ((y[1:] + y[:-1]) / 2 * (x[1:] - x[:-1])).sum() / (x[-1] - x[0])
+
+    aucs = s.groupby(["strategy", "seed"]).apply(auc, include_groups=False).unstack("strategy")
+    gain = (aucs[cc] - aucs[sr]).to_numpy()
+    half = stats.t.ppf(0.975, len(gain) - 1) * gain.std(ddof=1) / len(gain) ** 0.5
+    assert f"{gain.mean():+.3f} [{gain.mean() - half:+.3f}, {gain.mean() + half:+.3f}]" == _interval(cc_auc)
+
     we = v[(v["strategy"] == "weighted_entropy") & (v["reference"] == sr)]
     assert len(we) == 4 and we["verdict"].str.startswith("equivalent within +-0.01").all()
     widest = we.loc[(we["ci_high"] - we["ci_low"]).idxmax()]
     assert (widest["init"], widest["summary"]) == ("imbalanced", "auc")
     assert f"the widest, AUC from the imbalanced start: {_interval(widest)}" in para
+    lean = row("weighted_entropy", sr, "balanced", "auc")
+    assert lean["ci_high"] < 0 and lean["p_holm"] >= 0.05
+    assert f"from the balanced start its AUC leans lower ({_interval(lean)}, not resolved after Holm)" in para
 
     cand_final, cand_auc = row("candidate", cc, "imbalanced", "final"), row("candidate", cc, "imbalanced", "auc")
     assert cand_final["verdict"].startswith("equivalent") and cand_auc["verdict"].startswith("equivalent")
@@ -1150,7 +1167,7 @@ def test_the_minority_rerun_docs_quote_its_verdicts():
 
     me = v[(v["strategy"] == "masked_entropy") & (v["reference"] == sr)]
     assert len(me) == 4 and me["verdict"].str.startswith("resolved worse").all()
-    assert f"by {me['mean'].max():+.3f} to {me['mean'].min():+.3f}" in para
+    assert f"by {-me['mean'].max():.3f} to {-me['mean'].min():.3f}" in para
 
     oracle = "oracle control (reads the test set)"
     o_bal, o_imb = row(oracle, sr, "balanced", "auc"), row(oracle, sr, "imbalanced", "auc")
@@ -1181,7 +1198,13 @@ def test_the_minority_rerun_docs_quote_its_verdicts():
     assert acquired.mean()[("masked_entropy.stratified_power", "balanced")] == acquired.mean()[(sr, "balanced")] == 40
     me_b = acquired.mean()
     assert (
-        f"`masked_entropy` acquires {me_b[('masked_entropy', 'balanced')]:.0f} and "
+        f"({me_b[(cc, 'imbalanced')]:.0f} of 80 B images from the imbalanced start, "
+        f"{me_b[('masked_entropy.stratified_power', 'balanced')]:.0f} from the balanced one, like `stratified_random`)"
+        in para
+    )
+    assert last.reindex(keys.index).notna().all()  # every run reached the final round
+    assert (
+        f"`masked_entropy` acquires on average {me_b[('masked_entropy', 'balanced')]:.0f} and "
         f"{me_b[('masked_entropy', 'imbalanced')]:.0f} of 80 B images" in para
     )
 
@@ -1196,7 +1219,7 @@ def test_the_minority_rerun_docs_quote_its_verdicts():
     settled = both["verdict_old"].str.startswith("equivalent") & both["verdict_new"].str.startswith("resolved")
     assert settled.sum() == 3 and both.loc[settled, "strategy"].str.startswith("oracle").all()
     assert (
-        "no verdict changed direction: its four inconclusive verdicts became resolved or equivalent, three of the oracle control's"
+        "no resolved difference changed sign: its four inconclusive verdicts became resolved or equivalent, three of the oracle control's"
         in para
     )
     me_old = both[
@@ -1204,11 +1227,25 @@ def test_the_minority_rerun_docs_quote_its_verdicts():
     ].iloc[0]
     old_iv, new_iv = (INTERVAL.search(me_old[c]).group(0) for c in ("verdict_old", "verdict_new"))
     assert f"{old_iv} then, {new_iv} now" in para
+    assert float(new_iv.split()[0]) < float(old_iv.split()[0])  # "the loss grew"
+    # the README's row: its words and intervals are those of the verdicts
+    readme = " ".join(section((DOCS.parent / "README.md").read_text(), "## What the studies found").split())
+    readme_row = next(line for line in readme.split(" | a minority group in the pool")[1:])
+    assert (
+        f"on worst-group Dice AUC from the imbalanced start ({_interval(cc_auc)}, an interval below the 0.01 margin), "
+        f"a lead early in the budget ({_interval(at20)} at 20 labels, post hoc) that is equivalent within +-0.01 at "
+        f"the final 90 ({_interval(cc_final)})" in readme_row
+    )
+    assert "Weighted Entropy is equivalent to `stratified_random` within +-0.01 on all four planned tests" in readme_row
+    assert "the candidate equivalent within +-0.01 to its composition-matched control" in readme_row
+    assert "uncertainty alone (`masked_entropy`) is resolved worse" in readme_row
     # docs/replication.md's summary of the same verdicts
     rep = " ".join(section((DOCS / "replication.md").read_text(), "## Reruns on the audited instrument").split())
     tests = sum(int(n) for n in re.findall(r"tests: (\d+)", (DOCS / "plans" / "minority_rerun.yaml").read_text()))
     assert (
         f"(36 of 36 planned seeds, {len(runs)} runs" in rep
-        and f"Of its {len(v)} planned comparisons ({tests} tests in two Holm families) none is inconclusive" in rep
+        and f"Of its {len(v)} planned verdicts ({len(v) // 2} comparisons x 2 metrics; {tests} tests in two Holm families) none "
+        "is inconclusive"
+        in rep
     )
     assert not v["verdict"].str.startswith("inconclusive").any() and v["family"].nunique() == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,32 +119,76 @@ def test_complete_seeds_counts_the_committed_cells():
 
 
 def test_a_complete_rerun_answers_the_pages_criterion_for_change():
-    # the made-up rerun's matched-control family has the oracle control only, resolved worse: nothing changes
+    # the made-up rerun: the candidate inconclusive against stratified_random from the balanced start (there the
+    # matched control, as composition_control selects there as stratified_random does), the oracle control
+    # resolved worse against composition_control: nothing changes
     done = rec.rerun_sentence("in a cell", "p", "s", _verdicts(24), planned=24, archived=24)
     assert done.endswith(
         " No rule is resolved better than its composition-matched control: this rerun leaves the recommendation standing."
     )
-    # an oracle control resolved better does not count: it reads the test set
+    # an oracle control resolved better does not count, named by the plan's label or by the runs' own label
     oracle_better = _verdicts(24)
     oracle_better.loc[3, "verdict"] = "resolved better (+0.003 [+0.001, +0.004], within +-0.01)"
-    assert rec.matched_control_sentence(oracle_better).startswith(
+    standing = (
         " No rule is resolved better than its composition-matched control (only the oracle control is, and it reads"
     )
+    assert rec.matched_control_sentence(oracle_better, {"oracle control"}).startswith(standing)
+    by_run_label = oracle_better.assign(
+        strategy=oracle_better["strategy"].replace("oracle control", "owe (oracle control)")
+    )
+    assert rec.matched_control_sentence(by_run_label).startswith(standing)
+    # without the plan's word for it, a label alone is a rule like any other
+    assert "`oracle control`; the recommendation is to be revisited" in rec.matched_control_sentence(oracle_better)
     # a usable rule resolved better than its matched control is named, and the page says it is to be revisited
     rule_better = pd.concat([oracle_better, oracle_better.iloc[[3]].assign(strategy="candidate")], ignore_index=True)
-    assert rec.matched_control_sentence(rule_better) == (
+    assert rec.matched_control_sentence(rule_better, {"oracle control"}) == (
         " Resolved better than its composition-matched control: `candidate`; the recommendation is to be revisited."
     )
-    # a rerun without a matched-control family adds nothing
-    assert rec.matched_control_sentence(_verdicts(24).iloc[:3]) == ""
+    # from the balanced start stratified_random is the matched control; from the imbalanced start it is not
+    balanced_gain = _verdicts(24)
+    balanced_gain.loc[2, "verdict"] = (
+        "resolved better (+0.012 [+0.006, +0.018])"  # candidate, balanced, vs stratified_random
+    )
+    assert "`candidate`; the recommendation is to be revisited" in rec.matched_control_sentence(balanced_gain)
+    imbalanced_gain = _verdicts(24).iloc[[1]]  # composition_control resolved better than stratified_random, imbalanced
+    assert rec.matched_control_sentence(imbalanced_gain).startswith(" This rerun compares no rule with its composition")
+
+
+def test_a_plans_oracle_controls_are_named_by_its_labels(monkeypatch):
+    plan = {
+        "families": {
+            "f": {"comparisons": [{"strategy": "owe", "label": "oracle control"}, {"strategy": "cand"}]},
+            "g": {"comparisons": [{"strategy": "owe"}, {"strategy": "cand", "label": "candidate"}]},
+        }
+    }
+    monkeypatch.setattr(rec, "preset_reads_test_set", lambda name: name == "owe")
+    assert rec.oracle_names(plan) == {"oracle control", "owe"}
+
+
+@pytest.mark.slow  # a Hydra compose per preset (about 2 s each)
+def test_the_minority_reruns_oracle_controls_are_its_rules_that_read_the_test_set():
+    from fair_seg_al.analysis.plans import load_plan, preset_reads_test_set
+
+    assert preset_reads_test_set("oracle_weighted_entropy") and not preset_reads_test_set("weighted_entropy")
+    assert not preset_reads_test_set("no_such_preset")
+    plan = load_plan(Path(__file__).resolve().parents[1] / "docs" / "plans" / "minority_rerun.yaml")
+    assert rec.oracle_names(plan) == {"oracle control (reads the test set)", "oracle control"}
 
 
 def test_the_instrument_note_names_the_cells_still_waiting_for_their_rerun():
     waiting_all = rec.instrument_note([])
-    assert "has been rerun" not in waiting_all and "have been rerun" not in waiting_all
+    assert "has been rerun" not in waiting_all
     assert "the cells with one group a fifth of the pool, on six real brains and under weak bias" in waiting_all
-    one = rec.instrument_note(["with one group a fifth of the pool"])
-    assert "The cell with one group a fifth of the pool has been rerun on the audited instrument" in one
+    assert waiting_all.endswith("until their rerun (issue 33).")
+    one = rec.instrument_note([("with one group a fifth of the pool", "its decisive rules, both starts")])
+    assert (
+        "The cell with one group a fifth of the pool has been rerun on the audited instrument (its decisive rules, "
+        "both starts; quoted below)." in one
+    )
     assert "The old runs of the cells on six real brains and under weak bias, quoted beside the rule" in one
-    every = rec.instrument_note([w for w, _, _ in rec.RERUNS])
-    assert "have been rerun" in every and "conditional" not in every
+    two = rec.instrument_note([(w, s) for w, _, _, s in rec.RERUNS[:2]])
+    assert "The old runs of the cell under weak bias," in two and two.endswith("until its rerun (issue 33).")
+    every = rec.instrument_note([(w, s) for w, _, _, s in rec.RERUNS])
+    assert every.count("has been rerun") == 3 and "conditional" not in every
+    # the weak rerun covers claim (a) only, and the note says so
+    assert "claim (a) only; the candidate's check against `composition_control` stays on the old instrument" in every

@@ -247,18 +247,33 @@ def _title(plan: Mapping) -> str:
 
 
 @cache  # a Hydra compose per call: a plan asks for the same few presets again and again
-def preset_label(name: str) -> str:
-    """The label runs of strategy preset ``name`` carry (``name`` itself where no preset has it)."""
+def _preset_strategy(name: str):
+    """The composed ``strategy`` config of preset ``name``, or None where no preset has that name."""
     from hydra import compose, initialize_config_dir
 
     from fair_seg_al.config import CONF_DIR
-    from fair_seg_al.run_identity import strategy_label
 
     if not (Path(CONF_DIR) / "strategy" / f"{name}.yaml").is_file():
-        return name
+        return None
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name="main", overrides=[f"strategy={name}"])
-    return strategy_label(cfg.strategy)
+        return compose(config_name="main", overrides=[f"strategy={name}"]).strategy
+
+
+def preset_label(name: str) -> str:
+    """The label runs of strategy preset ``name`` carry (``name`` itself where no preset has it)."""
+    from fair_seg_al.run_identity import strategy_label
+
+    strategy = _preset_strategy(name)
+    return name if strategy is None else strategy_label(strategy)
+
+
+def preset_reads_test_set(name: str) -> bool:
+    """Whether preset ``name`` selects with the test set (an oracle control, never a candidate), by the
+    rule that labels its runs (:func:`~fair_seg_al.analysis.runs.run_label`)."""
+    from omegaconf import OmegaConf
+
+    strategy = _preset_strategy(name)
+    return strategy is not None and OmegaConf.select(strategy, "estimator.name") == "oracle"
 
 
 def _label_of(run_labels: set[str], name: str) -> str:

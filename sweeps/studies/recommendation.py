@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from fair_seg_al.analysis.comparisons import run_metrics
-from fair_seg_al.analysis.plans import load_plan, planned_seeds
+from fair_seg_al.analysis.plans import load_plan, planned_seeds, preset_reads_test_set
 from fair_seg_al.analysis.runs import ReportError, find_runs, summary_table
 from fair_seg_al.analysis.stats import holm, paired_summary
 from fair_seg_al.utils.io import atomic_write_text
@@ -101,11 +101,17 @@ def decide(metrics: pd.DataFrame, order: list[str]) -> tuple[str | None, pd.Data
 
 
 #: The cells rerun on the audited instrument (issue 33): the words that name each, its plan
-#: (docs/plans/<plan>.yaml) and its verdicts (docs/replication/<sweep>/verdicts.csv, by sweeps/rerun_report.py).
+#: (docs/plans/<plan>.yaml), its verdicts (docs/replication/<sweep>/verdicts.csv, by sweeps/rerun_report.py)
+#: and what of the old cell the rerun covers.
 RERUNS = [
-    ("with one group a fifth of the pool", "minority_rerun", "rerun_minority"),
-    ("on six real brains", "anatomies_rerun", "rerun_anatomies"),
-    ("under weak bias", "weak_rerun", "rerun_weak"),
+    ("with one group a fifth of the pool", "minority_rerun", "rerun_minority", "its decisive rules, both starts"),
+    ("on six real brains", "anatomies_rerun", "rerun_anatomies", "its decisive rules, imbalanced start"),
+    (
+        "under weak bias",
+        "weak_rerun",
+        "rerun_weak",
+        "claim (a) only; the candidate's check against `composition_control` stays on the old instrument",
+    ),
 ]
 SUMMARY_WORDS = {"final": "final {}", "auc": "{} AUC"}
 METRIC_WORDS = {"worst_dice": "worst-group Dice", "disparity": "Dice disparity", "es_dice": "ES-Dice"}
@@ -138,13 +144,23 @@ def complete_seeds(archive: Path, plan: dict) -> int:
     return int((finished.value_counts() >= planned_runs_per_seed(plan)).sum())
 
 
+def covers_plan(verdicts: pd.DataFrame | None, planned: int) -> bool:
+    """True when every verdict of a rerun has all its planned seeds (before that, nothing of it is quoted)."""
+    return verdicts is not None and not verdicts.empty and int(verdicts["seeds"].min()) >= planned
+
+
 def rerun_sentence(
-    words: str, plan: str, sweep: str, verdicts: pd.DataFrame | None, planned: int, archived: int
+    words: str,
+    plan: str,
+    sweep: str,
+    verdicts: pd.DataFrame | None,
+    planned: int,
+    archived: int,
+    oracles: set[str] = frozenset(),
 ) -> str:
     """One rerun's verdicts in words, each rule against each reference, once its verdicts cover all its
     planned seeds; before that, only how many seeds are archived (an interim verdict is never quoted)."""
-    done = 0 if verdicts is None or verdicts.empty else int(verdicts["seeds"].min())
-    if done < planned:
+    if not covers_plan(verdicts, planned):
         return (
             f"The rerun {words} on the audited instrument ([plan](plans/{plan}.md)) had {archived} of its "
             f"{planned} planned seeds archived when this page was built; its verdicts are quoted here once all are in."
@@ -162,18 +178,24 @@ def rerun_sentence(
         f"**Rerun {words} on the audited instrument** ({planned} paired seeds; {where}): "
         + ". And ".join(parts)
         + "."
-        + matched_control_sentence(verdicts)
+        + matched_control_sentence(verdicts, oracles)
     )
 
 
-def matched_control_sentence(verdicts: pd.DataFrame) -> str:
+def matched_control_sentence(verdicts: pd.DataFrame, oracles: set[str] = frozenset()) -> str:
     """What a complete rerun says to the page's one criterion for change: a rule resolved better than its
-    composition-matched control (an oracle control reads the test set and never counts)."""
-    fam = verdicts[verdicts["reference"] == "composition_control"]
+    composition-matched control. ``oracles`` are the verdicts' names of rules that read the test set (the
+    runs' own label says so too): they never count."""
+    # from the balanced start composition_control selects as stratified_random does (by construction), so
+    # a comparison with stratified_random there is one with the matched control
+    matched = (verdicts["reference"] == "composition_control") | (
+        (verdicts["reference"] == "stratified_random") & (verdicts["init"] == "balanced")
+    )
+    fam = verdicts[matched]
     if fam.empty:
-        return ""
+        return " This rerun compares no rule with its composition-matched control: the criterion is not tested here."
     better = fam[fam["verdict"].str.startswith("resolved better")]
-    oracle = better["strategy"].str.contains("oracle")
+    oracle = better["strategy"].isin(oracles) | better["strategy"].str.endswith("(oracle control)")
     if not (~oracle).any():
         also = " (only the oracle control is, and it reads the test set)" if oracle.any() else ""
         return (
@@ -184,45 +206,47 @@ def matched_control_sentence(verdicts: pd.DataFrame) -> str:
     return f" Resolved better than its composition-matched control: {rules}; the recommendation is to be revisited."
 
 
-def rerun_paragraphs(docs: Path) -> tuple[list[str], list[str]]:
-    """Each rerun's paragraph, and the words of those whose verdicts cover all their planned seeds."""
+def oracle_names(plan: dict) -> set[str]:
+    """The names a plan's verdicts give the comparisons whose rule reads the test set."""
+    comparisons = [c for family in plan["families"].values() for c in family["comparisons"]]
+    return {c.get("label", c["strategy"]) for c in comparisons if preset_reads_test_set(c["strategy"])}
+
+
+def rerun_paragraphs(docs: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """Each rerun's paragraph, and the words and scope of those whose verdicts cover all their planned seeds."""
     lines, complete = [], []
-    for words, plan, sweep in RERUNS:
+    for words, plan, sweep, scope in RERUNS:
         spec = load_plan(docs / "plans" / f"{plan}.yaml")
         path = docs / "replication" / sweep / "verdicts.csv"
         verdicts = pd.read_csv(path) if path.is_file() else None
         planned = len(planned_seeds(spec))
         archived = complete_seeds(docs / "replication" / "runs" / sweep, spec)
-        sentence = rerun_sentence(words, plan, sweep, verdicts, planned, archived)
-        if sentence.startswith("**Rerun"):
-            complete.append(words)
-        lines += [sentence, ""]
+        lines += [rerun_sentence(words, plan, sweep, verdicts, planned, archived, oracle_names(spec)), ""]
+        if covers_plan(verdicts, planned):
+            complete.append((words, scope))
     return lines, complete
 
 
-def instrument_note(complete: list[str]) -> str:
+def instrument_note(complete: list[tuple[str, str]]) -> str:
     """The page's note on which quoted cells trained on the eroding label resampling (issue 32)."""
-    waiting = [w for w, _, _ in RERUNS if w not in complete]
+    done = [w for w, _ in complete]
+    waiting = [w for w, _, _, _ in RERUNS if w not in done]
     note = (
         "> **Instrument note (issue 32).** The rule's evidence (the strong cell) trained with TorchIO's nearest "
         "label resampling, with translation in voxels (4 mm) instead of mm."
     )
-    if complete:
-        has = "has" if len(complete) == 1 else "have"
-        note += f" {_cells(complete)} {has} been rerun on the audited instrument (quoted below)."
+    for words, scope in complete:
+        note += f" The cell {words} has been rerun on the audited instrument ({scope}; quoted below)."
     if waiting:
+        cells = (
+            f"cell {waiting[0]}" if len(waiting) == 1 else "cells " + ", ".join(waiting[:-1]) + " and " + waiting[-1]
+        )
         note += (
-            f" The old runs of {_cells(waiting).lower()}, quoted beside the rule, trained with the eroding label "
-            "resampling ([audit](audit.md)); what they say is conditional on it until the rerun (issue 33)."
+            f" The old runs of the {cells}, quoted beside the rule, trained with the eroding label resampling "
+            f"([audit](audit.md)); what they say is conditional on it until {'its' if len(waiting) == 1 else 'their'} "
+            "rerun (issue 33)."
         )
     return note
-
-
-def _cells(words: list[str]) -> str:
-    """'The cell X', or 'The cells X, Y and Z'."""
-    if len(words) == 1:
-        return f"The cell {words[0]}"
-    return "The cells " + ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def first_passing(table: pd.DataFrame, order: list[str], column: str) -> str | None:
