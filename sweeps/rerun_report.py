@@ -19,6 +19,7 @@ Writes into the cell's folder:
 from __future__ import annotations
 
 import argparse
+import gzip
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from fair_seg_al.analysis.plans import (  # noqa: E402
 )
 from fair_seg_al.analysis.report import build_report  # noqa: E402
 from fair_seg_al.analysis.stats import reduction_ci  # noqa: E402
-from fair_seg_al.utils.io import atomic_write_text  # noqa: E402
+from fair_seg_al.utils.io import atomic_path, atomic_write_text  # noqa: E402
 
 RUNS = ROOT / "docs" / "replication" / "runs"
 KEYS = ["family", "strategy", "reference", "init", "metric", "summary"]
@@ -117,6 +118,15 @@ def reductions(metrics: pd.DataFrame, paper: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compress_summary(out: Path) -> None:
+    """Keep the report's summary.csv as summary.csv.gz: a rerun's every run x round passes 2 MiB, too big
+    for a plain file in the repository (its raw runs are committed; pandas reads the .gz as it is)."""
+    plain = out / "summary.csv"
+    with atomic_path(out / "summary.csv.gz") as tmp:
+        tmp.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=9, mtime=0))  # mtime 0: same bytes each build
+    plain.unlink()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cell", choices=sorted(RERUNS))
@@ -137,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     for folder, other in secondary.items():  # their own families, on the same runs
         write_verdicts(verdict_table(metrics, other), other, out / folder, command, note)
     build_report([str(RUNS / rerun.sweep)], str(out), command=command)
+    compress_summary(out)
 
     old = verdict_table(run_metrics_of([RUNS / rerun.old_sweep], [plan]), plan)
     both = old_vs_new(old, new)

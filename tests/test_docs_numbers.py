@@ -1124,7 +1124,7 @@ def test_the_minority_rerun_docs_quote_its_verdicts():
     assert f"{_interval(at20)} at 20 labels and {_interval(at30)} at 30" in para
 
     # the final and per-budget intervals again, from the per-run rows: worst group = the lower group mean Dice
-    summary = read_summary(out / "summary.csv")
+    summary = read_summary(out / "summary.csv.gz")
     s = summary[summary["init"] == "imbalanced"].assign(worst=lambda t: t[["dice_A", "dice_B"]].min(axis=1))
     wide = s.pivot_table(index=["n_labeled", "seed"], columns="strategy", values="worst")
     for n, quoted in ((20, at20), (30, at30), (90, cc_final)):
